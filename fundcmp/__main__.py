@@ -1,0 +1,3 @@
+from fundcmp.cli import main
+
+main()

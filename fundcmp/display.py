@@ -1,0 +1,73 @@
+"""Words for figures: how a quantity reads to a person, and how it reads to a script."""
+
+from __future__ import annotations
+
+from fundcmp.model import Kind, Quantity, Unit, is_money
+
+
+def number(value: float) -> int | float:
+    """A raw number as a script wants it: 420000, not 420000.0; pennies at most."""
+    rounded = round(value, 2)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+def amount(value: float, unit: str) -> str:
+    """One figure in its unit, for people: £420,000, 42 months, 20 days."""
+    if is_money(unit):
+        shown = f"{value:,.0f}" if abs(value - round(value)) < 0.005 else f"{value:,.2f}"
+        return f"£{shown}" if unit == Unit.GBP else f"{unit} {shown}"
+    shown = f"{value:g}" if value == int(value) else f"{value:.1f}"
+    if unit == Unit.MONTHS:
+        return f"{shown} months"
+    if unit == Unit.DAYS:
+        return f"{shown} days"
+    return shown
+
+
+def span(q: Quantity) -> str:
+    """The bounds of a known quantity, for people, without any marker."""
+    assert q.high is not None
+    if q.low is None:
+        return f"up to {amount(q.high, q.unit)}"
+    if q.low == q.high:
+        return amount(q.low, q.unit)
+    if is_money(q.unit) or q.unit == Unit.COUNT:
+        return f"{amount(q.low, q.unit)}-{amount(q.high, q.unit)}"
+    return f"{number(q.low)}-{amount(q.high, q.unit)}"
+
+
+def text(q: Quantity) -> str:
+    """A quantity as a person reads it: ranges stay ranges, ceilings say "up to"."""
+    if q.kind is Kind.UNKNOWN or q.high is None:
+        return "unknown"
+    shown = span(q)
+    if q.kind is Kind.OBSERVED and q.mid is not None:
+        return f"{shown} (median {amount(q.mid, q.unit)}, n={q.n})"
+    return shown
+
+
+def raw(q: Quantity) -> str:
+    """A quantity as one tab-separated cell: 420000, 300000-500000, <=100000, unknown."""
+    if q.kind is Kind.UNKNOWN or q.high is None:
+        return "unknown"
+    high = number(q.high)
+    if q.low is None:
+        return f"<={high}"
+    if q.low == q.high:
+        return str(high)
+    return f"{number(q.low)}-{high}"
+
+
+def as_json(q: Quantity) -> dict[str, object]:
+    """A quantity as a JSON object with stable keys; null where unknown."""
+    return {
+        "kind": str(q.kind),
+        "low": None if q.low is None else number(q.low),
+        "mid": None if q.mid is None else number(q.mid),
+        "high": None if q.high is None else number(q.high),
+        "unit": str(q.unit),
+        "text": text(q),
+        "formula": q.formula or None,
+        "note": q.note or None,
+        "n": q.n,
+    }

@@ -1,0 +1,455 @@
+"""Loading and validating a registry file into Programme values.
+
+Every refusal is a RegistryError naming the file, the line, the programme and
+the field. The YAML reader accepts a deliberately small set of implicit types
+(null, true/false, decimal numbers, strings): YAML 1.1's `no`, `1:30`, `0050`
+and unquoted dates stay strings, so they fail validation instead of silently
+becoming a boolean, 90, 40 or a date.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fundcmp.errors import RegistryError
+from fundcmp.model import (
+    DateFact,
+    Evidence,
+    Kind,
+    Programme,
+    Quantity,
+    Source,
+    Support,
+    TextFact,
+    Unit,
+    between,
+    ceiling,
+    exact,
+    unknown,
+)
+
+SHIPPED = Path(__file__).with_name("programmes.yaml")
+ENV_VAR = "FUNDCMP_REGISTRY"
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+DATE_RE = re.compile(r"^\d{4}(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?)?$")
+MONEY_TEXT_RE = re.compile(r"^\s*£?\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    path: str
+    programmes: tuple[Programme, ...]
+    sources: tuple[Source, ...]
+
+    def by_slug(self) -> dict[str, Programme]:
+        return {p.slug: p for p in self.programmes}
+
+
+def resolve_path(option: str | None) -> Path:
+    """--registry wins, then $FUNDCMP_REGISTRY, then the registry shipped in the package."""
+    if option:
+        return Path(option)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    return SHIPPED
+
+
+class _Map(dict[str, Any]):
+    """A YAML mapping that remembers the line of itself and of each key."""
+
+    __slots__ = ("key_lines", "line")
+
+    line: int
+    key_lines: dict[str, int]
+
+
+def _loader(path: str) -> type:
+    import yaml
+
+    base = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+
+    class Loader(base):  # type: ignore[valid-type,misc]
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            if node in self.constructed_objects:
+                raise RegistryError(path, node.start_mark.line + 1,
+                                    "anchors and aliases (*name) are not allowed in a registry")
+            return super().construct_object(node, deep=True)
+
+    def construct_map(loader: Any, node: Any) -> _Map:
+        result = _Map()
+        result.line = node.start_mark.line + 1
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str):
+                raise RegistryError(path, line, f"keys must be text, not {key!r}")
+            if key in result:
+                raise RegistryError(path, line, f"duplicate key '{key}' (first on line "
+                                    f"{result.key_lines[key]})")
+            result[key] = loader.construct_object(value_node)
+            result.key_lines[key] = line
+        return result
+
+    def refuse(loader: Any, node: Any) -> None:
+        raise RegistryError(path, node.start_mark.line + 1,
+                            f"the tag {node.tag} is not allowed in a registry")
+
+    Loader.yaml_implicit_resolvers = {}
+    Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"),
+                                 list("tf"))
+    Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"),
+                                 list("-+0123456789"))
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"),
+        list("-+0123456789"))
+    Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|)$"),
+                                 ["~", "n", ""])
+    Loader.yaml_constructors = dict(Loader.yaml_constructors)
+    Loader.yaml_constructors["tag:yaml.org,2002:map"] = construct_map
+    for tag in ("timestamp", "binary", "set", "omap", "pairs"):
+        Loader.yaml_constructors[f"tag:yaml.org,2002:{tag}"] = refuse
+    Loader.yaml_constructors[None] = refuse
+    return Loader
+
+
+def parse(text: str, path: str) -> Any:
+    """YAML text to plain values with line-aware mappings."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_loader(path))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "not valid YAML"
+        raise RegistryError(path, line, f"not valid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise RegistryError(path, None, f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise RegistryError(path, None, "nested too deeply to be a registry") from None
+
+
+def load(path: Path | str) -> Registry:
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise RegistryError(name, None, "no such file") from None
+    except OSError as exc:
+        raise RegistryError(name, None, f"cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RegistryError(name, line, "not UTF-8 text") from None
+    return build(parse(text, name), name)
+
+
+def build(doc: Any, path: str) -> Registry:
+    """Validate a parsed document and turn it into a Registry."""
+    if doc is None:
+        raise RegistryError(path, None, "the registry is empty")
+    if not isinstance(doc, _Map):
+        raise RegistryError(path, 1, "the registry must be a mapping with 'sources' and "
+                            "'programmes'")
+    _check_keys(doc, {"sources", "programmes"}, path, None, "")
+    for key in ("sources", "programmes"):
+        if key not in doc:
+            raise RegistryError(path, doc.line, f"missing required field '{key}'")
+    sources = _sources(doc, path)
+    items = doc["programmes"]
+    if not isinstance(items, list):
+        raise RegistryError(path, doc.key_lines["programmes"], "must be a list of programmes",
+                            field="programmes")
+    seen: dict[str, int] = {}
+    programmes = []
+    for item in items:
+        programme = _programme(item, sources, path, doc.key_lines["programmes"])
+        if programme.slug in seen:
+            raise RegistryError(path, programme.line, f"duplicate slug (first on line "
+                                f"{seen[programme.slug]})", programme.slug, "slug")
+        seen[programme.slug] = programme.line
+        programmes.append(programme)
+    return Registry(path, tuple(programmes), tuple(sources.values()))
+
+
+class _Ctx:
+    """Where in the file a value sits, so an error can say so."""
+
+    __slots__ = ("path", "slug", "sources")
+
+    def __init__(self, path: str, slug: str | None, sources: dict[str, Source]) -> None:
+        self.path = path
+        self.slug = slug
+        self.sources = sources
+
+    def fail(self, line: int | None, field: str, message: str) -> RegistryError:
+        return RegistryError(self.path, line, message, self.slug, field)
+
+
+def _check_keys(m: _Map, allowed: set[str], path: str, slug: str | None, prefix: str) -> None:
+    for key in m:
+        if key not in allowed:
+            import difflib
+
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else \
+                f"; expected one of {', '.join(sorted(allowed))}"
+            raise RegistryError(path, m.key_lines[key], f"unknown field{hint}", slug,
+                                prefix + key)
+
+
+def _text(value: Any, ctx: _Ctx, line: int, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ctx.fail(line, field, f"must be non-empty text, not {_shown(value)}")
+    return value
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return repr(value)
+
+
+def _texts(value: Any, ctx: _Ctx, line: int, field: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ctx.fail(line, field, f"must be a list of text, not {_shown(value)}")
+    return tuple(_text(v, ctx, line, field) for v in value)
+
+
+def _mapping(value: Any, ctx: _Ctx, line: int, field: str) -> _Map:
+    if not isinstance(value, _Map):
+        raise ctx.fail(line, field, f"must be a mapping, not {_shown(value)}")
+    return value
+
+
+def _sources(doc: _Map, path: str) -> dict[str, Source]:
+    ctx = _Ctx(path, None, {})
+    items = doc["sources"]
+    if not isinstance(items, list):
+        raise ctx.fail(doc.key_lines["sources"], "sources", "must be a list of sources")
+    sources: dict[str, Source] = {}
+    allowed = {"id", "publisher", "title", "date", "document", "url"}
+    for item in items:
+        m = _mapping(item, ctx, doc.key_lines["sources"], "sources")
+        _check_keys(m, allowed, path, None, "sources.")
+        for key in ("id", "publisher", "title", "date"):
+            if key not in m:
+                raise ctx.fail(m.line, f"sources.{key}", f"missing required field '{key}'")
+        sid = _text(m["id"], ctx, m.key_lines["id"], "sources.id")
+        if sid in sources:
+            raise ctx.fail(m.key_lines["id"], "sources.id", f"duplicate source id '{sid}'")
+        _date_text(m["date"], ctx, m.key_lines["date"], "sources.date")
+        sources[sid] = Source(
+            id=sid,
+            publisher=_text(m["publisher"], ctx, m.key_lines["publisher"], "sources.publisher"),
+            title=_text(m["title"], ctx, m.key_lines["title"], "sources.title"),
+            date=m["date"],
+            document=_text(m["document"], ctx, m.key_lines["document"], "sources.document")
+            if "document" in m else "",
+            url=_text(m["url"], ctx, m.key_lines["url"], "sources.url") if "url" in m else "",
+        )
+    return sources
+
+
+def _date_text(value: Any, ctx: _Ctx, line: int, field: str) -> str:
+    if not isinstance(value, str) or not DATE_RE.match(value):
+        raise ctx.fail(line, field, f"must be a quoted date \"YYYY\", \"YYYY-MM\" or "
+                       f"\"YYYY-MM-DD\", not {_shown(value)}")
+    return value
+
+
+def _evidence(m: _Map, ctx: _Ctx, field: str, required: bool) -> Evidence | None:
+    has = [k for k in ("source", "quote") if k in m]
+    if not has:
+        if required:
+            raise ctx.fail(m.line, field, "a stated figure needs 'source' and 'quote'")
+        return None
+    for key in ("source", "quote"):
+        if key not in m:
+            raise ctx.fail(m.line, f"{field}.{key}", f"missing required field '{key}'")
+    sid = _text(m["source"], ctx, m.key_lines["source"], f"{field}.source")
+    if sid not in ctx.sources:
+        raise ctx.fail(m.key_lines["source"], f"{field}.source",
+                       f"no source with id '{sid}' in 'sources'")
+    quote = _text(m["quote"], ctx, m.key_lines["quote"], f"{field}.quote")
+    return Evidence(sid, quote)
+
+
+QUANTITY_SHAPES = ("amount", "range", "up_to", "unknown")
+
+
+def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        hint = ""
+        if isinstance(value, str):
+            match = MONEY_TEXT_RE.match(value)
+            if match:
+                digits = float(match.group(1).replace(",", ""))
+                digits *= {"k": 1e3, "m": 1e6}.get(match.group(2).lower(), 1)
+                hint = f"; write the plain number {digits:.0f}" if digits == int(digits) \
+                    else f"; write the plain number {digits}"
+        raise ctx.fail(line, field, f"must be a number, not {_shown(value)}{hint}")
+    if not math.isfinite(value):
+        raise ctx.fail(line, field, f"must be a finite number, not {value}")
+    if value < 0:
+        raise ctx.fail(line, field, f"must not be negative ({value})")
+    if unit == Unit.COUNT and value != int(value):
+        raise ctx.fail(line, field, f"must be a whole number ({value})")
+    return value
+
+
+def _quantity(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> Quantity:
+    m = _mapping(value, ctx, line, field)
+    _check_keys(m, {*QUANTITY_SHAPES, "derived", "note", "source", "quote"}, ctx.path,
+                ctx.slug, field + ".")
+    shapes = [k for k in QUANTITY_SHAPES if k in m]
+    if len(shapes) != 1:
+        raise ctx.fail(m.line, field, "needs exactly one of amount, range, up_to or unknown"
+                       + (f" (has {', '.join(shapes)})" if shapes else ""))
+    shape = shapes[0]
+    where = m.key_lines[shape]
+    note = _text(m["note"], ctx, m.key_lines["note"], f"{field}.note") if "note" in m else ""
+    if shape == "unknown":
+        reason = _text(m["unknown"], ctx, where, f"{field}.unknown")
+        if "derived" in m:
+            raise ctx.fail(m.key_lines["derived"], f"{field}.derived",
+                           "an unknown figure cannot be derived")
+        return Quantity(Kind.UNKNOWN, unit, note=reason)
+    formula = _text(m["derived"], ctx, m.key_lines["derived"], f"{field}.derived") \
+        if "derived" in m else ""
+    evidence = _evidence(m, ctx, field, required=not formula)
+    sub = f"{field}.{shape}"
+    if shape == "amount":
+        q = exact(_number(m["amount"], ctx, where, sub, unit), unit, evidence, note)
+    elif shape == "up_to":
+        q = ceiling(_number(m["up_to"], ctx, where, sub, unit), unit, evidence, note)
+    else:
+        pair = m["range"]
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ctx.fail(where, sub, f"must be a list [low, high], not {_shown(pair)}")
+        low, high = (_number(v, ctx, where, sub, unit) for v in pair)
+        if low > high:
+            raise ctx.fail(where, sub, f"low {low:g} is greater than high {high:g}")
+        q = between(low, high, unit, evidence, note)
+    if formula:
+        return Quantity(Kind.DERIVED, unit, q.low, q.mid, q.high, formula=formula,
+                        evidence=evidence, note=note)
+    return q
+
+
+def _date(value: Any, ctx: _Ctx, line: int, field: str) -> DateFact:
+    m = _mapping(value, ctx, line, field)
+    _check_keys(m, {"date", "source", "quote"}, ctx.path, ctx.slug, field + ".")
+    if "date" not in m:
+        raise ctx.fail(m.line, f"{field}.date", "missing required field 'date'")
+    text = _date_text(m["date"], ctx, m.key_lines["date"], f"{field}.date")
+    return DateFact(text, _evidence(m, ctx, field, required=True))
+
+
+def _text_fact(value: Any, ctx: _Ctx, line: int, field: str) -> TextFact:
+    m = _mapping(value, ctx, line, field)
+    _check_keys(m, {"text", "source", "quote"}, ctx.path, ctx.slug, field + ".")
+    if "text" not in m:
+        raise ctx.fail(m.line, f"{field}.text", "missing required field 'text'")
+    return TextFact(_text(m["text"], ctx, m.key_lines["text"], f"{field}.text"),
+                    _evidence(m, ctx, field, required=True))
+
+
+def _support(value: Any, ctx: _Ctx, line: int, field: str) -> Support:
+    m = _mapping(value, ctx, line, field)
+    _check_keys(m, {"description", "value", "days", "components", "source", "quote"},
+                ctx.path, ctx.slug, field + ".")
+    lines = m.key_lines
+    return Support(
+        value=_quantity(m["value"], ctx, lines["value"], f"{field}.value", Unit.GBP)
+        if "value" in m else unknown(Unit.GBP),
+        days=_quantity(m["days"], ctx, lines["days"], f"{field}.days", Unit.DAYS)
+        if "days" in m else unknown(Unit.DAYS),
+        description=_text(m["description"], ctx, lines["description"], f"{field}.description")
+        if "description" in m else "",
+        components=_texts(m["components"], ctx, lines["components"], f"{field}.components")
+        if "components" in m else (),
+        evidence=_evidence(m, ctx, field, required=False),
+    )
+
+
+def _price_year(value: Any, ctx: _Ctx, line: int, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1800 <= value <= 2200:
+        raise ctx.fail(line, field, f"must be a year such as 2020, not {_shown(value)}")
+    return value
+
+
+def _quantity_of(unit: str) -> Callable[[Any, _Ctx, int, str], Quantity]:
+    def read(value: Any, ctx: _Ctx, line: int, field: str) -> Quantity:
+        return _quantity(value, ctx, line, field, unit)
+
+    return read
+
+
+_FIELDS: dict[str, Callable[[Any, _Ctx, int, str], Any]] = {
+    "name": _text,
+    "funders": _texts,
+    "partners": _texts,
+    "focus": _text_fact,
+    "part_of": _text_fact,
+    "announced": _date,
+    "start": _date,
+    "end": _date,
+    "team_noun": _text,
+    "teams": _quantity_of(Unit.COUNT),
+    "funding_per_team": _quantity_of(Unit.GBP),
+    "total_funding": _quantity_of(Unit.GBP),
+    "duration": _quantity_of(Unit.MONTHS),
+    "support": _support,
+    "applications": _quantity_of(Unit.COUNT),
+    "price_year": _price_year,
+}
+_REQUIRED = ("slug", "name", "funders")
+_ALLOWED = {"slug", *_FIELDS}
+
+
+def _programme(item: Any, sources: dict[str, Source], path: str, list_line: int) -> Programme:
+    ctx = _Ctx(path, None, sources)
+    m = _mapping(item, ctx, list_line, "programmes")
+    slug_value = m.get("slug")
+    if isinstance(slug_value, str) and SLUG_RE.match(slug_value):
+        ctx.slug = slug_value
+    _check_keys(m, _ALLOWED, path, ctx.slug, "")
+    for key in _REQUIRED:
+        if key not in m:
+            raise ctx.fail(m.line, key, f"missing required field '{key}'")
+    if ctx.slug is None:
+        raise ctx.fail(m.key_lines["slug"], "slug", "must be lower-case words joined by "
+                       f"hyphens, such as shared-purpose, not {_shown(slug_value)}")
+    values: dict[str, Any] = {}
+    for key, value in m.items():
+        if key != "slug":
+            values[key] = _FIELDS[key](value, ctx, m.key_lines[key], key)
+    used = {e.source for e in _evidences(values)}
+    values["sources"] = tuple(sources[s] for s in sources if s in used)
+    return Programme(slug=ctx.slug, line=m.line, **values)
+
+
+def _evidences(values: dict[str, Any]) -> list[Evidence]:
+    found: list[Evidence] = []
+    for value in values.values():
+        if isinstance(value, Support):
+            parts: list[Any] = [value, value.value, value.days]
+        else:
+            parts = [value]
+        found.extend(p.evidence for p in parts if getattr(p, "evidence", None) is not None)
+    return found

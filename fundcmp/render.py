@@ -1,0 +1,193 @@
+"""Writing a Table in the chosen format: the only module that touches rich or tabulate.
+
+Machine formats (tsv, csv, json, jsonl, yaml) print raw numbers, are never
+coloured, wrapped or truncated. People formats (the rich table and tabulate's
+formats) print pounds, months and markers. Both read the same typed cells.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+from fundcmp.display import amount, as_json, number, raw, text
+from fundcmp.model import Kind, Quantity, Support
+from fundcmp.views import Bound, Cell, Record, Table
+
+MACHINE_FORMATS = ("tsv", "csv", "json", "jsonl", "yaml")
+# tabulate's own formats, passed straight through (kept in step with tabulate by a test).
+TABULATE_FORMATS = (
+    "asciidoc", "double_grid", "double_outline", "fancy_grid", "fancy_outline", "github",
+    "grid", "heavy_grid", "heavy_outline", "html", "jira", "latex", "latex_booktabs",
+    "latex_longtable", "latex_raw", "mediawiki", "mixed_grid", "mixed_outline", "moinmoin",
+    "orgtbl", "outline", "pipe", "plain", "presto", "pretty", "psql", "rounded_grid",
+    "rounded_outline", "rst", "simple", "simple_grid", "simple_outline", "textile", "youtrack",
+)
+FORMATS = ("table", *MACHINE_FORMATS, *TABULATE_FORMATS)
+DERIVED_MARK = " *"
+BEST_MARK = "★ "
+
+
+def _support_human(s: Support) -> str:
+    if s.value.known:
+        return human(s.value)
+    if s.days.known:
+        return human(s.days)
+    return "not valued"
+
+
+def human(cell: Cell) -> str:
+    """A cell for people: £420,000, 24-36 months, up to 20 days, a list joined by commas."""
+    if cell is None:
+        return "-"
+    if isinstance(cell, Quantity):
+        shown = text(cell)
+        return shown + DERIVED_MARK if cell.kind is Kind.DERIVED else shown
+    if isinstance(cell, Support):
+        return _support_human(cell)
+    if isinstance(cell, Bound):
+        return "-" if cell.value is None else amount(cell.value, cell.unit)
+    if isinstance(cell, tuple):
+        return ", ".join(cell) if cell else "-"
+    if isinstance(cell, float):
+        return amount(cell, "count")
+    return str(cell)
+
+
+def machine(cell: Cell) -> str:
+    """A cell for scripts: raw numbers, no pound signs, empty for nothing."""
+    if cell is None:
+        return ""
+    if isinstance(cell, Quantity):
+        return raw(cell)
+    if isinstance(cell, Support):
+        return raw(cell.value)
+    if isinstance(cell, Bound):
+        return "" if cell.value is None else str(number(cell.value))
+    if isinstance(cell, tuple):
+        return "; ".join(cell)
+    if isinstance(cell, (int, float)):
+        return str(number(cell))
+    return " ".join(str(cell).split())
+
+
+def jsonable(cell: Cell) -> Any:
+    if isinstance(cell, Quantity):
+        return as_json(cell)
+    if isinstance(cell, Support):
+        return {"value": as_json(cell.value), "days": as_json(cell.days),
+                "description": cell.description or None, "components": list(cell.components)}
+    if isinstance(cell, tuple):
+        return list(cell)
+    if isinstance(cell, Bound):
+        return None if cell.value is None else number(cell.value)
+    if isinstance(cell, float):
+        return number(cell)
+    return cell
+
+
+def _objects(table: Table) -> list[dict[str, Any]]:
+    objects = []
+    for i, record in enumerate(table.records):
+        obj = {key: jsonable(value) for key, value in record.items()}
+        if table.best:
+            obj["best"] = [c.key for c in table.columns if (i, c.key) in table.best]
+        objects.append(obj)
+    return objects
+
+
+def _grid(table: Table, cell: Any, header: bool) -> list[list[str]]:
+    """Rows of strings, turned so that compare has programmes as columns."""
+    keys = [c.key for c in table.columns]
+    if table.transpose:
+        rows = [[c.key, *(cell(r[c.key]) for r in table.records)] for c in table.columns
+                if c.key != "slug"]
+        head = ["field", *(str(r.get("slug", "")) for r in table.records)]
+    else:
+        rows = [[cell(r[k]) for k in keys] for r in table.records]
+        head = keys
+    return [head, *rows] if header else rows
+
+
+def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str = "auto",
+          width: int | None = None) -> None:
+    """Write the table to `out` in `fmt`."""
+    if fmt == "tsv":
+        for row in _grid(table, machine, header):
+            out.write("\t".join(row) + "\n")
+    elif fmt == "csv":
+        import csv
+
+        csv.writer(out, lineterminator="\n").writerows(_grid(table, machine, header))
+    elif fmt == "json":
+        out.write(json.dumps(_objects(table), indent=2, ensure_ascii=False) + "\n")
+    elif fmt == "jsonl":
+        for obj in _objects(table):
+            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    elif fmt == "yaml":
+        import yaml
+
+        out.write(yaml.safe_dump(_objects(table), sort_keys=False, allow_unicode=True))
+    elif fmt == "table":
+        _rich(table, out, color, width)
+    else:
+        _tabulate(table, fmt, out)
+
+
+def _titles(table: Table) -> tuple[list[str], list[list[str]]]:
+    """Headers and cells for people, with best values marked."""
+    def mark(i: int, key: str, record: Record) -> str:
+        shown = human(record[key])
+        return BEST_MARK + shown if (i, key) in table.best else shown
+
+    if table.transpose:
+        head = ["", *(str(r.get("name") or r.get("slug")) for r in table.records)]
+        rows = [[c.title, *(mark(i, c.key, r) for i, r in enumerate(table.records))]
+                for c in table.columns if c.key not in ("slug", "name")]
+        return head, rows
+    head = [c.title for c in table.columns]
+    return head, [[mark(i, c.key, r) for c in table.columns] for i, r in enumerate(table.records)]
+
+
+def _tabulate(table: Table, fmt: str, out: IO[str]) -> None:
+    from tabulate import tabulate
+
+    head, rows = _titles(table)
+    out.write(tabulate(rows, headers=head, tablefmt=fmt, disable_numparse=True) + "\n")
+    for note in table.notes:
+        out.write(f"{note}\n")
+
+
+def console(out: IO[str], color: str = "auto", width: int | None = None,
+            stderr: bool = False) -> Any:
+    """A rich Console made per call, so NO_COLOR and --color are read each time."""
+    from rich.console import Console
+
+    return Console(
+        file=out,
+        force_terminal=True if color == "always" else None,
+        no_color=True if color == "never" else None,
+        width=width,
+        stderr=stderr,
+        highlight=False,
+    )
+
+
+def _rich(table: Table, out: IO[str], color: str, width: int | None) -> None:
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    head, rows = _titles(table)
+    grid = RichTable(title=table.title, title_justify="left", caption_justify="left",
+                     caption="\n".join(table.notes) or None)
+    keys = [c.key for c in table.columns]
+    for i, title in enumerate(head):
+        first = table.transpose and i == 0
+        no_wrap = first or (not table.transpose and keys[i] == "slug")
+        grid.add_column(title, style="bold" if first else None, no_wrap=no_wrap,
+                        overflow="fold")
+    for row in rows:
+        grid.add_row(*(Text(c, style="bold green") if c.startswith(BEST_MARK) else Text(c)
+                       for c in row))
+    console(out, color, width).print(grid)
+
