@@ -6,6 +6,7 @@ Exit status: 0 success, 1 a data error (a bad registry), 2 a usage error
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -38,13 +39,16 @@ class FundcmpGroup(click.Group):
 
 
 class State:
-    def __init__(self, registry: str | None) -> None:
+    def __init__(self, registry: str | None, use_cache: bool = True) -> None:
         self.registry_option = registry
+        self.use_cache = use_cache
         self._registry: Registry | None = None
 
     def registry(self) -> Registry:
         if self._registry is None:
-            self._registry = load(resolve_path(self.registry_option))
+            self._registry = load(resolve_path(self.registry_option), self.use_cache)
+            # The registry lives until the process ends: keep the collector from rescanning it.
+            gc.freeze()
         return self._registry
 
     def programmes(self, slugs: Sequence[str] | None = None) -> list[Programme]:
@@ -106,15 +110,18 @@ def emit(table: Any, fmt: str | None, no_header: bool, color: str) -> None:
 @click.version_option(__version__, prog_name="fundcmp")
 @click.option("--registry", metavar="PATH", default=None,
               help="Registry file to read (default: $FUNDCMP_REGISTRY, else the shipped one).")
+@click.option("--no-cache", is_flag=True,
+              help="Parse the registry afresh; do not read or write the cache of parsed "
+                   "registries in $XDG_CACHE_HOME/fundcmp (also FUNDCMP_NO_CACHE=1).")
 @click.pass_context
-def cli(ctx: click.Context, registry: str | None) -> None:
+def cli(ctx: click.Context, registry: str | None, no_cache: bool) -> None:
     """Put grant programmes side by side: funding per team, duration and support.
 
     \b
     Example:
       fundcmp compare shared-purpose common-ambition
     """
-    ctx.obj = State(registry)
+    ctx.obj = State(registry, use_cache=not no_cache)
 
 
 @cli.command("list")

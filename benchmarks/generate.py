@@ -1,0 +1,149 @@
+"""Write a valid, varied registry of N programmes, the same bytes for the same seed.
+
+Every quantity shape the registry format knows appears (amount, range, up_to,
+unknown, and derived on top of a stated shape), with dates of every precision,
+support with value, days and components, and figures citing a pool of sources.
+The YAML is written as text, not through a YAML library, so generating 100,000
+programmes takes seconds and does not depend on the code being measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+WORDS = ("health", "care", "community", "shared", "purpose", "ambition", "learning", "people",
+         "powered", "partnership", "improvement", "quality", "patient", "voice", "design",
+         "local", "action", "data", "digital", "research", "closing", "gap", "bridge", "open",
+         "future", "together", "rural", "city", "youth", "carer")
+FUNDERS = ("The Health Foundation", "NESTA", "NHS England", "the National Lottery",
+           "Wellcome", "Nuffield Trust", "The King's Fund", "UKRI", "Esmée Fairbairn")
+COMPONENTS = ("coaching", "training", "facilitation", "learning events", "mentoring",
+              "peer review", "evaluation", "service design", "data support")
+
+
+def _q(text: str) -> str:
+    """A YAML double-quoted scalar (a JSON string is one)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _date(rng: random.Random) -> str:
+    year = rng.randint(1995, 2030)
+    precision = rng.random()
+    if precision < 0.2:
+        return f"{year}"
+    if precision < 0.5:
+        return f"{year}-{rng.randint(1, 12):02d}"
+    return f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+
+
+def _quantity(rng: random.Random, scale: int, whole: bool, sources: int) -> str:
+    """One quantity as a flow mapping, in a shape chosen at random."""
+    shape = rng.random()
+    if shape < 0.15:
+        return "{unknown: " + _q(rng.choice(("not stated", "stated in days, not money",
+                                              "the sources give no figure"))) + "}"
+    low = rng.randint(1, scale)
+    if not whole and rng.random() < 0.1:
+        low_text = f"{low + rng.randint(0, 99) / 100:.2f}"
+    else:
+        low_text = str(low)
+    if shape < 0.45:
+        body = f"amount: {low_text}"
+    elif shape < 0.75:
+        body = f"range: [{low}, {low + rng.randint(0, scale)}]"
+    else:
+        body = f"up_to: {low_text}"
+    parts = [body]
+    derived = rng.random() < 0.2
+    if derived:
+        parts.append("derived: " + _q(f"programme total / {rng.randint(2, 40)} teams"))
+    if not derived or rng.random() < 0.5:
+        parts.append(f"source: src-{rng.randrange(sources)}")
+        parts.append("quote: " + _q(f"stated as {low_text} in the source"))
+    if rng.random() < 0.1:
+        parts.append("note: " + _q("the figure covers grants and support together"))
+    return "{" + ", ".join(parts) + "}"
+
+
+def _programme(rng: random.Random, index: int, sources: int) -> list[str]:
+    name = " ".join(w.capitalize() for w in rng.sample(WORDS, rng.randint(2, 4)))
+    lines = [f"  - slug: {'-'.join(name.lower().split())}-{index}",
+             f"    name: {_q(name)}",
+             f"    funders: [{', '.join(_q(f) for f in rng.sample(FUNDERS, rng.randint(1, 2)))}]"]
+    src = rng.randrange(sources)
+    if rng.random() < 0.3:
+        lines.append(f"    partners: [{_q(rng.choice(FUNDERS))}]")
+    for key in ("announced", "start", "end"):
+        if rng.random() < 0.6:
+            date = _date(rng)
+            lines.append(f"    {key}: {{date: {_q(date)}, source: src-{src}, "
+                         f"quote: {_q('on ' + date)}}}")
+    if rng.random() < 0.7:
+        focus = " ".join(rng.sample(WORDS, 6))
+        lines.append(f"    focus: {{text: {_q(focus)}, source: src-{src}, quote: {_q(focus)}}}")
+    if rng.random() < 0.1:
+        lines.append(f"    part_of: {{text: {_q('a wider programme')}, source: src-{src}, "
+                     f"quote: {_q('part of a wider programme')}}}")
+    if rng.random() < 0.3:
+        lines.append(f"    team_noun: {rng.choice(('areas', 'projects', 'award-holder teams'))}")
+    fields = (("teams", 40, True), ("funding_per_team", 900_000, False),
+              ("total_funding", 9_000_000, False), ("duration", 48, True),
+              ("applications", 400, True))
+    for key, scale, whole in fields:
+        if rng.random() < 0.8:
+            lines.append(f"    {key}: {_quantity(rng, scale, whole, sources)}")
+    if rng.random() < 0.7:
+        lines.append("    support:")
+        lines.append(f"      description: {_q('tailored support for each team')}")
+        if rng.random() < 0.8:
+            lines.append(f"      value: {_quantity(rng, 90_000, False, sources)}")
+        if rng.random() < 0.4:
+            lines.append(f"      days: {_quantity(rng, 40, False, sources)}")
+        picked = rng.sample(COMPONENTS, rng.randint(1, 4))
+        lines.append("      components:")
+        lines.extend(f"        - {c}" for c in picked)
+        lines.append(f"      source: src-{src}")
+        lines.append(f"      quote: {_q('support including ' + ', '.join(picked))}")
+    if rng.random() < 0.1:
+        lines.append(f"    price_year: {rng.randint(2000, 2025)}")
+    return lines
+
+
+def generate(count: int, seed: int) -> str:
+    """The registry text: same count and seed, same text."""
+    rng = random.Random(seed)
+    sources = max(5, count // 50)
+    lines = [f"# generated by benchmarks/generate.py: {count} programmes, seed {seed}",
+             "sources:"]
+    for i in range(sources):
+        lines += [f"  - id: src-{i}",
+                  f"    publisher: {_q(rng.choice(FUNDERS))}",
+                  f"    title: {_q('Programme announcement ' + str(i))}",
+                  f"    date: {_q(_date(rng))}"]
+        if rng.random() < 0.5:
+            lines.append(f"    url: https://example.org/news/{i}")
+    lines.append("programmes:")
+    for i in range(count):
+        lines += _programme(rng, i, sources)
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("count", type=int, help="how many programmes")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument("-o", "--output", type=Path, help="file to write (default stdout)")
+    args = parser.parse_args(argv)
+    text = generate(args.count, args.seed)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
