@@ -53,7 +53,7 @@ def directory() -> Path:
 
 
 def key(content: bytes) -> str | None:
-    """The SHA-256 of the registry's bytes and of the loading code; None if that code is unreadable."""
+    """SHA-256 of the registry's bytes and of the loading code; None if the code is unreadable."""
     digest = hashlib.sha256(content)
     here = Path(__file__).parent
     try:

@@ -8,7 +8,6 @@ the renderer's job.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -115,6 +114,8 @@ def choose_fields(fields: Sequence[str] | None, default: Sequence[str]) -> tuple
         return tuple(default)
     for name in fields:
         if name not in CATALOGUE:
+            import difflib
+
             close = difflib.get_close_matches(name, list(CATALOGUE), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise UnknownFieldError(f"Unknown field '{name}'{hint}; available fields: "
