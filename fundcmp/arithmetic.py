@@ -26,22 +26,24 @@ def _words(q: Quantity) -> str:
 def per_year(funding: Quantity, duration: Quantity) -> Quantity:
     """Funding per 12 months: [low / longest, high / shortest] x 12.
 
-    A ceiling on funding leaves the low end unknown; an unknown or zero
-    duration makes the result unknown.
+    A ceiling on funding leaves the low end unknown; a ceiling on duration
+    leaves the high end unbounded (the result is then "at least"); an unknown
+    or zero-length duration makes the result unknown.
     """
     unit = funding.unit
-    if not funding.known or not duration.known:
-        missing = "funding" if not funding.known else "duration"
+    if funding.kind is Kind.UNKNOWN or duration.kind is Kind.UNKNOWN:
+        missing = "funding" if funding.kind is Kind.UNKNOWN else "duration"
         return unknown(unit, f"{missing} unknown")
-    assert duration.low is not None and duration.high is not None and duration.mid is not None
-    assert funding.high is not None and funding.mid is not None
-    if duration.low <= 0:
+    if not duration.high:
         return unknown(unit, "duration is zero months")
     low = None if funding.low is None else funding.low / duration.high * 12
-    high = funding.high / duration.low * 12
-    mid = funding.mid / duration.mid * 12
-    formula = f"{_words(funding)} / {_words(duration)} x 12"
-    return derived(low, mid, high, unit, formula)
+    high = None
+    if funding.high is not None and duration.low:
+        high = funding.high / duration.low * 12
+    mid = None
+    if high is not None and funding.mid is not None and duration.mid:
+        mid = funding.mid / duration.mid * 12
+    return derived(low, mid, high, unit, f"{_words(funding)} / {_words(duration)} x 12")
 
 
 def total_funding(p: Programme) -> Quantity:

@@ -26,7 +26,9 @@ def amount(value: float, unit: str) -> str:
 
 def span(q: Quantity) -> str:
     """The bounds of a known quantity, for people, without any marker."""
-    assert q.high is not None
+    if q.high is None:
+        assert q.low is not None
+        return f"at least {amount(q.low, q.unit)}"
     if q.low is None:
         return f"up to {amount(q.high, q.unit)}"
     if q.low == q.high:
@@ -38,7 +40,7 @@ def span(q: Quantity) -> str:
 
 def text(q: Quantity) -> str:
     """A quantity as a person reads it: ranges stay ranges, ceilings say "up to"."""
-    if q.kind is Kind.UNKNOWN or q.high is None:
+    if q.kind is Kind.UNKNOWN:
         return "unknown"
     shown = span(q)
     if q.kind is Kind.OBSERVED and q.mid is not None:
@@ -48,8 +50,11 @@ def text(q: Quantity) -> str:
 
 def raw(q: Quantity) -> str:
     """A quantity as one tab-separated cell: 420000, 300000-500000, <=100000, unknown."""
-    if q.kind is Kind.UNKNOWN or q.high is None:
+    if q.kind is Kind.UNKNOWN:
         return "unknown"
+    if q.high is None:
+        assert q.low is not None
+        return f">={number(q.low)}"
     high = number(q.high)
     if q.low is None:
         return f"<={high}"
