@@ -173,21 +173,40 @@ def console(out: IO[str], color: str = "auto", width: int | None = None,
     )
 
 
+def _widths(head: list[str], rows: list[list[str]], screen_width: int) -> list[int | None]:
+    """Column widths that keep every word whole when the screen allows it.
+
+    Each column gets its longest word, then the spare width is shared in
+    proportion to what each column would need to print on one line.
+    """
+    columns = range(len(head))
+    longest = [max(len(w) for row in [head, *rows] for w in [*row[i].split(), ""]) or 1
+               for i in columns]
+    wanted = [max(len(row[i]) for row in [head, *rows]) or 1 for i in columns]
+    room = screen_width - (3 * len(head) + 1)
+    if sum(wanted) <= room:
+        return [None] * len(head)
+    if sum(longest) > room:
+        return [None] * len(head)
+    spare, extra = room - sum(longest), [w - m for w, m in zip(wanted, longest, strict=True)]
+    total = sum(extra) or 1
+    return [m + spare * e // total for m, e in zip(longest, extra, strict=True)]
+
+
 def _rich(table: Table, out: IO[str], color: str, width: int | None) -> None:
     from rich.table import Table as RichTable
     from rich.text import Text
 
+    screen = console(out, color, width)
     head, rows = _titles(table)
     grid = RichTable(title=table.title, title_justify="left", caption_justify="left",
                      caption="\n".join(table.notes) or None)
-    keys = [c.key for c in table.columns]
-    for i, title in enumerate(head):
+    for i, (title, column_width) in enumerate(zip(head, _widths(head, rows, screen.width),
+                                                  strict=True)):
         first = table.transpose and i == 0
-        no_wrap = first or (not table.transpose and keys[i] == "slug")
-        grid.add_column(title, style="bold" if first else None, no_wrap=no_wrap,
-                        overflow="fold")
+        grid.add_column(title, style="bold" if first else None, overflow="fold",
+                        width=column_width)
     for row in rows:
         grid.add_row(*(Text(c, style="bold green") if c.startswith(BEST_MARK) else Text(c)
                        for c in row))
-    console(out, color, width).print(grid)
-
+    screen.print(grid)
