@@ -89,8 +89,8 @@ def jsonable(cell: Cell) -> Any:
 def _objects(table: Table) -> list[dict[str, Any]]:
     objects = []
     for i, record in enumerate(table.records):
-        obj = {key: jsonable(value) for key, value in record.items()}
-        if table.best:
+        obj = {c.key: jsonable(record[c.key]) for c in table.columns}
+        if table.transpose:
             obj["best"] = [c.key for c in table.columns if (i, c.key) in table.best]
         objects.append(obj)
     return objects

@@ -183,16 +183,12 @@ def rank_table(programmes: Sequence[Programme], by: str, basis: str = "mid",
                reverse: bool = False, fields: Sequence[str] | None = None) -> Table:
     key = RANK_FIELD[by]
     ranked = rank(programmes, MEASURES[by], basis, reverse)
-    default = ("slug", "name", key, f"{key}_{basis}", "note")
-    catalogue_keys = [k for k in choose_fields(
-        [f for f in fields if f != "note"] if fields else None,
-        [k for k in default if k != "note"])]
-    keys = tuple(fields) if fields else default
+    keys = tuple(fields) if fields else ("slug", "name", key, f"{key}_{basis}", "note")
+    catalogue_keys = choose_fields([k for k in keys if k != "note"], ["slug"])
     records = []
     for r in ranked:
         record = _records([r.programme], catalogue_keys)[0]
-        if "note" in keys:
-            record["note"] = _rank_note(r.quantity, basis)
+        record["note"] = _rank_note(r.quantity, basis)
         records.append(record)
     columns = tuple(Column(k, "Note") if k == "note" else Column(k, CATALOGUE[k][0])
                     for k in keys)

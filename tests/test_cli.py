@@ -197,3 +197,16 @@ def test_other_registry_is_used(runner: CliRunner,
 def test_every_command_help_has_an_example(runner: CliRunner, command: list[str]) -> None:
     out, _ = run(runner, command[0], "--help")
     assert "Example:" in out and "fundcmp " + command[0] in out
+
+
+def test_json_holds_exactly_the_chosen_fields(runner: CliRunner) -> None:
+    out, _ = run(runner, "rank", "--by", "funding", "--fields", "note,slug", "--format", "json")
+    data = json.loads(out)
+    assert [list(d) for d in data] == [["note", "slug"]] * 4
+    assert data[2] == {"note": "a ceiling (up to)", "slug": "people-powered-health"}
+    out, _ = run(runner, "compare", "shared-purpose", "common-ambition", "--fields", "teams",
+                 "--format", "json")
+    assert json.loads(out) == [
+        {"slug": "shared-purpose", "teams": json.loads(out)[0]["teams"], "best": []},
+        {"slug": "common-ambition", "teams": json.loads(out)[1]["teams"], "best": []}]
+    assert json.loads(out)[0]["teams"]["mid"] == 9
