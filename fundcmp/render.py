@@ -7,11 +7,16 @@ formats) print pounds, months and markers. Both read the same typed cells.
 
 from __future__ import annotations
 
+import io
 import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import IO, Any
 
 from fundcmp.display import amount, as_json, number, raw, text
-from fundcmp.model import Kind, Quantity, Support
+from fundcmp.errors import FundcmpError
+from fundcmp.model import Kind, Quantity, Support, Unit
 from fundcmp.views import Bound, Cell, Record, Table
 
 MACHINE_FORMATS = ("tsv", "csv", "json", "jsonl", "yaml")
@@ -24,6 +29,7 @@ TABULATE_FORMATS = (
     "rounded_outline", "rst", "simple", "simple_grid", "simple_outline", "textile", "youtrack",
 )
 FORMATS = ("table", *MACHINE_FORMATS, *TABULATE_FORMATS)
+EXPORT_SUFFIXES = (".svg", ".html")
 DERIVED_MARK = " *"
 BEST_MARK = "★ "
 
@@ -96,22 +102,55 @@ def _objects(table: Table) -> list[dict[str, Any]]:
     return objects
 
 
+def _unit(cell: Cell) -> str | None:
+    if isinstance(cell, Support):
+        return cell.value.unit
+    if isinstance(cell, (Quantity, Bound)):
+        return cell.unit
+    return None
+
+
+def keyed(table: Table, key: str) -> str:
+    """A column's key with its unit, as tsv and csv name it: funding_gbp, duration_months."""
+    units = {_unit(r.get(key)) for r in table.records} - {None, Unit.COUNT}
+    if len(units) == 1:
+        return f"{key}_{str(units.pop()).lower()}"
+    return key
+
+
 def _grid(table: Table, cell: Any, header: bool) -> list[list[str]]:
     """Rows of strings, turned so that compare has programmes as columns."""
     keys = [c.key for c in table.columns]
     if table.transpose:
-        rows = [[c.key, *(cell(r[c.key]) for r in table.records)] for c in table.columns
-                if c.key != "slug"]
+        rows = [[keyed(table, c.key), *(cell(r[c.key]) for r in table.records)]
+                for c in table.columns if c.key != "slug"]
         head = ["field", *(str(r.get("slug", "")) for r in table.records)]
     else:
         rows = [[cell(r[k]) for k in keys] for r in table.records]
-        head = keys
+        head = [keyed(table, k) for k in keys]
     return [head, *rows] if header else rows
 
 
 def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str = "auto",
-          width: int | None = None) -> None:
-    """Write the table to `out` in `fmt`."""
+          width: int | None = None, export: str | None = None) -> None:
+    """Write the table to `out` in `fmt`; with `export`, also save what was written there."""
+    if fmt == "table":
+        _rich(table, out, color, width, export)
+        return
+    if export is None:
+        _text(table, fmt, out, header)
+        return
+    written = io.StringIO()
+    _text(table, fmt, written, header)
+    out.write(written.getvalue())
+    lines = written.getvalue().splitlines() or [""]
+    recorder = console(io.StringIO(), "never", max(len(line) for line in lines), record=True)
+    recorder.out(written.getvalue(), end="")
+    save(recorder, export, table.title)
+
+
+def _text(table: Table, fmt: str, out: IO[str], header: bool) -> None:
+    """Every format but the rich table: plain characters, never styled."""
     if fmt == "tsv":
         for row in _grid(table, machine, header):
             out.write("\t".join(row) + "\n")
@@ -128,8 +167,6 @@ def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str 
         import yaml
 
         out.write(yaml.safe_dump(_objects(table), sort_keys=False, allow_unicode=True))
-    elif fmt == "table":
-        _rich(table, out, color, width)
     else:
         _tabulate(table, fmt, out)
 
@@ -158,19 +195,37 @@ def _tabulate(table: Table, fmt: str, out: IO[str]) -> None:
         out.write(f"{note}\n")
 
 
+def styled(color: str, environ: Mapping[str, str], isatty: bool) -> bool:
+    """Whether to style output: --color always/never win, then NO_COLOR, TERM=dumb and
+    FORCE_COLOR (https://no-color.org, https://force-color.org), then whether it is a terminal."""
+    if color != "auto":
+        return color == "always"
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("TERM", "").lower() == "dumb":
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return isatty
+
+
 def console(out: IO[str], color: str = "auto", width: int | None = None,
-            stderr: bool = False) -> Any:
-    """A rich Console made per call, so NO_COLOR and --color are read each time."""
+            record: bool = False) -> Any:
+    """A rich Console made per call, so the environment and --color are read each time.
+
+    Unstyled means no escape codes at all (rich's own NO_COLOR handling keeps bold);
+    the width is `width`, else $COLUMNS, else the terminal's.
+    """
     from rich.console import Console
 
-    return Console(
-        file=out,
-        force_terminal=True if color == "always" else None,
-        no_color=True if color == "never" else None,
-        width=width,
-        stderr=stderr,
-        highlight=False,
-    )
+    isatty = getattr(out, "isatty", None)
+    if not styled(color, os.environ, bool(isatty and isatty())):
+        return Console(file=out, color_system=None, width=width, highlight=False,
+                       record=record)
+    dumb = os.environ.get("TERM", "").lower() == "dumb"
+    return Console(file=out, force_terminal=True, no_color=False, width=width,
+                   color_system="standard" if dumb else "auto", highlight=False,
+                   record=record)
 
 
 def _widths(head: list[str], rows: list[list[str]], screen_width: int) -> list[int | None]:
@@ -193,11 +248,29 @@ def _widths(head: list[str], rows: list[list[str]], screen_width: int) -> list[i
     return [m + spare * e // total for m, e in zip(longest, extra, strict=True)]
 
 
-def _rich(table: Table, out: IO[str], color: str, width: int | None) -> None:
+def save(recorder: Any, path: str, title: str) -> None:
+    """Save a recording console as SVG or HTML, via a temporary file renamed into place,
+    so an interrupted export never leaves half a file."""
+    target = Path(path)
+    if target.suffix.lower() == ".svg":
+        document = recorder.export_svg(title=title or "fundcmp")
+    else:
+        document = recorder.export_html(inline_styles=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(document, encoding="utf-8")
+        os.replace(partial, target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise FundcmpError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _rich(table: Table, out: IO[str], color: str, width: int | None,
+          export: str | None = None) -> None:
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    screen = console(out, color, width)
+    screen = console(out, color, width, record=export is not None)
     head, rows = _titles(table)
     grid = RichTable(title=table.title, title_justify="left", caption_justify="left",
                      caption="\n".join(table.notes) or None)
@@ -210,3 +283,5 @@ def _rich(table: Table, out: IO[str], color: str, width: int | None) -> None:
         grid.add_row(*(Text(c, style="bold green") if c.startswith(BEST_MARK) else Text(c)
                        for c in row))
     screen.print(grid)
+    if export is not None:
+        save(screen, export, table.title)
