@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import click
 
 from fundcmp import __version__
+from fundcmp.completion import fields as complete_fields
+from fundcmp.completion import slugs as complete_slugs
 from fundcmp.errors import FundcmpError, UnknownSlugError
 from fundcmp.model import Programme
 from fundcmp.registry import Registry, load, resolve_path
@@ -21,8 +23,9 @@ from fundcmp.registry import Registry, load, resolve_path
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = """\b
-Exit status: 0 success; 1 a data error (such as a bad registry);
-2 a usage error (unknown option, slug or field).
+Exit status: 0 success; 1 a data error (such as a bad registry) or an
+export that cannot be written; 2 a usage error (unknown option, slug or
+field); 130 interrupted (Ctrl-C).
 """
 
 
@@ -51,6 +54,9 @@ class State:
         registry = self.registry()
         if slugs is None:
             return list(registry.programmes)
+        from fundcmp.slug_lines import expand
+
+        slugs = expand(slugs, sys.stdin)
         index = registry.by_slug()
         chosen = []
         for slug in slugs:
@@ -75,20 +81,41 @@ def output_options(f: F) -> F:
 
     for option in reversed((
         click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                     metavar="FORMAT",
                      help="table (rich) on a terminal, tsv when piped; also csv, json, jsonl, "
-                          "yaml and tabulate's formats (github, grid, rst, ...)."),
-        click.option("--fields", callback=_split_fields,
-                     help="Comma-separated fields to show, in order (e.g. slug,duration)."),
+                          "yaml and tabulate's formats (github, grid, rst, latex, ...; an "
+                          "unknown FORMAT lists them all). Machine formats print raw numbers "
+                          "with the unit in the header (funding_gbp), never coloured or cut."),
+        click.option("--fields", callback=_split_fields, shell_complete=complete_fields,
+                     metavar="FIELD,...",
+                     help="Comma-separated fields to show, in order (e.g. slug,duration); "
+                          "an unknown field lists the valid ones."),
         click.option("--no-header", is_flag=True, help="No header line in tsv or csv."),
         click.option("--color", type=click.Choice(["auto", "always", "never"]),
                      default="auto", show_default=True,
-                     help="Colour in tables; NO_COLOR and TERM=dumb are honoured."),
+                     help="Colour in tables; auto honours NO_COLOR, FORCE_COLOR and "
+                          "TERM=dumb."),
     )):
         f = option(f)
     return f
 
 
-def emit(table: Any, fmt: str | None, no_header: bool, color: str) -> None:
+def _check_export(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from fundcmp.render import EXPORT_SUFFIXES
+
+    if value is not None and not value.lower().endswith(EXPORT_SUFFIXES):
+        raise click.BadParameter("must end in .svg or .html", ctx, param)
+    return value
+
+
+EXPORT = click.option("--export", metavar="FILE.svg|FILE.html", callback=_check_export,
+                      help="Also save what is printed, as an SVG picture or an HTML page.")
+SLUGS_HELP = "A SLUG of - reads slugs from stdin, one per line (first field; header, blank " \
+             "and # lines skipped)."
+
+
+def emit(table: Any, fmt: str | None, no_header: bool, color: str,
+         export: str | None = None) -> None:
     from fundcmp.render import write
 
     out = sys.stdout
@@ -98,7 +125,7 @@ def emit(table: Any, fmt: str | None, no_header: bool, color: str) -> None:
         header = not piped and not no_header
     else:
         header = not no_header
-    write(table, fmt, out, header=header, color=color)
+    write(table, fmt, out, header=header, color=color, export=export)
 
 
 @click.group(cls=FundcmpGroup, context_settings={"help_option_names": ["-h", "--help"]},
@@ -113,6 +140,10 @@ def cli(ctx: click.Context, registry: str | None) -> None:
     \b
     Example:
       fundcmp compare shared-purpose common-ambition
+      fundcmp rank --by funding | head -3 | cut -f1 | fundcmp compare -
+    \b
+    Tab completion (bash; zsh_source and fish_source likewise):
+      eval "$(_FUNDCMP_COMPLETE=bash_source fundcmp)"
     """
     ctx.obj = State(registry)
 
@@ -135,7 +166,7 @@ def list_cmd(state: State, fmt: str | None, fields: list[str], no_header: bool,
 
 
 @cli.command()
-@click.argument("slug")
+@click.argument("slug", shell_complete=complete_slugs)
 @output_options
 @click.pass_obj
 def show(state: State, slug: str, fmt: str | None, fields: list[str], no_header: bool,
@@ -156,24 +187,28 @@ BASIS = click.option("--basis", type=click.Choice(["low", "mid", "high"]), defau
                      help="Which end of a range stands for it: low, mid(point) or high.")
 
 
-@cli.command()
-@click.argument("slugs", nargs=-1, required=True)
+@cli.command(epilog=SLUGS_HELP)
+@click.argument("slugs", nargs=-1, required=True, shell_complete=complete_slugs)
 @BASIS
 @output_options
+@EXPORT
 @click.pass_obj
 def compare(state: State, slugs: tuple[str, ...], basis: str, fmt: str | None,
-            fields: list[str], no_header: bool, color: str) -> None:
+            fields: list[str], no_header: bool, color: str, export: str | None) -> None:
     """Programmes side by side, the best value in each row marked.
 
     \b
     Example:
       fundcmp compare shared-purpose common-ambition
+      fundcmp rank --by funding | head -3 | cut -f1 | fundcmp compare -
+      fundcmp compare shared-purpose common-ambition --export compare.svg
     """
     from fundcmp.views import compare_table
 
-    if len(slugs) < 2:
+    programmes = state.programmes(slugs)
+    if len(programmes) < 2:
         raise click.UsageError("compare needs at least two programmes")
-    emit(compare_table(state.programmes(slugs), fields, basis), fmt, no_header, color)
+    emit(compare_table(programmes, fields, basis), fmt, no_header, color, export)
 
 
 @cli.command()
@@ -183,20 +218,33 @@ def compare(state: State, slugs: tuple[str, ...], basis: str, fmt: str | None,
               help="What to rank by.")
 @BASIS
 @click.option("--reverse", is_flag=True, help="Smallest first (unknowns stay last).")
+@click.option("--chart", is_flag=True,
+              help="Draw bars instead of a table: ranges as whiskers, ceilings open-ended, "
+                   "unknowns named but not drawn.")
 @output_options
+@EXPORT
 @click.pass_obj
-def rank(state: State, by: str, basis: str, reverse: bool, fmt: str | None, fields: list[str],
-         no_header: bool, color: str) -> None:
+def rank(state: State, by: str, basis: str, reverse: bool, chart: bool, fmt: str | None,
+         fields: list[str], no_header: bool, color: str, export: str | None) -> None:
     """Programmes in order of one measure; unknowns last, never read as zero.
 
     \b
     Example:
       fundcmp rank --by funding
       fundcmp rank --by funding-per-year --basis low | head -3 | cut -f1
+      fundcmp rank --by funding --chart --export rank.svg
     """
-    from fundcmp.views import rank_table
+    from fundcmp.views import RANK_FIELD, rank_table
 
-    emit(rank_table(state.programmes(), by, basis, reverse, fields), fmt, no_header, color)
+    if chart and (fmt or fields):
+        raise click.UsageError("--chart draws a picture; it takes no --format or --fields")
+    table = rank_table(state.programmes(), by, basis, reverse, fields)
+    if chart:
+        from fundcmp.chart import draw
+
+        draw(table, RANK_FIELD[by], basis, sys.stdout, color, export=export)
+        return
+    emit(table, fmt, no_header, color, export)
 
 
 def main() -> None:
