@@ -57,6 +57,9 @@ class State:
         from fundcmp.slug_lines import expand
 
         slugs = expand(slugs, sys.stdin)
+        if not slugs:
+            raise click.UsageError("no slugs given (stdin held none)",
+                                   click.get_current_context())
         index = registry.by_slug()
         chosen = []
         for slug in slugs:

@@ -112,6 +112,19 @@ def test_compare_dash_with_one_slug_is_a_usage_error() -> None:
     assert "at least two" in result.stderr
 
 
+def test_show_dash_with_nothing_on_stdin_is_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["show", "-"], input="# nothing\n\n")
+    assert result.exit_code == 2
+    assert "stdin held none" in result.stderr
+
+
+def test_show_dash_reads_its_slug_from_stdin() -> None:
+    result = CliRunner().invoke(cli, ["show", "-", "--format", "tsv"],
+                                input="people-powered-health\n")
+    assert result.exit_code == 0
+    assert "People Powered Health" in result.stdout
+
+
 def test_compare_dash_with_an_unknown_slug_names_it() -> None:
     result = CliRunner().invoke(cli, ["compare", "-"], input="shared-purpose\nshared-porpose\n")
     assert result.exit_code == 2
