@@ -27,6 +27,8 @@ MARK = "●"
 STYLES = {SOLID: "cyan", WHISKER: "yellow", WHISKER_START: "yellow", CAP: "yellow",
           OPEN: "magenta", MARK: "bold yellow"}
 MIN_BAR_CHARS = 10
+MIN_NAME_CHARS = 12
+MAX_NAME_CHARS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +93,15 @@ def draw(table: Table, key: str, basis: str, out: IO[str], color: str = "auto",
               for q in figures]
     drawn = [q for q in figures if q is not None and q.known and q.high is not None]
     top = max((q.high for q in drawn if q.high is not None), default=0.0)
-    name_chars = min(max((len(n) for n in names), default=0), 30)
     label_chars = max((len(label) for label in labels), default=0)
+    name_room = max(MIN_NAME_CHARS, terminal.width - label_chars - MIN_BAR_CHARS - 2)
+    name_chars = min(max((len(n) for n in names), default=0), MAX_NAME_CHARS, name_room)
     scale = Scale(top, max(MIN_BAR_CHARS, terminal.width - name_chars - label_chars - 2))
 
     grid = RichTable.grid(padding=(0, 1))
     grid.add_column(no_wrap=True, overflow="ellipsis", max_width=name_chars)
     grid.add_column(no_wrap=True, width=scale.chars)
-    grid.add_column()
+    grid.add_column(overflow="fold")
     for name, q, label in zip(names, figures, labels, strict=True):
         grid.add_row(Text(name), _styled(bar(q, scale, basis)) if q is not None else Text(""),
                      Text(label, style="" if q is not None and q.known else "dim"))
