@@ -170,6 +170,19 @@ def test_no_color_on_a_terminal_has_no_escape_codes() -> None:
     assert "\x1b" not in shown
 
 
+def test_a_dumb_terminal_has_no_escape_codes() -> None:
+    shown = _on_a_terminal("list", "--format", "table", TERM="dumb")
+    assert "shared-purpose" in shown
+    assert "\x1b" not in shown
+
+
+def test_force_color_styles_a_piped_table() -> None:
+    _, forced, _ = run("list", "--format", "table", env={"FORCE_COLOR": "1"})
+    _, plain, _ = run("list", "--format", "table", env={"FORCE_COLOR": ""})
+    assert ESC in forced
+    assert ESC not in plain
+
+
 def test_a_terminal_without_no_color_is_styled() -> None:
     shown = _on_a_terminal("list", "--format", "table")
     assert ESC in shown
