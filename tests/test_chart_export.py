@@ -93,7 +93,7 @@ def test_chart_draws_each_kind_of_figure() -> None:
 
 
 def test_chart_is_coloured_only_when_asked() -> None:
-    _, plain, _ = run("rank", "--by", "funding", "--chart")
+    _, plain, _ = run("rank", "--by", "funding", "--chart", env={"FORCE_COLOR": ""})
     _, coloured, _ = run("rank", "--by", "funding", "--chart", "--color", "always")
     assert "\x1b[" not in plain
     assert "\x1b[" in coloured

@@ -177,8 +177,8 @@ def test_a_dumb_terminal_has_no_escape_codes() -> None:
 
 
 def test_force_color_styles_a_piped_table() -> None:
-    _, forced, _ = run("list", "--format", "table", env={"FORCE_COLOR": "1"})
-    _, plain, _ = run("list", "--format", "table", env={"FORCE_COLOR": ""})
+    _, forced, _ = run("list", "--format", "table", env={"FORCE_COLOR": "1", "NO_COLOR": ""})
+    _, plain, _ = run("list", "--format", "table", env={"FORCE_COLOR": "", "NO_COLOR": ""})
     assert ESC in forced
     assert ESC not in plain
 
