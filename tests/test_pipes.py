@@ -20,7 +20,7 @@ TOP_THREE = ["Shared Purpose", "Common Ambition", "People Powered Health"]
 
 
 def shell(pipeline: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-o", "pipefail", "-c", pipeline], capture_output=True,
+    return subprocess.run(["bash", "-c", pipeline], capture_output=True,
                           text=True, env={**os.environ, "COLUMNS": "200"})
 
 
