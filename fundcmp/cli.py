@@ -87,8 +87,8 @@ def output_options(f: F) -> F:
                      metavar="FORMAT",
                      help="table (rich) on a terminal, tsv when piped; also csv, json, jsonl, "
                           "yaml and tabulate's formats (github, grid, rst, latex, ...; an "
-                          "unknown FORMAT lists them all). Machine formats print raw numbers "
-                          "with the unit in the header (funding_gbp), never coloured or cut."),
+                          "unknown FORMAT lists them all). Machine formats print raw numbers, "
+                          "never coloured or cut."),
         click.option("--fields", callback=_split_fields, shell_complete=complete_fields,
                      metavar="FIELD,...",
                      help="Comma-separated fields to show, in order (e.g. slug,duration); "

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from fundcmp.display import amount, as_json, number, raw, text
 from fundcmp.errors import FundcmpError
-from fundcmp.model import Kind, Quantity, Support, Unit
+from fundcmp.model import Kind, Quantity, Support
 from fundcmp.views import Bound, Cell, Record, Table
 
 MACHINE_FORMATS = ("tsv", "csv", "json", "jsonl", "yaml")
@@ -102,32 +102,16 @@ def _objects(table: Table) -> list[dict[str, Any]]:
     return objects
 
 
-def _unit(cell: Cell) -> str | None:
-    if isinstance(cell, Support):
-        return cell.value.unit
-    if isinstance(cell, (Quantity, Bound)):
-        return cell.unit
-    return None
-
-
-def keyed(table: Table, key: str) -> str:
-    """A column's key with its unit, as tsv and csv name it: funding_gbp, duration_months."""
-    units = {_unit(r.get(key)) for r in table.records} - {None, Unit.COUNT}
-    if len(units) == 1:
-        return f"{key}_{str(units.pop()).lower()}"
-    return key
-
-
 def _grid(table: Table, cell: Any, header: bool) -> list[list[str]]:
     """Rows of strings, turned so that compare has programmes as columns."""
     keys = [c.key for c in table.columns]
     if table.transpose:
-        rows = [[keyed(table, c.key), *(cell(r[c.key]) for r in table.records)]
-                for c in table.columns if c.key != "slug"]
+        rows = [[c.key, *(cell(r[c.key]) for r in table.records)] for c in table.columns
+                if c.key != "slug"]
         head = ["field", *(str(r.get("slug", "")) for r in table.records)]
     else:
         rows = [[cell(r[k]) for k in keys] for r in table.records]
-        head = [keyed(table, k) for k in keys]
+        head = keys
     return [head, *rows] if header else rows
 
 

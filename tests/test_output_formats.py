@@ -64,7 +64,7 @@ def test_fields_gives_exactly_those_columns_in_that_order(fmt: str) -> None:
     _, out, _ = run("list", "--format", fmt, "--fields", "slug,duration")
     delimiter = "\t" if fmt == "tsv" else ","
     rows = list(csv.reader(io.StringIO(out), delimiter=delimiter))
-    assert rows[0] == ["slug", "duration_months"]
+    assert rows[0] == ["slug", "duration"]
     assert all(len(row) == 2 for row in rows)
     assert ["shared-purpose", "42"] in rows
 
@@ -83,10 +83,10 @@ def test_unknown_field_is_a_usage_error_listing_the_valid_ones() -> None:
     assert len(err.strip().splitlines()) == 1
 
 
-def test_machine_formats_print_raw_numbers_with_units_in_the_header() -> None:
+def test_machine_formats_print_raw_numbers() -> None:
     _, out, _ = run("list", "--format", "tsv", "--fields", "slug,funding,teams")
     rows = [line.split("\t") for line in out.splitlines()]
-    assert rows[0] == ["slug", "funding_gbp", "teams"]
+    assert rows[0] == ["slug", "funding", "teams"]
     assert ["common-ambition", "300000-500000", "5"] in rows
     assert "£" not in out
 
@@ -118,7 +118,7 @@ def test_color_always_styles_the_table_and_never_does_not() -> None:
                       env={"FORCE_COLOR": "1"})
     assert ESC in always
     assert ESC not in never
-    assert "shared-purpose" in never
+    assert never.startswith("Programmes")
 
 
 def test_table_fits_columns() -> None:
@@ -166,13 +166,13 @@ def _on_a_terminal(*args: str, **env: str) -> str:
 
 def test_no_color_on_a_terminal_has_no_escape_codes() -> None:
     shown = _on_a_terminal("list", "--format", "table", NO_COLOR="1")
-    assert "shared-purpose" in shown
+    assert shown.startswith("Programmes")
     assert "\x1b" not in shown
 
 
 def test_a_dumb_terminal_has_no_escape_codes() -> None:
     shown = _on_a_terminal("list", "--format", "table", TERM="dumb")
-    assert "shared-purpose" in shown
+    assert shown.startswith("Programmes")
     assert "\x1b" not in shown
 
 
