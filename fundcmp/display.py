@@ -21,6 +21,8 @@ def amount(value: float, unit: str) -> str:
         return f"{shown} months"
     if unit == Unit.DAYS:
         return f"{shown} days"
+    if unit == "%":
+        return f"{shown}%"
     return shown
 
 
