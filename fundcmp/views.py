@@ -345,6 +345,8 @@ class _Chain:
             for name, part in inputs:
                 how = f"unknown: {part.note}" if part.kind is Kind.UNKNOWN else \
                     f"derived: {part.formula}" if part.formula else "stated"
+                if part.kind is not Kind.UNKNOWN and "restated" in part.note:
+                    how += f"; {part.note}"
                 self.row(fact, part, f"from {name}", how, part.evidence)
         elif q.formula:
             working = q.formula + (f" ({q.note})" if q.note else "")
