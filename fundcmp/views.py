@@ -41,7 +41,7 @@ class Bound:
     unit: str
 
 
-Cell = str | int | float | None | Quantity | Support | Bound | tuple[str, ...] | dict[str, object]
+Cell = str | int | float | None | Quantity | Support | Bound | tuple[str, ...]
 Record = dict[str, Cell]
 
 
@@ -59,6 +59,8 @@ class Table:
     transpose: bool = False
     best: frozenset[tuple[int, str]] = frozenset()
     notes: tuple[str, ...] = ()
+    stamp: tuple[tuple[str, dict[str, object]], ...] = ()
+    """Facts about the whole table that every JSON object carries, such as its prices."""
 
 
 class UnknownFieldError(FundcmpError):
@@ -302,14 +304,13 @@ def priced(table: Table, prices: Prices | None) -> Table:
     """A table whose money was restated: its title says in which prices, and JSON says too."""
     if prices is None:
         return table
-    stamp: dict[str, object] = {"year": prices.year, "index": prices.index.name}
+    stamp = ("prices", {"year": prices.year, "index": prices.index.name})
     index = "" if prices.index.name == "cpi" else f" --index {prices.index.name}"
     note = (f"money restated from each programme's price year to {prices.year} prices by the "
             f"{prices.index.label}; `fundcmp explain SLUG --prices {prices.year}{index}` "
             "shows the factor")
     return replace(table, title=f"{table.title}; {prices.title()}",
-                   records=tuple({**r, "prices": stamp} for r in table.records),
-                   notes=(*table.notes, note))
+                   stamp=(*table.stamp, stamp), notes=(*table.notes, note))
 
 
 EXPLAIN_COLUMNS = (Column("fact", "Figure"), Column("value", "Value"), Column("step", "Step"),
