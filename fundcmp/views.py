@@ -124,8 +124,8 @@ for _key in QUANTITY_FIELDS:
 
 LIST_FIELDS = ("slug", "name", "funder", "teams", "funding", "duration", "support")
 COMPARE_FIELDS = ("name", "funding", "funding_per_year", "duration", "support",
-                  "support_components", "teams", "total_funding", "funder", "announced", "start",
-                  "end", "applications")
+                  "support_components", "value", "teams", "total_funding", "funder", "announced",
+                  "start", "end", "applications", "success_rate")
 BEST_MARKED = ("funding", "funding_per_year", "duration", "support", "total_funding", "value",
                "success_rate")
 

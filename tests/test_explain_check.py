@@ -209,3 +209,22 @@ def test_check_output_fields_and_json(runner: CliRunner,
     out, _ = run(runner, "--registry", str(path), "check", "--fields", "slug",
                  "--format", "tsv", "--no-header", code=1)
     assert out == "shared-purpose\n"
+
+
+@pytest.mark.parametrize("args", [
+    ["list", "--prices", "2024", "--day-rate", "750"],
+    ["rank", "--by", "value,odds", "--prices", "2020", "--index", "gdp-deflator"],
+    ["explain", "shared-purpose", "--prices", "2024"],
+    ["check"],
+])
+def test_machine_output_never_imports_rich_or_tabulate(args: list[str]) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "fundcmp", *args,
+                             "--format", "tsv"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in
+                result.stderr.splitlines() if line.startswith("import time:")}
+    assert "fundcmp" in imported
+    assert not imported & {"rich", "tabulate"}
