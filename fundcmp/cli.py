@@ -266,7 +266,7 @@ def compare(state: State, slugs: tuple[str, ...], basis: str, prices_year: int |
 def rank(state: State, by: list[str], basis: str, reverse: bool, prices_year: int | None,
          index: str | None, day_rate: float | None, fmt: str | None, fields: list[str],
          no_header: bool, color: str) -> None:
-    """Programmes in order of one measure; unknowns last, never read as zero.
+    """Programmes in order of one measure (or several); unknowns last, never read as zero.
 
     \b
     Example:
