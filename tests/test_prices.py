@@ -246,3 +246,14 @@ def test_indices_fields_select_its_own_columns(runner: CliRunner) -> None:
                              "2024-25)\n")
     bad = runner.invoke(cli, ["indices", "--fields", "nope"])
     assert bad.exit_code == 2 and "Unknown field 'nope'" in bad.stderr
+
+
+@given(st.sampled_from(INDEX_NAMES), st.integers(2005, 2024), st.integers(2005, 2024), money)
+def test_shipped_indices_round_trip_between_any_two_covered_years(name: str, a: int, b: int,
+                                                                  gbp: float) -> None:
+    there = prices_for(b, name).restatement(a, "x")
+    back = prices_for(a, name).restatement(b, "x")
+    q = restate(restate(between(gbp, gbp * 2, Unit.GBP), there.factor, ""), back.factor, "")
+    assert q.kind is Kind.RANGE
+    assert q.low == pytest.approx(gbp, rel=1e-9, abs=1e-6)
+    assert q.high == pytest.approx(gbp * 2, rel=1e-9, abs=1e-6)
