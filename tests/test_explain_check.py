@@ -78,7 +78,7 @@ def test_explain_adds_the_price_step_after_the_stated_figure(runner: CliRunner) 
     assert [r[2] for r in rows] == ["stated", "prices"]
     assert rows[1][1] == "585202.91"
     assert rows[1][3] == ("from 2012 to 2024 prices: x CPI 2024 / CPI 2012 = 133.9 / 96.1 = "
-                          "1.3933: £420,000 becomes £585,202.91")
+                          "1.3933: £420,000 becomes £585,203")
 
 
 def test_explain_shows_how_a_deflator_maps_calendar_years(runner: CliRunner) -> None:

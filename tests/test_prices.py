@@ -172,8 +172,8 @@ def test_compare_at_2024_prices_restates_by_the_cpi_ratio_and_titles_it() -> Non
     first = result.stdout.splitlines()[0]
     assert "£ in 2024 prices, CPI" in first
     funding = next(line for line in result.stdout.splitlines() if "Funding per team" in line)
-    assert "up to £143,361.88" in funding  # 100,000 x 133.9 / 93.4
-    assert "£369,549.22-£615,915.36" in funding  # [300,000, 500,000] x 133.9 / 108.7
+    assert "up to £143,362" in funding  # 100,000 x 133.9 / 93.4, to the pound
+    assert "£369,549-£615,915" in funding  # [300,000, 500,000] x 133.9 / 108.7
 
 
 def test_json_carries_the_prices_and_says_each_figure_was_restated(runner: CliRunner) -> None:
