@@ -12,15 +12,21 @@ def number(value: float) -> int | float:
 
 
 def amount(value: float, unit: str) -> str:
-    """One figure in its unit, for people: £420,000, 42 months, 20 days."""
+    """One figure in its unit, for people: £420,000, 42 months, 20 days.
+
+    Money is shown to the pound: a restated or divided figure in pence would
+    claim a precision no grant programme's figures have (scripts get the pence).
+    """
     if is_money(unit):
-        shown = f"{value:,.0f}" if abs(value - round(value)) < 0.005 else f"{value:,.2f}"
+        shown = f"{value:,.0f}"
         return f"£{shown}" if unit == Unit.GBP else f"{unit} {shown}"
     shown = f"{value:g}" if value == int(value) else f"{value:.1f}"
     if unit == Unit.MONTHS:
         return f"{shown} months"
     if unit == Unit.DAYS:
         return f"{shown} days"
+    if unit == "%":
+        return f"{shown}%"
     return shown
 
 

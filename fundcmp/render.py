@@ -96,6 +96,7 @@ def _objects(table: Table) -> list[dict[str, Any]]:
     objects = []
     for i, record in enumerate(table.records):
         obj = {c.key: jsonable(record[c.key]) for c in table.columns}
+        obj.update(table.stamp)
         if table.transpose:
             obj["best"] = [c.key for c in table.columns if (i, c.key) in table.best]
         objects.append(obj)
