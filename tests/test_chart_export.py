@@ -129,3 +129,10 @@ def test_a_tiny_figure_still_shows() -> None:
 @pytest.mark.parametrize("value", [0.0, 100.0, 250.0])
 def test_scale_stays_inside_the_bar(value: float) -> None:
     assert 0 <= TEN.at(value) <= TEN.chars
+
+
+def test_chart_of_several_keys_draws_the_first() -> None:
+    code, out, _ = run("rank", "--by", "duration,funding", "--chart", "--color", "never")
+    assert code == 0
+    assert "42 months" in out
+    assert "£420,000" not in out

@@ -93,3 +93,7 @@ def test_bash_source_is_the_one_line_to_enable_it() -> None:
     done = subprocess.run([sys.executable, "-m", "fundcmp"], capture_output=True, text=True,
                           env=environ)
     assert "complete -o nosort -F _fundcmp_completion fundcmp" in done.stdout
+
+
+def test_explain_completes_slugs() -> None:
+    assert offered(complete("fundcmp explain comm")) == ["common-ambition"]
