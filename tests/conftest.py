@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,3 +42,25 @@ def write_registry(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The registry cache goes to a temporary XDG_CACHE_HOME, never the real home.
+
+    Set here, before collection, because some test modules load registries at import.
+    """
+    home = tempfile.mkdtemp(prefix="fundcmp-test-cache-")
+    saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "FUNDCMP_NO_CACHE")}
+    os.environ["XDG_CACHE_HOME"] = home
+    os.environ.pop("FUNDCMP_NO_CACHE", None)
+
+    def restore() -> None:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        shutil.rmtree(home, ignore_errors=True)
+
+    config.add_cleanup(restore)
