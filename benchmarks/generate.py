@@ -40,36 +40,43 @@ def _date(rng: random.Random) -> str:
     return f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
 
 
-def _quantity(rng: random.Random, scale: int, whole: bool, sources: int) -> str:
-    """One quantity as a flow mapping, in a shape chosen at random."""
+def _quantity(rng: random.Random, scale: int, whole: bool,
+              sources: int) -> tuple[str, float | None, float | None]:
+    """One quantity as a flow mapping, in a shape chosen at random, with its bounds."""
     shape = rng.random()
     if shape < 0.15:
         return "{unknown: " + _q(rng.choice(("not stated", "stated in days, not money",
-                                              "the sources give no figure"))) + "}"
-    low = rng.randint(1, scale)
+                                              "the sources give no figure"))) + "}", None, None
+    low: float = rng.randint(1, scale)
     if not whole and rng.random() < 0.1:
-        low_text = f"{low + rng.randint(0, 99) / 100:.2f}"
-    else:
-        low_text = str(low)
+        low = round(low + rng.randint(0, 99) / 100, 2)
+    high = low
     if shape < 0.45:
-        body = f"amount: {low_text}"
+        body = f"amount: {low}"
     elif shape < 0.75:
-        body = f"range: [{low}, {low + rng.randint(0, scale)}]"
+        high = low + rng.randint(0, scale)
+        body = f"range: [{low}, {high}]"
     else:
-        body = f"up_to: {low_text}"
+        body = f"up_to: {low}"
+        low = 0
     parts = [body]
     derived = rng.random() < 0.2
     if derived:
         parts.append("derived: " + _q(f"programme total / {rng.randint(2, 40)} teams"))
     if not derived or rng.random() < 0.5:
         parts.append(f"source: src-{rng.randrange(sources)}")
-        parts.append("quote: " + _q(f"stated as {low_text} in the source"))
+        parts.append("quote: " + _q(f"stated as {body.split(': ', 1)[1]} in the source"))
     if rng.random() < 0.1:
         parts.append("note: " + _q("the figure covers grants and support together"))
-    return "{" + ", ".join(parts) + "}"
+    return "{" + ", ".join(parts) + "}", low, high
+
+
+def _dated(key: str, date: str, src: int) -> str:
+    return f"    {key}: {{date: {_q(date)}, source: src-{src}, quote: {_q('on ' + date)}}}"
 
 
 def _programme(rng: random.Random, index: int, sources: int) -> list[str]:
+    """One programme whose facts agree with each other, as a careful registry's would."""
     name = " ".join(w.capitalize() for w in rng.sample(WORDS, rng.randint(2, 4)))
     lines = [f"  - slug: {'-'.join(name.lower().split())}-{index}",
              f"    name: {_q(name)}",
@@ -77,11 +84,8 @@ def _programme(rng: random.Random, index: int, sources: int) -> list[str]:
     src = rng.randrange(sources)
     if rng.random() < 0.3:
         lines.append(f"    partners: [{_q(rng.choice(FUNDERS))}]")
-    for key in ("announced", "start", "end"):
-        if rng.random() < 0.6:
-            date = _date(rng)
-            lines.append(f"    {key}: {{date: {_q(date)}, source: src-{src}, "
-                         f"quote: {_q('on ' + date)}}}")
+    if rng.random() < 0.6:
+        lines.append(_dated("announced", _date(rng), src))
     if rng.random() < 0.7:
         focus = " ".join(rng.sample(WORDS, 6))
         lines.append(f"    focus: {{text: {_q(focus)}, source: src-{src}, quote: {_q(focus)}}}")
@@ -90,26 +94,45 @@ def _programme(rng: random.Random, index: int, sources: int) -> list[str]:
                      f"quote: {_q('part of a wider programme')}}}")
     if rng.random() < 0.3:
         lines.append(f"    team_noun: {rng.choice(('areas', 'projects', 'award-holder teams'))}")
-    fields = (("teams", 40, True), ("funding_per_team", 900_000, False),
-              ("total_funding", 9_000_000, False), ("duration", 48, True),
-              ("applications", 400, True))
-    for key, scale, whole in fields:
-        if rng.random() < 0.8:
-            lines.append(f"    {key}: {_quantity(rng, scale, whole, sources)}")
+    teams, teams_low, teams_high = _quantity(rng, 40, True, sources)
+    funding, funding_low, funding_high = _quantity(rng, 900_000, False, sources)
+    lines.append(f"    teams: {teams}")
+    lines.append(f"    funding_per_team: {funding}")
+    whole_pounds = funding_high is not None and float(funding_high).is_integer() \
+        and float(funding_low or 0).is_integer()
+    if teams_high is not None and funding_high is not None and whole_pounds \
+            and rng.random() < 0.6:
+        most = int(teams_high * funding_high)
+        least = int((teams_low or 0) * (funding_low or 0))
+        total = rng.choice((f"amount: {most}", f"up_to: {most}", f"range: [{least}, {most}]"))
+        lines.append(f"    total_funding: {{{total}, derived: \"teams x funding per team\"}}")
+    elif rng.random() < 0.3:
+        lines.append("    total_funding: {unknown: \"not stated\"}")
+    duration, _, months = _quantity(rng, 48, True, sources)
+    lines.append(f"    duration: {duration}")
+    if rng.random() < 0.6:
+        year, month = rng.randint(1995, 2030), rng.randint(1, 12)
+        lines.append(_dated("start", f"{year}-{month:02d}", src))
+        if months is not None:
+            end = year * 12 + month - 1 + int(months)
+            lines.append(_dated("end", f"{end // 12}-{end % 12 + 1:02d}", src))
+    if rng.random() < 0.5:
+        applications, _, _ = _quantity(rng, 400, True, sources)
+        lines.append(f"    applications: {applications}")
     if rng.random() < 0.7:
         lines.append("    support:")
         lines.append(f"      description: {_q('tailored support for each team')}")
         if rng.random() < 0.8:
-            lines.append(f"      value: {_quantity(rng, 90_000, False, sources)}")
+            lines.append(f"      value: {_quantity(rng, 90_000, False, sources)[0]}")
         if rng.random() < 0.4:
-            lines.append(f"      days: {_quantity(rng, 40, False, sources)}")
+            lines.append(f"      days: {_quantity(rng, 40, False, sources)[0]}")
         picked = rng.sample(COMPONENTS, rng.randint(1, 4))
         lines.append("      components:")
         lines.extend(f"        - {c}" for c in picked)
         lines.append(f"      source: src-{src}")
         lines.append(f"      quote: {_q('support including ' + ', '.join(picked))}")
     if rng.random() < 0.1:
-        lines.append(f"    price_year: {rng.randint(2000, 2025)}")
+        lines.append(f"    price_year: {rng.randint(2005, 2025)}")
     return lines
 
 

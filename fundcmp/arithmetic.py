@@ -200,7 +200,9 @@ def success_rate(p: Programme) -> Quantity:
         return unknown("%", "applications not stated")
     if not awards.known or awards.evidence is None:
         return unknown("%", "awards not stated")
-    assert applications.low is not None and applications.high is not None
+    if applications.low is None:
+        return unknown("%", "applications stated only as a ceiling")
+    assert applications.high is not None
     assert awards.high is not None and awards.mid is not None and applications.mid is not None
     if applications.low <= 0:
         return unknown("%", "no applications stated")
