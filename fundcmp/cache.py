@@ -30,8 +30,6 @@ from fundcmp.model import Programme, Source
 ENV_DISABLE = "FUNDCMP_NO_CACHE"
 FORMAT = 1
 KEEP_ENTRIES = 8
-# The code whose behaviour a cached entry stands for: a change to any of them is a miss.
-_CODE = ("cache.py", "model.py", "registry.py", "errors.py")
 _CLASSES: dict[str, Any] = {cls.__name__: cls for cls in (
     model.Kind, model.Unit, model.Evidence, model.Quantity, model.DateFact, model.Support,
     model.Source, model.TextFact, model.Programme)}
@@ -53,12 +51,15 @@ def directory() -> Path:
 
 
 def key(content: bytes) -> str | None:
-    """SHA-256 of the registry's bytes and of the loading code; None if the code is unreadable."""
+    """SHA-256 of the registry's bytes and of fundcmp's own code; None if the code is unreadable.
+
+    All of the package's modules count, not just the loader's, so a new
+    validation rule anywhere can never be skipped by an entry made before it.
+    """
     digest = hashlib.sha256(content)
-    here = Path(__file__).parent
     try:
-        for name in _CODE:
-            digest.update(b"\0" + (here / name).read_bytes())
+        for module in sorted(Path(__file__).parent.glob("*.py")):
+            digest.update(b"\0" + module.read_bytes())
     except OSError:
         return None
     return digest.hexdigest()
