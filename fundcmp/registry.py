@@ -197,6 +197,7 @@ def build(doc: Any, path: str) -> Registry:
         if key not in doc:
             raise RegistryError(path, doc.line, f"missing required field '{key}'")
     sources = _sources(doc, path)
+    order = {sid: i for i, sid in enumerate(sources)}
     items = doc["programmes"]
     if not isinstance(items, list):
         raise RegistryError(path, doc.key_lines["programmes"], "must be a list of programmes",
@@ -204,7 +205,7 @@ def build(doc: Any, path: str) -> Registry:
     seen: dict[str, int] = {}
     programmes = []
     for item in items:
-        programme = _programme(item, sources, path, doc.key_lines["programmes"])
+        programme = _programme(item, sources, path, doc.key_lines["programmes"], order)
         if programme.slug in seen:
             raise RegistryError(path, programme.line, f"duplicate slug (first on line "
                                 f"{seen[programme.slug]})", programme.slug, "slug")
@@ -453,7 +454,8 @@ _REQUIRED = ("slug", "name", "funders")
 _ALLOWED = {"slug", *_FIELDS}
 
 
-def _programme(item: Any, sources: dict[str, Source], path: str, list_line: int) -> Programme:
+def _programme(item: Any, sources: dict[str, Source], path: str, list_line: int,
+               order: dict[str, int]) -> Programme:
     ctx = _Ctx(path, None, sources)
     m = _mapping(item, ctx, list_line, "programmes")
     slug_value = m.get("slug")
@@ -471,7 +473,8 @@ def _programme(item: Any, sources: dict[str, Source], path: str, list_line: int)
         if key != "slug":
             values[key] = _FIELDS[key](value, ctx, m.key_lines[key], key)
     used = {e.source for e in _evidences(values)}
-    values["sources"] = tuple(sources[s] for s in sources if s in used)
+    # The few sources this programme cites, in registry order, without walking every source.
+    values["sources"] = tuple(sources[s] for s in sorted(used, key=order.__getitem__))
     return Programme(slug=ctx.slug, line=m.line, **values)
 
 

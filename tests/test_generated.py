@@ -66,3 +66,13 @@ def test_show_explain_and_compare_every_programme(generated: Path) -> None:
                                  "--format", "json"])
     assert result.exception is None, result.exception
     assert result.stdout.count('"slug"') == 20
+
+
+def test_each_programme_lists_the_sources_it_cites_in_registry_order(generated: Path) -> None:
+    registry = load(generated, use_cache=False)
+    position = {s.id: i for i, s in enumerate(registry.sources)}
+    cited = [[s.id for s in p.sources] for p in registry.programmes]
+    assert any(len(ids) >= 3 for ids in cited)
+    for ids in cited:
+        assert ids == sorted(ids, key=position.__getitem__)
+        assert len(set(ids)) == len(ids)
