@@ -176,7 +176,10 @@ class _List:
         """The edit adding items after the last one (or in place of an empty [])."""
         block = "".join(_dump(item, self.dash_column) for item in items)
         if not self.spans:
-            return self.node.start_mark.index, self.node.end_mark.index, "\n" + block.rstrip("\n")
+            start = self.node.start_mark.index
+            while start > 0 and self.text[start - 1] == " ":
+                start -= 1
+            return start, self.node.end_mark.index, "\n" + block.rstrip("\n")
         end = self.spans[-1][1]
         if not self.text[:end].endswith("\n"):
             block = "\n" + block
