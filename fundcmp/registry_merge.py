@@ -172,9 +172,14 @@ class _List:
             return self.text.index("-", start) - start
         return self.key_column + 2
 
-    def append(self, items: Sequence[dict[str, Any]]) -> tuple[int, int, str]:
-        """The edit adding items after the last one (or in place of an empty [])."""
-        block = "".join(_dump(item, self.dash_column) for item in items)
+    def append(self, items: Sequence[dict[str, Any]], gap: str = "") -> tuple[int, int, str]:
+        """The edit adding items after the last one (or in place of an empty []).
+
+        gap goes before each item added after another (a blank line between programmes).
+        """
+        block = "".join(gap + _dump(item, self.dash_column) for item in items)
+        if not self.spans:
+            block = block[len(gap):]
         if not self.spans:
             start = self.node.start_mark.index
             while start > 0 and self.text[start - 1] == " ":
@@ -238,7 +243,7 @@ def merge(text: str | None, path: str, entries: Sequence[Entry], source: dict[st
     if not added and not replaced:
         return Merged(text, (), (), tuple(kept), source_id)
     if appended:
-        edits.append(lists["programmes"].append(appended))
+        edits.append(lists["programmes"].append(appended, gap="\n"))
     old_sources = {_slug_of(item): span for item, span in
                    zip(lists["sources"].node.value, lists["sources"].spans, strict=True)}
     if source_id in old_sources:
