@@ -2,8 +2,9 @@
 
 The import runs in a child process (`python -m fundcmp import ...`) that is
 SIGKILLed after delays spread over the time an uninterrupted import takes,
-half of them packed around its end, where the registry is written. After every kill the target must be byte for byte
-either the registry as it was or the registry a complete import writes.
+half of them packed around its end, where the registry is written. After
+every kill the target must be byte for byte either the registry as it was or
+the registry a complete import writes.
 """
 
 from __future__ import annotations
