@@ -33,6 +33,7 @@ from fundcmp.errors import FundcmpError
 
 CHUNK_BYTES = 1 << 20
 MAX_GRANT_CHARS = 64 << 20
+MAX_TOKEN_CHARS = 64 << 10
 DAYS_PER_MONTH = 365.25 / 12
 PARTIAL_DATE_RE = re.compile(r"^\d{4}(?:-(?:0[1-9]|1[0-2])(?:-\d{2})?)?$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -351,7 +352,8 @@ class _JsonGrants:
             try:
                 value, end = self.json.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as exc:
-                if len(self.buf) - self.pos > MAX_GRANT_CHARS or not self._more():
+                if self._broken(exc) or not self._more():
+                    self.pos = max(self.pos, exc.pos)
                     raise self._fail(exc.msg) from None
                 continue
             if end < len(self.buf) or self.eof:
@@ -360,6 +362,16 @@ class _JsonGrants:
             if not self._more():
                 self.pos = end
                 return value
+
+    def _broken(self, exc: json.JSONDecodeError) -> bool:
+        """True when more text cannot mend the error: it is not at the end of what was read.
+
+        An unterminated string is reported where it starts, so it is given up to
+        MAX_GRANT_CHARS to end; any other error must lie in the last token read.
+        """
+        if exc.msg.startswith("Unterminated string"):
+            return len(self.buf) - self.pos > MAX_GRANT_CHARS
+        return len(self.buf) - exc.pos > MAX_TOKEN_CHARS
 
     def __iter__(self) -> Iterator[Any]:
         self._expect("{", "an object {\"grants\": [...]}")

@@ -420,9 +420,10 @@ def test_json_and_csv_of_the_same_grants_give_the_same_registry(tmp_path: Path) 
 
 def test_json_is_decoded_across_any_chunk_boundary(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    grants = mixed_grants(3, 30)
+    grants = [{**g, "fromOpenCall": None, "dataSource": True, "ratio": -1.5e-3}
+              for g in mixed_grants(3, 30)]
     data = write_json(tmp_path / "g.json", grants, publisher={"name": "Fund One"},
-                      version="1.3")
+                      version="1.3", issued=None)
     whole = giving360.collect([data])
     for chunk in (1, 2, 7, 64):
         monkeypatch.setattr(giving360, "CHUNK_BYTES", chunk)
