@@ -201,10 +201,11 @@ def rank(state: State, by: str, basis: str, reverse: bool, fmt: str | None, fiel
 
 
 IMPORT_EXIT_CODES = """\b
-Exit status: 0 every grant was imported (or its programme kept as it was);
-3 some grants were skipped as bad data, each named on stderr, the rest imported;
-1 nothing importable, a file that is not 360Giving data, or a bad registry;
-2 a usage error.
+Exit status: 0 no grant was bad (grants of other funders or with no programme
+are left out by choice, not skipped); 3 some grants were skipped as bad data,
+each named on stderr, and the rest imported; 1 nothing importable, a file that
+is not 360Giving data, or a registry that cannot be read or written; 2 a usage
+error.
 """
 
 
@@ -277,7 +278,13 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
     if dry_run:
         click.echo(f"dry run: nothing written to {into}")
     elif merged.changed:
-        atomic.write_text(into, merged.text)
+        try:
+            atomic.write_text(into, merged.text)
+        except OSError as exc:
+            from fundcmp.errors import RegistryError
+
+            raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; nothing "
+                                "was changed") from None
         click.echo(f"wrote {into} (source {merged.source_id})")
     else:
         click.echo(f"{into} unchanged")

@@ -438,3 +438,11 @@ def test_progress_reports_every_byte_and_stays_off_a_non_terminal(tmp_path: Path
     assert seen[-1] == data.stat().st_size
     result = run("import", data, "--into", tmp_path / "out.yaml")
     assert result.stderr == ""
+
+
+def test_an_unwritable_target_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [grant("G-1")])
+    result = run("import", data, "--into", tmp_path / "no-such-dir" / "out.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("fundcmp: ") and "cannot write" in result.stderr
+    assert "Traceback" not in result.stderr
