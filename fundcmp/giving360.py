@@ -23,7 +23,7 @@ import sqlite3
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -541,7 +541,7 @@ class _Store:
                                        dur_high, durations) if durations else None,
                 first_award=first_award, last_award=last_award, price_year=years[0],
                 ungrouped=not programme))
-        return result
+        return sorted(result, key=lambda e: (e.funder_name, e.programme_title, e.currency))
 
 
 def _programme_key(grant: Grant) -> str:
@@ -624,12 +624,8 @@ def _with_slugs(entries: list[Entry]) -> list[Entry]:
         while candidate in used:
             candidate, number = f"{slug}-{number}", number + 1
         used.add(candidate)
-        result.append(Entry(**{**_fields(e), "slug": candidate}))
+        result.append(replace(e, slug=candidate))
     return result
-
-
-def _fields(e: Entry) -> dict[str, Any]:
-    return {name: getattr(e, name) for name in Entry.__dataclass_fields__}
 
 
 def file_date(paths: Sequence[Path], issued: str) -> str:
