@@ -196,13 +196,14 @@ def _number(value: Any) -> float | None:
 
 
 def _award_date(text: str) -> str | None:
-    """YYYY-MM-DD, or the date part of a date-time; None if neither."""
+    """YYYY-MM-DD, or the date part of a date-time; None if neither or the year is absurd."""
     if len(text) < 10 or (len(text) > 10 and text[10] not in "T "):
         return None
     try:
-        return date.fromisoformat(text[:10]).isoformat()
+        day = date.fromisoformat(text[:10])
     except ValueError:
         return None
+    return day.isoformat() if 1800 <= day.year <= 2200 else None
 
 
 def _partial_date(text: str) -> str | None:
@@ -468,9 +469,6 @@ def slugify(text: str) -> str:
     """Lower-case ASCII words joined by hyphens, as registry slugs are."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return "-".join(re.findall(r"[a-z0-9]+", ascii_text.lower()))
-
-
-NO_PROGRAMME = ""
 
 
 class _Store:

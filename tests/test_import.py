@@ -446,3 +446,40 @@ def test_an_unwritable_target_is_one_line_and_changes_nothing(tmp_path: Path) ->
     assert result.exit_code == 1
     assert result.stderr.startswith("fundcmp: ") and "cannot write" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("start", "end", "months"), [
+    ("2020-01-01", "2020-12-31", (12.0, 12.0)),
+    ("2020-01-15", "2020-01-15", (0.0, 0.0)),
+    ("2020-03", "2020-08", (4.0, 6.0)),
+    ("2020", "2021", (0.0, 24.0)),
+    ("2020-01-10", "2020-06", (4.0, 6.0)),
+    ("2021-05", "2021-03", None),
+    ("2021-05-02", "2021-05-01", None),
+])
+def test_duration_between_dates_of_any_precision(start: str, end: str,
+                                                 months: tuple[float, float] | None) -> None:
+    assert giving360.duration_between(start, end) == months
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"amountAwarded": -5}, "amountAwarded", "negative"),
+    ({"amountAwarded": None}, "amountAwarded", "missing"),
+    ({"amountAwarded": "1,000"}, "amountAwarded", "not a number"),
+    ({"amountAwarded": float("nan")}, "amountAwarded", "not a number"),
+    ({"currency": "pounds"}, "currency", "ISO 4217"),
+    ({"awardDate": "0001-01-01"}, "awardDate", "not a date"),
+    ({"awardDate": "2020-02-30"}, "awardDate", "not a date"),
+    ({"id": ""}, "id", "missing"),
+    ({"fundingOrganization": []}, "fundingOrganization.id", "missing"),
+    ({"plannedDates": [{"duration": "a year"}]}, "plannedDates.duration", "not a number"),
+    ({"plannedDates": [{"startDate": "2021-05", "endDate": "2021-03"}]},
+     "plannedDates.endDate", "before the start"),
+])
+def test_check_names_the_field_that_makes_a_grant_unusable(change: dict[str, Any], field: str,
+                                                          words: str) -> None:
+    found = giving360.check(giving360.raw_from_json({**grant("G-9"), **change}),
+                            giving360.JSON_NAMES, "g.json: grants[0]")
+    assert isinstance(found, giving360.Problem)
+    assert (found.field, found.grant_id or "") == (field, "" if change.get("id") == "" else "G-9")
+    assert words in found.message
