@@ -82,3 +82,26 @@ def test_a_killed_import_leaves_the_old_or_the_complete_new_registry(tmp_path: P
         for leftover in work.glob(".registry.yaml.*.tmp"):
             leftover.unlink()
     assert sum(outcomes.values()) == KILLS
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
+def test_a_writer_killed_mid_write_leaves_the_old_or_the_whole_new_file(tmp_path: Path) -> None:
+    """The write itself is brief in an import, so here it is 64 MiB and killed throughout."""
+    target = tmp_path / "registry.yaml"
+    old, size = b"old registry\n", 64 << 20
+    code = f"from fundcmp.atomic import write_text; write_text({str(target)!r}, 'y' * {size})"
+    target.write_bytes(old)
+    began = time.monotonic()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    full_seconds = time.monotonic() - began
+    new = target.read_bytes()
+    assert len(new) == size
+    for i in range(KILLS):
+        target.write_bytes(old)
+        process = subprocess.Popen([sys.executable, "-c", code])
+        time.sleep(full_seconds * (0.05 + i / KILLS))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert target.read_bytes() in (old, new), f"partial file after a kill at step {i}"
+        for leftover in tmp_path.glob(".registry.yaml.*.tmp"):
+            leftover.unlink()
