@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -403,6 +404,127 @@ def indices(fmt: str | None, fields: list[str], no_header: bool, color: str) -> 
 
     table = indices_table([load_index(name) for name in INDEX_NAMES])
     emit(select(table, fields), fmt, no_header, color)
+
+
+IMPORT_EXIT_CODES = """\b
+Exit status: 0 no grant was bad (grants of other funders or with no programme
+are left out by choice, not skipped); 3 some grants were skipped as bad data,
+each named on stderr, and the rest imported; 1 nothing importable, a file that
+is not 360Giving data, or a registry that cannot be read or written; 2 a usage
+error.
+"""
+
+
+@cli.command("import", epilog=IMPORT_EXIT_CODES)
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--into", "into", required=True, metavar="REGISTRY.yaml",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Registry to add the programmes to; created if missing.")
+@click.option("--dry-run", is_flag=True, help="Print the summary; write nothing.")
+@click.option("--replace", is_flag=True,
+              help="Replace programmes whose slug is already in the registry (default: keep "
+                   "them as they are and report them).")
+@click.option("--funder", metavar="ID", default=None,
+              help="Only grants of this funder (its 360Giving organisation identifier).")
+@click.option("--ungrouped-as-programme", is_flag=True,
+              help="Import grants without a grant programme as one entry per funder.")
+@click.pass_context
+def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run: bool,
+               replace: bool, funder: str | None, ungrouped_as_programme: bool) -> None:
+    """Programme entries from 360Giving grants data (JSON data package or CSV).
+
+    Grants are grouped by funder, grant programme (code, else title) and
+    currency; each entry records the grants' amounts (min, median, max),
+    total, planned durations, award dates and distinct recipients. XLSX is not
+    read: save the sheet as CSV.
+
+    \b
+    Example:
+      fundcmp import grants.json --into mine.yaml --dry-run
+      fundcmp --registry mine.yaml list
+    """
+    from fundcmp import atomic, giving360, registry_merge
+    from fundcmp.progress import byte_progress
+
+    old_text = _registry_text(into)
+    total_bytes = sum(f.stat().st_size for f in files)
+
+    def warn(problem: giving360.Problem) -> None:
+        click.echo(f"fundcmp: skipped {problem}", err=True)
+
+    with byte_progress(total_bytes, "Reading grants") as on_bytes:
+        summary = giving360.collect(files, funder, ungrouped_as_programme, warn, on_bytes)
+    for line in _import_summary(summary):
+        click.echo(line)
+    if not summary.entries:
+        raise giving360.ImportDataError("nothing importable: no grant made a programme entry")
+    source = {
+        "id": "360giving-" + (giving360.slugify(files[0].stem) or "grants")
+              + (f"-and-{len(files) - 1}-more" if len(files) > 1 else ""),
+        "publisher": "; ".join(summary.publishers),
+        "title": f"360Giving grants data: {summary.grants_read} grant identifiers read, "
+                 f"{summary.grants_used} imported",
+        "date": giving360.file_date(files, summary.issued),
+        "document": ", ".join(f.name for f in files),
+    }
+    merged = registry_merge.merge(old_text, str(into), summary.entries, source, replace)
+    names = {e.slug: e for e in summary.entries}
+    for verb, slugs in (("added", merged.added), ("replaced", merged.replaced)):
+        if slugs:
+            click.echo(f"{verb} {len(slugs)} programme{'s' if len(slugs) != 1 else ''}:")
+            for slug in slugs:
+                e = names[slug]
+                plural = "s" if e.grants != 1 else ""
+                click.echo(f"  {slug}\t{giving360.entry_name(e)}\t{e.grants} grant{plural}\t"
+                           f"{e.currency}")
+    if merged.kept:
+        click.echo(f"kept {len(merged.kept)} already in {into} as they are (--replace "
+                   f"replaces them): {', '.join(merged.kept)}")
+    if dry_run:
+        click.echo(f"dry run: nothing written to {into}")
+    elif merged.changed:
+        try:
+            atomic.write_text(into, merged.text)
+        except OSError as exc:
+            from fundcmp.errors import RegistryError
+
+            raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; nothing "
+                                "was changed") from None
+        click.echo(f"wrote {into} (source {merged.source_id})")
+    else:
+        click.echo(f"{into} unchanged")
+    ctx.exit(3 if summary.skipped_total else 0)
+
+
+def _registry_text(path: Path) -> str | None:
+    """The target registry's text, checked loadable before any grant is read; None if new."""
+    from fundcmp.errors import RegistryError
+
+    if not path.exists():
+        return None
+    load(path)
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise RegistryError(str(path), None, f"cannot read: {exc.strerror}") from None
+
+
+def _import_summary(summary: Any) -> list[str]:
+    """The summary lines of an import: what was read, skipped and left out."""
+    files = ", ".join(summary.files)
+    lines = [f"read {summary.grants_read} grants from {files}"]
+    if summary.skipped_total:
+        parts = ", ".join(f"{count} {field}" for field, count in sorted(summary.skipped.items()))
+        lines.append(f"skipped {summary.skipped_total} bad grants ({parts})")
+    if summary.other_funders:
+        lines.append(f"left out {summary.other_funders} grants of other funders")
+    if summary.without_programme:
+        how = "imported as one entry per funder" if any(e.ungrouped for e in summary.entries) \
+            else "not imported (--ungrouped-as-programme imports them)"
+        lines.append(f"{summary.without_programme} grants name no programme: {how}")
+    lines.append(f"{len(summary.entries)} programme entries from {summary.grants_used} grants")
+    return lines
 
 
 def main() -> None:
