@@ -7,6 +7,7 @@ unknown input gives an unknown (or one-sided) result, never a zero.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -86,7 +87,8 @@ def rank(programmes: Sequence[Programme], measure: Callable[[Programme], Quantit
 
 def best(quantities: Sequence[Quantity], basis: str = "mid") -> set[int]:
     """Positions of the largest value on the basis; none when fewer than two are known."""
-    values = [q.basis(basis) for q in quantities]
+    unit = common_unit(quantities)
+    values = [q.basis(basis) if q.unit == unit else None for q in quantities]
     known = [v for v in values if v is not None]
     if len(known) < 2 or max(known) == min(known):
         return set()
@@ -109,6 +111,8 @@ def restate(q: Quantity, factor: float, words: str) -> Quantity:
     """Money in other prices: every bound scaled, the kind kept, the note saying how."""
     if not is_money(q.unit) or q.kind is Kind.UNKNOWN:
         return q
+    if q.unit != Unit.GBP:
+        return unknown(q.unit, f"{span(q)}: UK price indices do not restate {q.unit}")
     note = "; ".join(part for part in (q.note, f"restated {words}") if part)
     return replace(q, low=None if q.low is None else q.low * factor,
                    mid=None if q.mid is None else q.mid * factor,
@@ -210,26 +214,42 @@ def success_rate(p: Programme) -> Quantity:
                    f"{_words(awards)} {p.team_noun} / {_words(applications)} applications x 100")
 
 
+def common_unit(quantities: Sequence[Quantity]) -> str | None:
+    """The unit most known figures are in, pounds on a tie: the one they are ordered in.
+
+    Imported programmes may pay in euros or dollars; those are never ranked
+    against pounds, since no exchange rate is assumed.
+    """
+    counts = Counter(q.unit for q in quantities if q.kind is not Kind.UNKNOWN)
+    if not counts:
+        return None
+    return max(counts, key=lambda unit: (counts[unit], unit == Unit.GBP))
+
+
 def rank_by(programmes: Sequence[Programme],
             measures: Sequence[Callable[[Programme], Quantity]], basis: str = "mid",
             reverse: bool = False) -> list[Ranked]:
     """Order by the first measure, ties broken by the next, like `sort -k1 -k2`.
 
     Within each key the largest comes first (smallest with reverse) and an
-    unknown comes after every known value; programmes unknown on the first key
-    keep registry order once the keys are used up.
+    unknown, or a figure in another currency, comes after every known value;
+    programmes unknown on the first key keep registry order once the keys are
+    used up.
     """
-    def key(item: tuple[int, Programme]) -> tuple[object, ...]:
-        position, p = item
+    figures = [[measure(p) for measure in measures] for p in programmes]
+    units = [common_unit([row[i] for row in figures]) for i in range(len(measures))]
+
+    def key(position: int) -> tuple[object, ...]:
         parts: list[tuple[int, float]] = []
-        for measure in measures:
-            v = measure(p).basis(basis)
+        for q, unit in zip(figures[position], units, strict=True):
+            v = q.basis(basis) if q.unit == unit else None
             parts.append((1, 0.0) if v is None else (0, v if reverse else -v))
         first_known = parts[0][0] == 0
-        return (*parts, p.slug if first_known else "", position)
+        return (*parts, programmes[position].slug if first_known else "", position)
 
-    ordered = sorted(enumerate(programmes), key=key)
-    return [Ranked(p, q, q.basis(basis)) for _, p in ordered for q in (measures[0](p),)]
+    order = sorted(range(len(programmes)), key=key)
+    return [Ranked(programmes[i], q, q.basis(basis) if q.unit == units[0] else None)
+            for i in order for q in (figures[i][0],)]
 
 
 MEASURES: dict[str, Callable[[Programme], Quantity]] = {
