@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = """\b
-Exit status: 0 success; 1 a data error (such as a bad registry) or an
-export that cannot be written; 2 a usage error (unknown option, slug or
-field); 130 interrupted (Ctrl-C).
+Exit status: 0 success; 1 a data error (such as a bad registry), an
+export that cannot be written, or facts that disagree (check); 2 a usage
+error (unknown option, slug or field); 3 import skipped some bad grants;
+130 interrupted (Ctrl-C).
 """
 
 
