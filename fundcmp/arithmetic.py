@@ -7,6 +7,7 @@ unknown input gives an unknown (or one-sided) result, never a zero.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -40,6 +41,9 @@ def per_year(funding: Quantity, duration: Quantity) -> Quantity:
     high = None
     if funding.high is not None and duration.low:
         high = funding.high / duration.low * 12
+    if high is None and not low:
+        return unknown(unit, "the duration may be too short to bound it, and no floor "
+                             "above zero is known")
     mid = None
     if high is not None and funding.mid is not None and duration.mid:
         mid = funding.mid / duration.mid * 12
@@ -85,8 +89,14 @@ def rank(programmes: Sequence[Programme], measure: Callable[[Programme], Quantit
 
 
 def best(quantities: Sequence[Quantity], basis: str = "mid") -> set[int]:
-    """Positions of the largest value on the basis; none when fewer than two are known."""
-    values = [q.basis(basis) for q in quantities]
+    """Positions of the largest value on the basis; none when fewer than two are known.
+
+    A ceiling is never starred unless judging on the high end: "up to £45,000"
+    promises nothing above zero, so it cannot be called better than £30,000-£50,000.
+    """
+    unit = common_unit(quantities)
+    values = [q.basis(basis) if q.unit == unit and (q.low is not None or basis == "high")
+              else None for q in quantities]
     known = [v for v in values if v is not None]
     if len(known) < 2 or max(known) == min(known):
         return set()
@@ -109,6 +119,9 @@ def restate(q: Quantity, factor: float, words: str) -> Quantity:
     """Money in other prices: every bound scaled, the kind kept, the note saying how."""
     if not is_money(q.unit) or q.kind is Kind.UNKNOWN:
         return q
+    if q.unit != Unit.GBP:
+        note = f"not restated: UK price indices do not apply to {q.unit}"
+        return replace(q, note="; ".join(part for part in (q.note, note) if part))
     note = "; ".join(part for part in (q.note, f"restated {words}") if part)
     return replace(q, low=None if q.low is None else q.low * factor,
                    mid=None if q.mid is None else q.mid * factor,
@@ -150,9 +163,11 @@ def value_support(support: Support, day_rate_gbp: float | None) -> Quantity:
     if day_rate_gbp is None:
         return unknown(Unit.GBP, f"stated as {span(days)}, not money; --day-rate GBP values it")
     assert days.mid is not None and days.high is not None
+    rate = f"£{day_rate_gbp:,.0f}" if day_rate_gbp == int(day_rate_gbp) \
+        else f"£{day_rate_gbp:,.2f}"
     return derived(None if days.low is None else days.low * day_rate_gbp,
                    days.mid * day_rate_gbp, days.high * day_rate_gbp, Unit.GBP,
-                   f"{span(days)} x {amount(day_rate_gbp, Unit.GBP)}/day")
+                   f"{span(days)} x {rate}/day")
 
 
 def value_programme(p: Programme, day_rate_gbp: float | None) -> Programme:
@@ -212,26 +227,42 @@ def success_rate(p: Programme) -> Quantity:
                    f"{_words(awards)} {p.team_noun} / {_words(applications)} applications x 100")
 
 
+def common_unit(quantities: Sequence[Quantity]) -> str | None:
+    """The unit most known figures are in, pounds on a tie: the one they are ordered in.
+
+    Imported programmes may pay in euros or dollars; those are never ranked
+    against pounds, since no exchange rate is assumed.
+    """
+    counts = Counter(q.unit for q in quantities if q.kind is not Kind.UNKNOWN)
+    if not counts:
+        return None
+    return max(counts, key=lambda unit: (counts[unit], unit == Unit.GBP))
+
+
 def rank_by(programmes: Sequence[Programme],
             measures: Sequence[Callable[[Programme], Quantity]], basis: str = "mid",
             reverse: bool = False) -> list[Ranked]:
     """Order by the first measure, ties broken by the next, like `sort -k1 -k2`.
 
     Within each key the largest comes first (smallest with reverse) and an
-    unknown comes after every known value; programmes unknown on the first key
-    keep registry order once the keys are used up.
+    unknown, or a figure in another currency, comes after every known value;
+    programmes unknown on the first key keep registry order once the keys are
+    used up.
     """
-    def key(item: tuple[int, Programme]) -> tuple[object, ...]:
-        position, p = item
+    figures = [[measure(p) for measure in measures] for p in programmes]
+    units = [common_unit([row[i] for row in figures]) for i in range(len(measures))]
+
+    def key(position: int) -> tuple[object, ...]:
         parts: list[tuple[int, float]] = []
-        for measure in measures:
-            v = measure(p).basis(basis)
+        for q, unit in zip(figures[position], units, strict=True):
+            v = q.basis(basis) if q.unit == unit else None
             parts.append((1, 0.0) if v is None else (0, v if reverse else -v))
         first_known = parts[0][0] == 0
-        return (*parts, p.slug if first_known else "", position)
+        return (*parts, programmes[position].slug if first_known else "", position)
 
-    ordered = sorted(enumerate(programmes), key=key)
-    return [Ranked(p, q, q.basis(basis)) for _, p in ordered for q in (measures[0](p),)]
+    order = sorted(range(len(programmes)), key=key)
+    return [Ranked(programmes[i], q, q.basis(basis) if q.unit == units[0] else None)
+            for i in order for q in (figures[i][0],)]
 
 
 MEASURES: dict[str, Callable[[Programme], Quantity]] = {

@@ -10,6 +10,7 @@ import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -27,9 +28,10 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = """\b
-Exit status: 0 success; 1 a data error (such as a bad registry) or an
-export that cannot be written; 2 a usage error (unknown option, slug or
-field); 130 interrupted (Ctrl-C).
+Exit status: 0 success; 1 a data error (such as a bad registry), an
+export that cannot be written, or facts that disagree (check); 2 a usage
+error (unknown option, slug or field); 3 import skipped some bad grants;
+130 interrupted (Ctrl-C).
 """
 
 
@@ -92,8 +94,19 @@ def _warn(registry: Registry) -> None:
         click.echo(f"fundcmp: warning: {finding.line()}", err=True)
 
 
+def _comma_words(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
+    """A comma-separated list with no empty or repeated entry: a typo is refused, not dropped."""
+    words = [w.strip() for w in value.split(",")]
+    if not all(words):
+        raise click.BadParameter(f"empty entry in '{value}'", ctx, param)
+    repeated = sorted({w for w in words if words.count(w) > 1})
+    if repeated:
+        raise click.BadParameter(f"'{repeated[0]}' is given twice", ctx, param)
+    return words
+
+
 def _split_fields(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
-    return [f.strip() for f in value.split(",") if f.strip()] if value else []
+    return [] if value is None else _comma_words(ctx, param, value)
 
 
 def output_options(f: F) -> F:
@@ -154,12 +167,10 @@ RANK_KEYS = ("funding", "funding-per-year", "duration", "support", "teams", "tot
 
 
 def _split_by(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
-    keys = [k.strip() for k in value.split(",") if k.strip()]
+    keys = _comma_words(ctx, param, value)
     for key in keys:
         if key not in RANK_KEYS:
             raise click.BadParameter(f"'{key}' is not one of {', '.join(RANK_KEYS)}")
-    if not keys:
-        raise click.BadParameter("give at least one key")
     return keys
 
 
@@ -175,12 +186,20 @@ def price_options(f: F) -> F:
                      help="Price index for --prices: cpi (ONS CPI D7BT, the default) or "
                           "gdp-deflator (HM Treasury, by financial year)."),
         click.option("--day-rate", "day_rate", metavar="GBP", default=None,
-                     type=click.FloatRange(min=0, min_open=True),
+                     type=click.FloatRange(min=0, min_open=True, max=100_000),
+                     callback=_finite,
                      help="Value support stated in days at GBP a day (no default: without it "
                           "days stay days). Read in the table's prices."),
     )):
         f = option(f)
     return f
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """FloatRange lets nan through (every comparison with nan is false)."""
+    if value is not None and value != value:
+        raise click.BadParameter("must be a number of pounds, not nan", ctx, param)
+    return value
 
 
 def _prices(year: int | None, index: str | None) -> Prices | None:
@@ -295,6 +314,9 @@ def compare(state: State, slugs: tuple[str, ...], basis: str, prices_year: int |
     programmes = _adjusted(state.programmes(slugs), prices, day_rate)
     if len(programmes) < 2:
         raise click.UsageError("compare needs at least two programmes")
+    repeated = sorted({p.slug for p in programmes if programmes.count(p) > 1})
+    if repeated:
+        raise click.UsageError(f"'{repeated[0]}' is given twice")
     emit(priced(compare_table(programmes, fields, basis), prices), fmt, no_header, color,
          export)
 
@@ -389,7 +411,9 @@ def check_cmd(state: State, fmt: str | None, fields: list[str], no_header: bool,
     findings = check(registry.programmes)
     if not findings:
         click.echo(f"ok: {len(registry.programmes)} programmes in {registry.path}; "
-                   "no facts disagree")
+                   "no facts disagree", err=True)
+        if fmt is not None and fmt != "table":
+            emit(select(check_table(findings, registry.path), fields), fmt, no_header, color)
         return
     emit(select(check_table(findings, registry.path), fields), fmt, no_header, color)
     click.get_current_context().exit(1)
@@ -410,6 +434,127 @@ def indices(fmt: str | None, fields: list[str], no_header: bool, color: str) -> 
 
     table = indices_table([load_index(name) for name in INDEX_NAMES])
     emit(select(table, fields), fmt, no_header, color)
+
+
+IMPORT_EXIT_CODES = """\b
+Exit status: 0 no grant was bad (grants of other funders or with no programme
+are left out by choice, not skipped); 3 some grants were skipped as bad data,
+each named on stderr, and the rest imported; 1 nothing importable, a file that
+is not 360Giving data, or a registry that cannot be read or written; 2 a usage
+error.
+"""
+
+
+@cli.command("import", epilog=IMPORT_EXIT_CODES)
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--into", "into", required=True, metavar="REGISTRY.yaml",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Registry to add the programmes to; created if missing.")
+@click.option("--dry-run", is_flag=True, help="Print the summary; write nothing.")
+@click.option("--replace", is_flag=True,
+              help="Replace programmes whose slug is already in the registry (default: keep "
+                   "them as they are and report them).")
+@click.option("--funder", metavar="ID", default=None,
+              help="Only grants of this funder (its 360Giving organisation identifier).")
+@click.option("--ungrouped-as-programme", is_flag=True,
+              help="Import grants without a grant programme as one entry per funder.")
+@click.pass_context
+def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run: bool,
+               replace: bool, funder: str | None, ungrouped_as_programme: bool) -> None:
+    """Programme entries from 360Giving grants data (JSON data package or CSV).
+
+    Grants are grouped by funder, grant programme (code, else title) and
+    currency; each entry records the grants' amounts (min, median, max),
+    total, planned durations, award dates and distinct recipients. XLSX is not
+    read: save the sheet as CSV.
+
+    \b
+    Example:
+      fundcmp import grants.json --into mine.yaml --dry-run
+      fundcmp --registry mine.yaml list
+    """
+    from fundcmp import atomic, giving360, registry_merge
+    from fundcmp.progress import byte_progress
+
+    old_text = _registry_text(into)
+    total_bytes = sum(f.stat().st_size for f in files)
+
+    def warn(problem: giving360.Problem) -> None:
+        click.echo(f"fundcmp: skipped {problem}", err=True)
+
+    with byte_progress(total_bytes, "Reading grants") as on_bytes:
+        summary = giving360.collect(files, funder, ungrouped_as_programme, warn, on_bytes)
+    for line in _import_summary(summary):
+        click.echo(line)
+    if not summary.entries:
+        raise giving360.ImportDataError("nothing importable: no grant made a programme entry")
+    source = {
+        "id": "360giving-" + (giving360.slugify(files[0].stem) or "grants")
+              + (f"-and-{len(files) - 1}-more" if len(files) > 1 else ""),
+        "publisher": "; ".join(summary.publishers),
+        "title": f"360Giving grants data: {summary.grants_read} grant identifiers read, "
+                 f"{summary.grants_used} imported",
+        "date": giving360.file_date(files, summary.issued),
+        "document": ", ".join(f.name for f in files),
+    }
+    merged = registry_merge.merge(old_text, str(into), summary.entries, source, replace)
+    names = {e.slug: e for e in summary.entries}
+    for verb, slugs in (("added", merged.added), ("replaced", merged.replaced)):
+        if slugs:
+            click.echo(f"{verb} {len(slugs)} programme{'s' if len(slugs) != 1 else ''}:")
+            for slug in slugs:
+                e = names[slug]
+                plural = "s" if e.grants != 1 else ""
+                click.echo(f"  {slug}\t{giving360.entry_name(e)}\t{e.grants} grant{plural}\t"
+                           f"{e.currency}")
+    if merged.kept:
+        click.echo(f"kept {len(merged.kept)} already in {into} as they are (--replace "
+                   f"replaces them): {', '.join(merged.kept)}")
+    if dry_run:
+        click.echo(f"dry run: nothing written to {into}")
+    elif merged.changed:
+        try:
+            atomic.write_text(into, merged.text)
+        except OSError as exc:
+            from fundcmp.errors import RegistryError
+
+            raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; nothing "
+                                "was changed") from None
+        click.echo(f"wrote {into} (source {merged.source_id})")
+    else:
+        click.echo(f"{into} unchanged")
+    ctx.exit(3 if summary.skipped_total else 0)
+
+
+def _registry_text(path: Path) -> str | None:
+    """The target registry's text, checked loadable before any grant is read; None if new."""
+    from fundcmp.errors import RegistryError
+
+    if not path.exists():
+        return None
+    load(path)
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise RegistryError(str(path), None, f"cannot read: {exc.strerror}") from None
+
+
+def _import_summary(summary: Any) -> list[str]:
+    """The summary lines of an import: what was read, skipped and left out."""
+    files = ", ".join(summary.files)
+    lines = [f"read {summary.grants_read} grants from {files}"]
+    if summary.skipped_total:
+        parts = ", ".join(f"{count} {field}" for field, count in sorted(summary.skipped.items()))
+        lines.append(f"skipped {summary.skipped_total} bad grants ({parts})")
+    if summary.other_funders:
+        lines.append(f"left out {summary.other_funders} grants of other funders")
+    if summary.without_programme:
+        how = "imported as one entry per funder" if any(e.ungrouped for e in summary.entries) \
+            else "not imported (--ungrouped-as-programme imports them)"
+        lines.append(f"{summary.without_programme} grants name no programme: {how}")
+    lines.append(f"{len(summary.entries)} programme entries from {summary.grants_used} grants")
+    return lines
 
 
 def main() -> None:

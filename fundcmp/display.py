@@ -55,18 +55,23 @@ def text(q: Quantity) -> str:
 
 
 def raw(q: Quantity) -> str:
-    """A quantity as one tab-separated cell: 420000, 300000-500000, <=100000, unknown."""
+    """A quantity as one tab-separated cell: 420000, 300000-500000, <=100000, unknown.
+
+    Pounds are bare numbers; another currency is named (900000 EUR), so a
+    script summing a column cannot mix currencies without noticing.
+    """
     if q.kind is Kind.UNKNOWN:
         return "unknown"
     if q.high is None:
         assert q.low is not None
-        return f">={number(q.low)}"
-    high = number(q.high)
-    if q.low is None:
-        return f"<={high}"
-    if q.low == q.high:
-        return str(high)
-    return f"{number(q.low)}-{high}"
+        shown = f">={number(q.low)}"
+    elif q.low is None:
+        shown = f"<={number(q.high)}"
+    elif q.low == q.high:
+        shown = str(number(q.high))
+    else:
+        shown = f"{number(q.low)}-{number(q.high)}"
+    return f"{shown} {q.unit}" if is_money(q.unit) and q.unit != Unit.GBP else shown
 
 
 def as_json(q: Quantity) -> dict[str, object]:

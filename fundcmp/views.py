@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from fundcmp.arithmetic import (
     MEASURES,
     best,
+    common_unit,
     per_year,
     price_year,
     rank_by,
@@ -212,10 +213,11 @@ def rank_table(programmes: Sequence[Programme], by: str | Sequence[str], basis: 
                                  for f in (RANK_FIELD[k], f"{RANK_FIELD[k]}_{basis}")), "note")
     keys = tuple(fields) if fields else default
     catalogue_keys = choose_fields([k for k in keys if k != "note"], ["slug"])
+    units = {k: common_unit([MEASURES[k](p) for p in programmes]) for k in keys_by}
     records = []
     for r in ranked:
         record = _records([r.programme], catalogue_keys)[0]
-        notes = [(k, _rank_note(MEASURES[k](r.programme), basis)) for k in keys_by]
+        notes = [(k, _rank_note(MEASURES[k](r.programme), basis, units[k])) for k in keys_by]
         record["note"] = "; ".join(f"{k}: {n}" if len(keys_by) > 1 else n for k, n in notes if n)
         records.append(record)
     columns = tuple(Column(k, "Note") if k == "note" else Column(k, CATALOGUE[k][0])
@@ -228,18 +230,21 @@ def rank_table(programmes: Sequence[Programme], by: str | Sequence[str], basis: 
         *_derived_note(records)))
 
 
-def _rank_note(q: Quantity, basis: str) -> str:
+def _rank_note(q: Quantity, basis: str, unit: str | None) -> str:
     if q.kind is Kind.UNKNOWN:
         return f"unknown: {q.note}" if q.note else "unknown"
+    if q.unit != unit:
+        return f"in {q.unit}, so not ranked against figures in {unit}"
     if q.high is None:
         return q.note
     if q.basis(basis) is None:
         return f"unknown on the {basis} basis: only a ceiling is stated"
+    words = ""
     if q.kind is Kind.CEILING:
-        return "a ceiling (up to)"
-    if q.kind is Kind.DERIVED:
-        return f"derived: {q.formula}"
-    return ""
+        words = "a ceiling (up to)"
+    elif q.kind is Kind.DERIVED:
+        words = f"derived: {q.formula}"
+    return "; ".join(part for part in (words, q.note) if part)
 
 
 def _source_words(src: Source | None) -> str:
