@@ -40,14 +40,14 @@ def _date(rng: random.Random) -> str:
     return f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
 
 
-def _quantity(rng: random.Random, scale: int, whole: bool,
-              sources: int) -> tuple[str, float | None, float | None]:
-    """One quantity as a flow mapping, in a shape chosen at random, with its bounds."""
+def _quantity(rng: random.Random, scale: int, whole: bool, sources: int,
+              least: int = 1) -> tuple[str, float | None, float | None]:
+    """One quantity of at least `least` as a flow mapping, in a random shape, with its bounds."""
     shape = rng.random()
     if shape < 0.15:
         return "{unknown: " + _q(rng.choice(("not stated", "stated in days, not money",
                                               "the sources give no figure"))) + "}", None, None
-    low: float = rng.randint(1, scale)
+    low: float = rng.randint(least, least + scale)
     if not whole and rng.random() < 0.1:
         low = round(low + rng.randint(0, 99) / 100, 2)
     high = low
@@ -117,7 +117,8 @@ def _programme(rng: random.Random, index: int, sources: int) -> list[str]:
             end = year * 12 + month - 1 + int(months)
             lines.append(_dated("end", f"{end // 12}-{end % 12 + 1:02d}", src))
     if rng.random() < 0.5:
-        applications, _, _ = _quantity(rng, 400, True, sources)
+        # never fewer applications than awards, as the check command would rightly object
+        applications, _, _ = _quantity(rng, 400, True, sources, int(teams_high or 0) + 1)
         lines.append(f"    applications: {applications}")
     if rng.random() < 0.7:
         lines.append("    support:")
