@@ -26,6 +26,7 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -63,8 +64,13 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
     start = time.perf_counter()
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     assert child.stderr is not None
-    stderr = child.stderr.read()
-    _, status, usage = os.wait4(child.pid, 0)
+    try:
+        stderr = child.stderr.read()
+        _, status, usage = os.wait4(child.pid, 0)
+    except BaseException:  # interrupted: leave no child running behind
+        child.kill()
+        child.wait()
+        raise
     elapsed = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
@@ -150,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {k: v for k, v in os.environ.items()
            if k not in ("FUNDCMP_NO_CACHE", "FUNDCMP_REGISTRY", "PYTHONPROFILEIMPORTTIME")}
     env["XDG_CACHE_HOME"] = str(work / "cache")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still remove the work directory
     try:
         return measure(args, sizes, python, fundcmp, work, env)
     finally:
