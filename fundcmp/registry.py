@@ -38,7 +38,8 @@ SHIPPED = Path(__file__).with_name("programmes.yaml")
 ENV_VAR = "FUNDCMP_REGISTRY"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DATE_RE = re.compile(r"^\d{4}(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?)?$")
-MONEY_TEXT_RE = re.compile(r"^\s*£?\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$")
+MONEY_TEXT_RE = re.compile(r"^\s*£?\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$")
+MAX_FIGURE = 1e15  # no grant figure comes near; bigger ones are typing errors or hostile
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,97 +71,223 @@ class _Map(dict[str, Any]):
     key_lines: dict[str, int]
 
 
-def _loader(path: str) -> type:
-    import yaml
+class _List(list[Any]):
+    """A YAML sequence that remembers the line of each item."""
 
-    base = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+    __slots__ = ("item_lines",)
 
-    class Loader(base):  # type: ignore[valid-type,misc]
-        def construct_object(self, node: Any, deep: bool = False) -> Any:
-            if node in self.constructed_objects:
-                raise RegistryError(path, node.start_mark.line + 1,
-                                    "anchors and aliases (*name) are not allowed in a registry")
-            return super().construct_object(node, deep=True)
+    item_lines: list[int]
 
-    def construct_map(loader: Any, node: Any) -> _Map:
-        result = _Map()
-        result.line = node.start_mark.line + 1
-        result.key_lines = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node)
-            line = key_node.start_mark.line + 1
-            if not isinstance(key, str):
-                raise RegistryError(path, line, f"keys must be text, not {key!r}")
-            if key in result:
-                raise RegistryError(path, line, f"duplicate key '{key}' (first on line "
-                                    f"{result.key_lines[key]})")
-            result[key] = loader.construct_object(value_node)
-            result.key_lines[key] = line
-        return result
 
-    def refuse(loader: Any, node: Any) -> None:
-        raise RegistryError(path, node.start_mark.line + 1,
-                            f"the tag {node.tag} is not allowed in a registry")
+# The implicit types a plain (unquoted) scalar may have; anything else stays text.
+_PLAIN_NULL = re.compile(r"^(?:~|null|)$")
+_PLAIN_BOOL = {"true": True, "false": False}
+_PLAIN_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+_PLAIN_FLOAT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$")
+_INT_DIGITS = 18  # longer integers are read as floats, never as unbounded ints
+_STR_TAGS = {"!", "tag:yaml.org,2002:str"}
+_CONTAINER_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+MAX_DEPTH = 20  # a registry nests six deep; refusing deeper keeps hostile files cheap
+MAX_BYTES_VAR = "FUNDCMP_MAX_REGISTRY_BYTES"
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # room for 100,000 programmes and then some
 
-    Loader.yaml_implicit_resolvers = {}
-    Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"),
-                                 list("tf"))
-    Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"),
-                                 list("-+0123456789"))
-    Loader.add_implicit_resolver(
-        "tag:yaml.org,2002:float",
-        re.compile(r"^[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"),
-        list("-+0123456789"))
-    Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|)$"),
-                                 ["~", "n", ""])
-    Loader.yaml_constructors = dict(Loader.yaml_constructors)
-    Loader.yaml_constructors["tag:yaml.org,2002:map"] = construct_map
-    for tag in ("timestamp", "binary", "set", "omap", "pairs"):
-        Loader.yaml_constructors[f"tag:yaml.org,2002:{tag}"] = refuse
-    Loader.yaml_constructors[None] = refuse
-    return Loader
+
+def _plain(value: str) -> Any:
+    """The value of an unquoted scalar under the registry's small set of implicit types."""
+    if _PLAIN_NULL.match(value):
+        return None
+    if value in _PLAIN_BOOL:
+        return _PLAIN_BOOL[value]
+    if _PLAIN_INT.match(value) and len(value.lstrip("+-")) <= _INT_DIGITS:
+        return int(value)
+    if _PLAIN_FLOAT.match(value):
+        return float(value)
+    return value
+
+
+def _line(event: Any) -> int:
+    return int(event.start_mark.line) + 1
 
 
 def parse(text: str, path: str) -> Any:
-    """YAML text to plain values with line-aware mappings."""
+    """YAML text to plain values with line-aware mappings and sequences.
+
+    Built from the parser's event stream, without recursion, so no file can
+    exhaust the C or Python stack; anchors, aliases, explicit tags other than
+    !!str, and nesting deeper than MAX_DEPTH are refused where they appear.
+    """
     import yaml
 
+    loader_class = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+    loader = loader_class(text)
     try:
-        return yaml.load(text, Loader=_loader(path))
+        return _build_tree(loader, path)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "not valid YAML"
-        raise RegistryError(path, line, f"not valid YAML: {problem}") from None
+        raise RegistryError(path, line, f"not valid YAML: {problem}{_tab_hint(text, line)}") \
+            from None
     except yaml.YAMLError as exc:
         raise RegistryError(path, None, f"not valid YAML: {exc}") from None
-    except RecursionError:
-        raise RegistryError(path, None, "nested too deeply to be a registry") from None
+    finally:
+        loader.dispose()
+
+
+def _tab_hint(text: str, line: int | None) -> str:
+    if line is None:
+        return ""
+    lines = text.split("\n", line)
+    here = lines[line - 1] if len(lines) >= line else ""
+    indent = here[: len(here) - len(here.lstrip(" \t"))]
+    return " (a tab is used for indentation; indent with spaces)" if "\t" in indent else ""
+
+
+def _build_tree(loader: Any, path: str) -> Any:
+    """Assemble the one document's values from parser events, iteratively."""
+    import yaml
+
+    root: Any = None
+    documents = 0
+    stack: list[Any] = []  # open _Map / _List containers, innermost last
+    pending_keys: list[tuple[str, int] | None] = []  # per open mapping: key awaiting a value
+    start_lines: list[int] = []  # per open container: the line it starts on
+
+    def add(value: Any, line: int) -> None:
+        nonlocal root
+        if not stack:
+            root = value
+            return
+        container = stack[-1]
+        if isinstance(container, _List):
+            container.append(value)
+            container.item_lines.append(line)
+            return
+        key = pending_keys[-1]
+        if key is None:
+            if not isinstance(value, str):
+                raise RegistryError(path, line, f"keys must be text, not {_shown(value)}")
+            if value in container:
+                raise RegistryError(path, line, f"duplicate key '{_clip(value)}' (first on "
+                                    f"line {container.key_lines[value]})")
+            pending_keys[-1] = (value, line)
+            return
+        name, key_line = key
+        container[name] = value
+        container.key_lines[name] = key_line
+        pending_keys[-1] = None
+
+    def check_node(event: Any, allowed_tags: set[str]) -> None:
+        if event.anchor is not None:
+            raise RegistryError(path, _line(event), f"anchors (&{_clip(event.anchor)}) and "
+                                "aliases are not allowed in a registry")
+        if event.tag is not None and event.tag not in allowed_tags:
+            raise RegistryError(path, _line(event),
+                                f"the tag {_clip(event.tag)} is not allowed in a registry")
+
+    while loader.check_event():
+        event = loader.get_event()
+        if isinstance(event, yaml.ScalarEvent):
+            check_node(event, _STR_TAGS)
+            plain = event.tag is None and event.implicit[0]
+            add(_plain(event.value) if plain else event.value, _line(event))
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            check_node(event, _CONTAINER_TAGS)
+            if len(stack) >= MAX_DEPTH:
+                raise RegistryError(path, _line(event), f"nested more than {MAX_DEPTH} levels "
+                                    "deep, which no registry needs")
+            container: _Map | _List
+            if isinstance(event, yaml.MappingStartEvent):
+                container = _Map()
+                container.line = _line(event)
+                container.key_lines = {}
+            else:
+                container = _List()
+                container.item_lines = []
+            if stack and isinstance(stack[-1], _Map) and pending_keys[-1] is None:
+                raise RegistryError(path, _line(event), f"keys must be text, not "
+                                    f"{_shown(container)}")
+            stack.append(container)
+            pending_keys.append(None)
+            start_lines.append(_line(event))
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            pending_keys.pop()
+            add(stack.pop(), start_lines.pop())
+        elif isinstance(event, yaml.AliasEvent):
+            raise RegistryError(path, _line(event), f"aliases (*{_clip(event.anchor or '')}) and "
+                                "anchors are not allowed in a registry")
+        elif isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise RegistryError(path, _line(event), "a registry is one YAML document, "
+                                    "but a second one starts here")
+    return root
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """Text short enough to quote in a one-line error."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def read_text(path: Path | str) -> str:
+    """The file's text: size-capped, UTF-8 (a UTF-8 byte-order mark is dropped)."""
+    import codecs
+
+    name = str(path)
+    limit = _max_bytes(name)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise RegistryError(name, None, "no such file") from None
+    except IsADirectoryError:
+        raise RegistryError(name, None, "is a directory, not a registry file") from None
+    except OSError as exc:
+        raise RegistryError(name, None, f"cannot read: {exc.strerror}") from None
+    if len(raw) > limit:
+        raise RegistryError(name, None, f"larger than the {limit:,}-byte limit for a registry "
+                            f"(set {MAX_BYTES_VAR} to raise it)")
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+                          (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16")):
+        if raw.startswith(bom):
+            raise RegistryError(name, 1, f"is {encoding} text (it starts with a {encoding} "
+                                "byte-order mark); save it as UTF-8")
+    raw = raw.removeprefix(codecs.BOM_UTF8)
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise RegistryError(name, raw[:nul].count(b"\n") + 1, "contains a NUL byte, so it is "
+                            "not UTF-8 text (UTF-16 without a byte-order mark?)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RegistryError(name, line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot "
+                            "start or continue a character here)") from None
+
+
+def _max_bytes(name: str) -> int:
+    setting = os.environ.get(MAX_BYTES_VAR, "").strip()
+    if not setting:
+        return DEFAULT_MAX_BYTES
+    if not setting.isdigit() or int(setting) <= 0:
+        raise RegistryError(name, None, f"{MAX_BYTES_VAR} must be a positive whole number of "
+                            f"bytes, not '{_clip(setting)}'")
+    return int(setting)
 
 
 def load(path: Path | str) -> Registry:
     name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise RegistryError(name, None, "no such file") from None
-    except OSError as exc:
-        raise RegistryError(name, None, f"cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise RegistryError(name, line, "not UTF-8 text") from None
-    return build(parse(text, name), name)
+    return build(parse(read_text(path), name), name)
 
 
 def build(doc: Any, path: str) -> Registry:
     """Validate a parsed document and turn it into a Registry."""
     if doc is None:
-        raise RegistryError(path, None, "the registry is empty")
+        raise RegistryError(path, 1, "the registry is empty: it needs 'sources' and "
+                            "'programmes'")
     if not isinstance(doc, _Map):
         raise RegistryError(path, 1, "the registry must be a mapping with 'sources' and "
-                            "'programmes'")
+                            f"'programmes', not {_shown(doc)}")
     _check_keys(doc, {"sources", "programmes"}, path, None, "")
     for key in ("sources", "programmes"):
         if key not in doc:
@@ -172,8 +299,8 @@ def build(doc: Any, path: str) -> Registry:
                             field="programmes")
     seen: dict[str, int] = {}
     programmes = []
-    for item in items:
-        programme = _programme(item, sources, path, doc.key_lines["programmes"])
+    for item, item_line in zip(items, _item_lines(items), strict=True):
+        programme = _programme(item, sources, path, item_line)
         if programme.slug in seen:
             raise RegistryError(path, programme.line, f"duplicate slug (first on line "
                                 f"{seen[programme.slug]})", programme.slug, "slug")
@@ -221,13 +348,21 @@ def _shown(value: Any) -> str:
         return f"the boolean {str(value).lower()}"
     if isinstance(value, (dict, list)):
         return "a mapping" if isinstance(value, dict) else "a list"
+    if isinstance(value, str):
+        return repr(_clip(value))
     return repr(value)
+
+
+def _item_lines(items: list[Any]) -> list[int]:
+    """The line of each item of a parsed list (0, meaning unknown, for a built one)."""
+    return items.item_lines if isinstance(items, _List) else [0] * len(items)
 
 
 def _texts(value: Any, ctx: _Ctx, line: int, field: str) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise ctx.fail(line, field, f"must be a list of text, not {_shown(value)}")
-    return tuple(_text(v, ctx, line, field) for v in value)
+    return tuple(_text(v, ctx, at or line, field)
+                 for v, at in zip(value, _item_lines(value), strict=True))
 
 
 def _mapping(value: Any, ctx: _Ctx, line: int, field: str) -> _Map:
@@ -243,8 +378,8 @@ def _sources(doc: _Map, path: str) -> dict[str, Source]:
         raise ctx.fail(doc.key_lines["sources"], "sources", "must be a list of sources")
     sources: dict[str, Source] = {}
     allowed = {"id", "publisher", "title", "date", "document", "url"}
-    for item in items:
-        m = _mapping(item, ctx, doc.key_lines["sources"], "sources")
+    for item, item_line in zip(items, _item_lines(items), strict=True):
+        m = _mapping(item, ctx, item_line, "sources")
         _check_keys(m, allowed, path, None, "sources.")
         for key in ("id", "publisher", "title", "date"):
             if key not in m:
@@ -269,6 +404,13 @@ def _date_text(value: Any, ctx: _Ctx, line: int, field: str) -> str:
     if not isinstance(value, str) or not DATE_RE.match(value):
         raise ctx.fail(line, field, f"must be a quoted date \"YYYY\", \"YYYY-MM\" or "
                        f"\"YYYY-MM-DD\", not {_shown(value)}")
+    if len(value) == 10:
+        import datetime
+
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ctx.fail(line, field, f"{value} is not a day of the calendar") from None
     return value
 
 
@@ -298,7 +440,7 @@ def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
         if isinstance(value, str):
             match = MONEY_TEXT_RE.match(value)
             if match:
-                digits = float(match.group(1).replace(",", ""))
+                digits = float(match.group(1).replace(",", "").replace("_", ""))
                 digits *= {"k": 1e3, "m": 1e6}.get(match.group(2).lower(), 1)
                 hint = f"; write the plain number {digits:.0f}" if digits == int(digits) \
                     else f"; write the plain number {digits}"
@@ -307,6 +449,8 @@ def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
         raise ctx.fail(line, field, f"must be a finite number, not {value}")
     if value < 0:
         raise ctx.fail(line, field, f"must not be negative ({value})")
+    if value > MAX_FIGURE:
+        raise ctx.fail(line, field, f"must be at most {MAX_FIGURE:.0e}, not {value:.6g}")
     if unit == Unit.COUNT and value != int(value):
         raise ctx.fail(line, field, f"must be a whole number ({value})")
     return value
