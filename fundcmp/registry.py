@@ -128,6 +128,10 @@ def parse(text: str, path: str) -> Any:
         problem = exc.problem or exc.context or "not valid YAML"
         raise RegistryError(path, line, f"not valid YAML: {problem}{_tab_hint(text, line)}") \
             from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise RegistryError(path, line, f"contains the control character U+{exc.character:04X}, "
+                            "which YAML does not allow") from None
     except yaml.YAMLError as exc:
         raise RegistryError(path, None, f"not valid YAML: {exc}") from None
     finally:
@@ -153,6 +157,21 @@ def _build_tree(loader: Any, path: str) -> Any:
     pending_keys: list[tuple[str, int] | None] = []  # per open mapping: key awaiting a value
     start_lines: list[int] = []  # per open container: the line it starts on
 
+    def where(last: str = "") -> str:
+        """The field being read, as programmes[0].support.value, for an error."""
+        text = ""
+        for open_container, key in zip(stack, pending_keys, strict=True):
+            if isinstance(open_container, _List):
+                text += f"[{len(open_container)}]"
+            elif key is not None:
+                text += f".{key[0]}" if text else key[0]
+        if last:
+            text += f".{last}" if text else last
+        return _clip(text, 120) or "(top level)"
+
+    def fail(line: int, message: str, last: str = "") -> RegistryError:
+        return RegistryError(path, line, message, field=where(last))
+
     def add(value: Any, line: int) -> None:
         nonlocal root
         if not stack:
@@ -166,10 +185,10 @@ def _build_tree(loader: Any, path: str) -> Any:
         key = pending_keys[-1]
         if key is None:
             if not isinstance(value, str):
-                raise RegistryError(path, line, f"keys must be text, not {_shown(value)}")
+                raise fail(line, f"keys must be text, not {_shown(value)}")
             if value in container:
-                raise RegistryError(path, line, f"duplicate key '{_clip(value)}' (first on "
-                                    f"line {container.key_lines[value]})")
+                raise fail(line, f"duplicate key (first on line {container.key_lines[value]})",
+                           value)
             pending_keys[-1] = (value, line)
             return
         name, key_line = key
@@ -179,11 +198,11 @@ def _build_tree(loader: Any, path: str) -> Any:
 
     def check_node(event: Any, allowed_tags: set[str]) -> None:
         if event.anchor is not None:
-            raise RegistryError(path, _line(event), f"anchors (&{_clip(event.anchor)}) and "
-                                "aliases are not allowed in a registry")
+            raise fail(_line(event), f"anchors (&{_clip(event.anchor)}) and aliases are not "
+                       "allowed in a registry")
         if event.tag is not None and event.tag not in allowed_tags:
-            raise RegistryError(path, _line(event),
-                                f"the tag {_clip(event.tag)} is not allowed in a registry")
+            tag = event.tag.replace("tag:yaml.org,2002:", "!!", 1)
+            raise fail(_line(event), f"the tag {_clip(tag)} is not allowed in a registry")
 
     while loader.check_event():
         event = loader.get_event()
@@ -194,8 +213,8 @@ def _build_tree(loader: Any, path: str) -> Any:
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             check_node(event, _CONTAINER_TAGS)
             if len(stack) >= MAX_DEPTH:
-                raise RegistryError(path, _line(event), f"nested more than {MAX_DEPTH} levels "
-                                    "deep, which no registry needs")
+                raise fail(_line(event), f"nested more than {MAX_DEPTH} levels deep, which no "
+                           "registry needs")
             container: _Map | _List
             if isinstance(event, yaml.MappingStartEvent):
                 container = _Map()
@@ -205,8 +224,8 @@ def _build_tree(loader: Any, path: str) -> Any:
                 container = _List()
                 container.item_lines = []
             if stack and isinstance(stack[-1], _Map) and pending_keys[-1] is None:
-                raise RegistryError(path, _line(event), f"keys must be text, not "
-                                    f"{_shown(container)}")
+                raise fail(_line(event), "keys must be text, not a "
+                           + ("mapping" if isinstance(container, _Map) else "list"))
             stack.append(container)
             pending_keys.append(None)
             start_lines.append(_line(event))
@@ -214,8 +233,8 @@ def _build_tree(loader: Any, path: str) -> Any:
             pending_keys.pop()
             add(stack.pop(), start_lines.pop())
         elif isinstance(event, yaml.AliasEvent):
-            raise RegistryError(path, _line(event), f"aliases (*{_clip(event.anchor or '')}) and "
-                                "anchors are not allowed in a registry")
+            raise fail(_line(event), f"aliases (*{_clip(event.anchor or '')}) and anchors are "
+                       "not allowed in a registry")
         elif isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:
@@ -346,8 +365,10 @@ def _shown(value: Any) -> str:
         return "nothing"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
-    if isinstance(value, (dict, list)):
-        return "a mapping" if isinstance(value, dict) else "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return f"a list of {len(value)}" if value else "an empty list"
     if isinstance(value, str):
         return repr(_clip(value))
     return repr(value)
