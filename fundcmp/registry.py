@@ -466,8 +466,10 @@ def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
                 hint = f"; write the plain number {digits:.0f}" if digits == int(digits) \
                     else f"; write the plain number {digits}"
         raise ctx.fail(line, field, f"must be a number, not {_shown(value)}{hint}")
-    if not math.isfinite(value):
-        raise ctx.fail(line, field, f"must be a finite number, not {value}")
+    if math.isnan(value):
+        raise ctx.fail(line, field, "must be a number, not NaN")
+    if math.isinf(value):
+        raise ctx.fail(line, field, "must be a finite number; this one is too large to hold")
     if value < 0:
         raise ctx.fail(line, field, f"must not be negative ({value})")
     if value > MAX_FIGURE:
