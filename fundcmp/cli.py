@@ -6,6 +6,9 @@ Exit status: 0 success, 1 a data error (a bad registry), 2 a usage error
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -199,8 +202,35 @@ def rank(state: State, by: str, basis: str, reverse: bool, fmt: str | None, fiel
     emit(rank_table(state.programmes(), by, basis, reverse, fields), fmt, no_header, color)
 
 
+class _ClosedOutput(io.TextIOBase):
+    """Stands in for a closed stdout (`fundcmp list >&-`): writing to it fails cleanly."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
+def _say(message: str) -> None:
+    """One line on stderr, if stderr can still take it."""
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(f"fundcmp: {message}", err=True)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout's descriptor at /dev/null so the exit-time flush cannot fail again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def main() -> None:
-    """The console script: click's group plus clean exits on a closed pipe and Ctrl-C."""
+    """The console script: click's group plus clean exits on a closed pipe, a closed stdout,
+    a full disk and Ctrl-C. Output failures exit 1 with one line (silently for `| head`)."""
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
     code: int | Any = 0
     try:
         try:
@@ -213,7 +243,11 @@ def main() -> None:
         finally:
             sys.stdout.flush()
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _quiet_stdout()
+        code = 1
+    except OSError as exc:
+        _quiet_stdout()
+        reason = exc.strerror or str(exc)
+        _say(f"{exc.filename}: {reason}" if exc.filename else f"cannot write output: {reason}")
         code = 1
     sys.exit(code if isinstance(code, int) else 0)
