@@ -231,6 +231,12 @@ def main() -> None:
     a full disk and Ctrl-C. Output failures exit 1 with one line (silently for `| head`)."""
     if sys.stdout is None:
         sys.stdout = _ClosedOutput()
+    elif isinstance(getattr(sys.stdout, "buffer", None), io.RawIOBase):
+        # PYTHONUNBUFFERED leaves stdout on a raw file, and TextIOWrapper silently drops the
+        # rest of a short write (as when `| head` goes away); a BufferedWriter retries it.
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(sys.stdout.buffer),
+                                      encoding=sys.stdout.encoding, errors=sys.stdout.errors,
+                                      line_buffering=True)
     code: int | Any = 0
     try:
         try:
