@@ -386,6 +386,13 @@ def _texts(value: Any, ctx: _Ctx, line: int, field: str) -> tuple[str, ...]:
                  for v, at in zip(value, _item_lines(value), strict=True))
 
 
+def _funders(value: Any, ctx: _Ctx, line: int, field: str) -> tuple[str, ...]:
+    names = _texts(value, ctx, line, field)
+    if not names:
+        raise ctx.fail(line, field, "must name at least one funder")
+    return names
+
+
 def _mapping(value: Any, ctx: _Ctx, line: int, field: str) -> _Map:
     if not isinstance(value, _Map):
         raise ctx.fail(line, field, f"must be a mapping, not {_shown(value)}")
@@ -569,7 +576,7 @@ def _quantity_of(unit: str) -> Callable[[Any, _Ctx, int, str], Quantity]:
 
 _FIELDS: dict[str, Callable[[Any, _Ctx, int, str], Any]] = {
     "name": _text,
-    "funders": _texts,
+    "funders": _funders,
     "partners": _texts,
     "focus": _text_fact,
     "part_of": _text_fact,
