@@ -5,6 +5,13 @@ the field. The YAML reader accepts a deliberately small set of implicit types
 (null, true/false, decimal numbers, strings): YAML 1.1's `no`, `1:30`, `0050`
 and unquoted dates stay strings, so they fail validation instead of silently
 becoming a boolean, 90, 40 or a date.
+
+A registry is untrusted input (see SECURITY.md): no tag is ever honoured, so
+nothing in it is constructed or run; anchors and aliases are refused, so no
+"billion laughs"; nesting is capped (MAX_DEPTH) and the file size too
+(DEFAULT_MAX_BYTES, or $FUNDCMP_MAX_REGISTRY_BYTES). Text must be UTF-8: a
+UTF-8 byte-order mark (as Windows editors write) is accepted and dropped, a
+UTF-16 or UTF-32 file is refused with a message saying so.
 """
 
 from __future__ import annotations
@@ -256,14 +263,16 @@ def read_text(path: Path | str) -> str:
     limit = _max_bytes(name)
     try:
         with open(path, "rb") as handle:
-            raw = handle.read(limit + 1)
+            # A regular file's size is known before reading; a device or pipe is read to the cap.
+            too_big = os.fstat(handle.fileno()).st_size > limit
+            raw = b"" if too_big else handle.read(limit + 1)
     except FileNotFoundError:
         raise RegistryError(name, None, "no such file") from None
     except IsADirectoryError:
         raise RegistryError(name, None, "is a directory, not a registry file") from None
     except OSError as exc:
         raise RegistryError(name, None, f"cannot read: {exc.strerror}") from None
-    if len(raw) > limit:
+    if too_big or len(raw) > limit:
         raise RegistryError(name, None, f"larger than the {limit:,}-byte limit for a registry "
                             f"(set {MAX_BYTES_VAR} to raise it)")
     for bom, encoding in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),

@@ -137,6 +137,16 @@ def test_size_cap_default_is_generous_and_the_variable_moves_it(
         load(path)
 
 
+def test_an_endless_device_is_read_only_to_the_cap() -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("needs /dev/zero")
+    result = CliRunner().invoke(cli, ["--registry", "/dev/zero", "list"],
+                                env={MAX_BYTES_VAR: "4096"})
+    assert result.exit_code == 1
+    assert result.stderr == ("fundcmp: /dev/zero: larger than the 4,096-byte limit for a "
+                             f"registry (set {MAX_BYTES_VAR} to raise it)\n")
+
+
 @pytest.mark.parametrize("setting", ["lots", "-5", "0", "1e6"])
 def test_a_bad_size_cap_setting_is_a_one_line_error(tmp_path: Path, setting: str) -> None:
     path = tmp_path / "r.yaml"
