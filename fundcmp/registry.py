@@ -136,7 +136,9 @@ def parse(text: str, path: str) -> Any:
         raise RegistryError(path, line, f"not valid YAML: {problem}{_tab_hint(text, line)}") \
             from None
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
+        # libyaml counts its position in bytes, the Python reader in characters: find the
+        # character itself, whose first appearance is the one refused.
+        line = text.count("\n", 0, max(text.find(chr(exc.character)), 0)) + 1
         raise RegistryError(path, line, f"contains the control character U+{exc.character:04X}, "
                             "which YAML does not allow") from None
     except yaml.YAMLError as exc:
