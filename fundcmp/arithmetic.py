@@ -7,11 +7,12 @@ unknown input gives an unknown (or one-sided) result, never a zero.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fundcmp.display import amount, span
-from fundcmp.model import Kind, Programme, Quantity, derived, unknown
+from fundcmp.model import Kind, Programme, Quantity, Support, Unit, derived, is_money, unknown
 
 BASES = ("low", "mid", "high")
 
@@ -26,22 +27,24 @@ def _words(q: Quantity) -> str:
 def per_year(funding: Quantity, duration: Quantity) -> Quantity:
     """Funding per 12 months: [low / longest, high / shortest] x 12.
 
-    A ceiling on funding leaves the low end unknown; an unknown or zero
-    duration makes the result unknown.
+    A ceiling on funding leaves the low end unknown; a ceiling on duration
+    leaves the high end unbounded (the result is then "at least"); an unknown
+    or zero-length duration makes the result unknown.
     """
     unit = funding.unit
-    if not funding.known or not duration.known:
-        missing = "funding" if not funding.known else "duration"
+    if funding.kind is Kind.UNKNOWN or duration.kind is Kind.UNKNOWN:
+        missing = "funding" if funding.kind is Kind.UNKNOWN else "duration"
         return unknown(unit, f"{missing} unknown")
-    assert duration.low is not None and duration.high is not None and duration.mid is not None
-    assert funding.high is not None and funding.mid is not None
-    if duration.low <= 0:
+    if not duration.high:
         return unknown(unit, "duration is zero months")
     low = None if funding.low is None else funding.low / duration.high * 12
-    high = funding.high / duration.low * 12
-    mid = funding.mid / duration.mid * 12
-    formula = f"{_words(funding)} / {_words(duration)} x 12"
-    return derived(low, mid, high, unit, formula)
+    high = None
+    if funding.high is not None and duration.low:
+        high = funding.high / duration.low * 12
+    mid = None
+    if high is not None and funding.mid is not None and duration.mid:
+        mid = funding.mid / duration.mid * 12
+    return derived(low, mid, high, unit, f"{_words(funding)} / {_words(duration)} x 12")
 
 
 def total_funding(p: Programme) -> Quantity:
@@ -79,16 +82,13 @@ class Ranked:
 def rank(programmes: Sequence[Programme], measure: Callable[[Programme], Quantity],
          basis: str = "mid", reverse: bool = False) -> list[Ranked]:
     """Largest first (smallest with reverse); unknowns always last, in registry order."""
-    scored = [Ranked(p, q, q.basis(basis)) for p in programmes for q in (measure(p),)]
-    known = [r for r in scored if r.value is not None]
-    known.sort(key=lambda r: (r.value, r.programme.slug) if reverse else
-               (-(r.value or 0.0), r.programme.slug))
-    return known + [r for r in scored if r.value is None]
+    return rank_by(programmes, (measure,), basis, reverse)
 
 
 def best(quantities: Sequence[Quantity], basis: str = "mid") -> set[int]:
     """Positions of the largest value on the basis; none when fewer than two are known."""
-    values = [q.basis(basis) for q in quantities]
+    unit = common_unit(quantities)
+    values = [q.basis(basis) if q.unit == unit else None for q in quantities]
     known = [v for v in values if v is not None]
     if len(known) < 2 or max(known) == min(known):
         return set()
@@ -107,6 +107,151 @@ def months_between(start: str, end: str) -> tuple[int, int]:
     return max(shortest, 0), longest
 
 
+def restate(q: Quantity, factor: float, words: str) -> Quantity:
+    """Money in other prices: every bound scaled, the kind kept, the note saying how."""
+    if not is_money(q.unit) or q.kind is Kind.UNKNOWN:
+        return q
+    if q.unit != Unit.GBP:
+        return unknown(q.unit, f"{span(q)}: UK price indices do not restate {q.unit}")
+    note = "; ".join(part for part in (q.note, f"restated {words}") if part)
+    return replace(q, low=None if q.low is None else q.low * factor,
+                   mid=None if q.mid is None else q.mid * factor,
+                   high=None if q.high is None else q.high * factor, note=note)
+
+
+def _money_fields(p: Programme, change: Callable[[Quantity], Quantity]) -> Programme:
+    support = replace(p.support, value=change(p.support.value))
+    return replace(p, funding_per_team=change(p.funding_per_team),
+                   total_funding=change(p.total_funding), support=support)
+
+
+def restate_programme(p: Programme, factor: float, words: str) -> Programme:
+    """A programme whose money figures are all restated by one price factor."""
+    return _money_fields(p, lambda q: restate(q, factor, words))
+
+
+def unpriced_programme(p: Programme, target: str) -> Programme:
+    """A programme with no price year: its money cannot be put in other prices, so is unknown."""
+    def drop(q: Quantity) -> Quantity:
+        if q.kind is Kind.UNKNOWN:
+            return q
+        return unknown(q.unit, f"{span(q)} in unstated prices (no announcement, start or "
+                               f"price_year), so not restated in {target}")
+
+    return _money_fields(p, drop)
+
+
+def value_support(support: Support, day_rate_gbp: float | None) -> Quantity:
+    """Support in money: as stated, else its days x the user's day rate, else unknown.
+
+    There is no default day rate: days are only turned into money when asked.
+    """
+    if support.value.kind is not Kind.UNKNOWN:
+        return support.value
+    days = support.days
+    if not days.known:
+        return support.value
+    if day_rate_gbp is None:
+        return unknown(Unit.GBP, f"stated as {span(days)}, not money; --day-rate GBP values it")
+    assert days.mid is not None and days.high is not None
+    return derived(None if days.low is None else days.low * day_rate_gbp,
+                   days.mid * day_rate_gbp, days.high * day_rate_gbp, Unit.GBP,
+                   f"{span(days)} x {amount(day_rate_gbp, Unit.GBP)}/day")
+
+
+def value_programme(p: Programme, day_rate_gbp: float | None) -> Programme:
+    """A programme whose support is valued (or explained as unvalued) at a day rate."""
+    return replace(p, support=replace(p.support, value=value_support(p.support, day_rate_gbp)))
+
+
+def _part(q: Quantity, name: str) -> str:
+    if q.low is None and q.high is None:
+        return f"{name} (unknown)"
+    return _words(q) if q.high is not None else f"at least {amount(q.low or 0, q.unit)}"
+
+
+def add(parts: Sequence[tuple[str, Quantity]]) -> Quantity:
+    """The sum of non-negative amounts, as an interval.
+
+    An unknown part is at least zero and has no upper end: it leaves the sum's
+    upper end unknown, so the sum is a lower bound (when the known parts give a
+    floor above zero) or unknown. It is never read as zero.
+    """
+    unit = parts[0][1].unit
+    missing = " and ".join(name for name, q in parts if q.high is None)
+    floor = sum(q.low for _, q in parts if q.low is not None) or None
+    formula = " + ".join(_part(q, name) for name, q in parts)
+    if not missing:
+        return derived(floor, sum(q.mid or 0.0 for _, q in parts),
+                       sum(q.high or 0.0 for _, q in parts), unit, formula)
+    if floor is None:
+        return Quantity(Kind.UNKNOWN, unit, formula=formula,
+                        note=f"{missing} unknown, and the rest gives no floor above zero")
+    return Quantity(Kind.DERIVED, unit, floor, None, None, formula=formula,
+                    note=f"a lower bound: {missing} unknown, so the whole is at least "
+                         f"{amount(floor, unit)}")
+
+
+def value_per_team(p: Programme) -> Quantity:
+    """Cash per team plus support per team: what one team receives in all."""
+    return add((("funding per team", p.funding_per_team), ("support", p.support.value)))
+
+
+def success_rate(p: Programme) -> Quantity:
+    """Awards / applications, in per cent, only where a source states both."""
+    awards, applications = p.teams, p.applications
+    if not applications.known or applications.evidence is None:
+        return unknown("%", "applications not stated")
+    if not awards.known or awards.evidence is None:
+        return unknown("%", "awards not stated")
+    assert applications.low is not None and applications.high is not None
+    assert awards.high is not None and awards.mid is not None and applications.mid is not None
+    if applications.low <= 0:
+        return unknown("%", "no applications stated")
+    low = None if awards.low is None else awards.low / applications.high * 100
+    return derived(low, awards.mid / applications.mid * 100,
+                   awards.high / applications.low * 100, "%",
+                   f"{_words(awards)} {p.team_noun} / {_words(applications)} applications x 100")
+
+
+def common_unit(quantities: Sequence[Quantity]) -> str | None:
+    """The unit most known figures are in, pounds on a tie: the one they are ordered in.
+
+    Imported programmes may pay in euros or dollars; those are never ranked
+    against pounds, since no exchange rate is assumed.
+    """
+    counts = Counter(q.unit for q in quantities if q.kind is not Kind.UNKNOWN)
+    if not counts:
+        return None
+    return max(counts, key=lambda unit: (counts[unit], unit == Unit.GBP))
+
+
+def rank_by(programmes: Sequence[Programme],
+            measures: Sequence[Callable[[Programme], Quantity]], basis: str = "mid",
+            reverse: bool = False) -> list[Ranked]:
+    """Order by the first measure, ties broken by the next, like `sort -k1 -k2`.
+
+    Within each key the largest comes first (smallest with reverse) and an
+    unknown, or a figure in another currency, comes after every known value;
+    programmes unknown on the first key keep registry order once the keys are
+    used up.
+    """
+    figures = [[measure(p) for measure in measures] for p in programmes]
+    units = [common_unit([row[i] for row in figures]) for i in range(len(measures))]
+
+    def key(position: int) -> tuple[object, ...]:
+        parts: list[tuple[int, float]] = []
+        for q, unit in zip(figures[position], units, strict=True):
+            v = q.basis(basis) if q.unit == unit else None
+            parts.append((1, 0.0) if v is None else (0, v if reverse else -v))
+        first_known = parts[0][0] == 0
+        return (*parts, programmes[position].slug if first_known else "", position)
+
+    order = sorted(range(len(programmes)), key=key)
+    return [Ranked(programmes[i], q, q.basis(basis) if q.unit == units[0] else None)
+            for i in order for q in (figures[i][0],)]
+
+
 MEASURES: dict[str, Callable[[Programme], Quantity]] = {
     "funding": lambda p: p.funding_per_team,
     "funding-per-year": lambda p: per_year(p.funding_per_team, p.duration),
@@ -114,5 +259,7 @@ MEASURES: dict[str, Callable[[Programme], Quantity]] = {
     "support": lambda p: p.support.value,
     "teams": lambda p: p.teams,
     "total": total_funding,
+    "value": value_per_team,
+    "odds": success_rate,
 }
 

@@ -12,20 +12,27 @@ import io
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from fundcmp import __version__
+from fundcmp.completion import fields as complete_fields
+from fundcmp.completion import slugs as complete_slugs
 from fundcmp.errors import FundcmpError, UnknownSlugError
 from fundcmp.model import Programme
 from fundcmp.registry import Registry, load, resolve_path
 
+if TYPE_CHECKING:
+    from fundcmp.prices import Prices
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = """\b
-Exit status: 0 success; 1 a data error (such as a bad registry);
-2 a usage error (unknown option, slug or field).
+Exit status: 0 success; 1 a data error (such as a bad registry) or an
+export that cannot be written; 2 a usage error (unknown option, slug or
+field); 130 interrupted (Ctrl-C).
 """
 
 
@@ -44,16 +51,25 @@ class State:
     def __init__(self, registry: str | None) -> None:
         self.registry_option = registry
         self._registry: Registry | None = None
+        self.warn = True
 
     def registry(self) -> Registry:
         if self._registry is None:
             self._registry = load(resolve_path(self.registry_option))
+            if self.warn:
+                _warn(self._registry)
         return self._registry
 
     def programmes(self, slugs: Sequence[str] | None = None) -> list[Programme]:
         registry = self.registry()
         if slugs is None:
             return list(registry.programmes)
+        from fundcmp.slug_lines import expand
+
+        slugs = expand(slugs, sys.stdin)
+        if not slugs:
+            raise click.UsageError("no slugs given (stdin held none)",
+                                   click.get_current_context())
         index = registry.by_slug()
         chosen = []
         for slug in slugs:
@@ -68,6 +84,14 @@ class State:
         return chosen
 
 
+def _warn(registry: Registry) -> None:
+    """Facts that disagree go to stderr as warnings; they never change the exit status."""
+    from fundcmp.checks import check
+
+    for finding in check(registry.programmes):
+        click.echo(f"fundcmp: warning: {finding.line()}", err=True)
+
+
 def _split_fields(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
     return [f.strip() for f in value.split(",") if f.strip()] if value else []
 
@@ -78,20 +102,41 @@ def output_options(f: F) -> F:
 
     for option in reversed((
         click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                     metavar="FORMAT",
                      help="table (rich) on a terminal, tsv when piped; also csv, json, jsonl, "
-                          "yaml and tabulate's formats (github, grid, rst, ...)."),
-        click.option("--fields", callback=_split_fields,
-                     help="Comma-separated fields to show, in order (e.g. slug,duration)."),
+                          "yaml and tabulate's formats (github, grid, rst, latex, ...; an "
+                          "unknown FORMAT lists them all). Machine formats print raw numbers, "
+                          "never coloured or cut."),
+        click.option("--fields", callback=_split_fields, shell_complete=complete_fields,
+                     metavar="FIELD,...",
+                     help="Comma-separated fields to show, in order (e.g. slug,duration); "
+                          "an unknown field lists the valid ones."),
         click.option("--no-header", is_flag=True, help="No header line in tsv or csv."),
         click.option("--color", type=click.Choice(["auto", "always", "never"]),
                      default="auto", show_default=True,
-                     help="Colour in tables; NO_COLOR and TERM=dumb are honoured."),
+                     help="Colour in tables; auto honours NO_COLOR, FORCE_COLOR and "
+                          "TERM=dumb."),
     )):
         f = option(f)
     return f
 
 
-def emit(table: Any, fmt: str | None, no_header: bool, color: str) -> None:
+def _check_export(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from fundcmp.render import EXPORT_SUFFIXES
+
+    if value is not None and not value.lower().endswith(EXPORT_SUFFIXES):
+        raise click.BadParameter("must end in .svg or .html", ctx, param)
+    return value
+
+
+EXPORT = click.option("--export", metavar="FILE.svg|FILE.html", callback=_check_export,
+                      help="Also save what is printed, as an SVG picture or an HTML page.")
+SLUGS_HELP = "A SLUG of - reads slugs from stdin, one per line (first field; header, blank " \
+             "and # lines skipped)."
+
+
+def emit(table: Any, fmt: str | None, no_header: bool, color: str,
+         export: str | None = None) -> None:
     from fundcmp.render import write
 
     out = sys.stdout
@@ -101,7 +146,62 @@ def emit(table: Any, fmt: str | None, no_header: bool, color: str) -> None:
         header = not piped and not no_header
     else:
         header = not no_header
-    write(table, fmt, out, header=header, color=color)
+    write(table, fmt, out, header=header, color=color, export=export)
+
+
+RANK_KEYS = ("funding", "funding-per-year", "duration", "support", "teams", "total", "value",
+             "odds")
+
+
+def _split_by(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
+    keys = [k.strip() for k in value.split(",") if k.strip()]
+    for key in keys:
+        if key not in RANK_KEYS:
+            raise click.BadParameter(f"'{key}' is not one of {', '.join(RANK_KEYS)}")
+    if not keys:
+        raise click.BadParameter("give at least one key")
+    return keys
+
+
+def price_options(f: F) -> F:
+    """Options that restate money (--prices, --index) and value support days (--day-rate)."""
+    from fundcmp.prices import INDEX_NAMES
+
+    for option in reversed((
+        click.option("--prices", "prices_year", type=int, metavar="YEAR", default=None,
+                     help="Restate money in YEAR's prices: amount x index(YEAR) / "
+                          "index(programme's price year). See `fundcmp indices`."),
+        click.option("--index", type=click.Choice(INDEX_NAMES), default=None,
+                     help="Price index for --prices: cpi (ONS CPI D7BT, the default) or "
+                          "gdp-deflator (HM Treasury, by financial year)."),
+        click.option("--day-rate", "day_rate", metavar="GBP", default=None,
+                     type=click.FloatRange(min=0, min_open=True),
+                     help="Value support stated in days at GBP a day (no default: without it "
+                          "days stay days). Read in the table's prices."),
+    )):
+        f = option(f)
+    return f
+
+
+def _prices(year: int | None, index: str | None) -> Prices | None:
+    from fundcmp.prices import DEFAULT_INDEX, prices_for
+
+    if year is None:
+        if index is not None:
+            raise click.UsageError("--index chooses the index for --prices YEAR; give --prices "
+                                   "too", click.get_current_context())
+        return None
+    return prices_for(year, index or DEFAULT_INDEX)
+
+
+def _adjusted(programmes: Sequence[Programme], prices: Prices | None,
+              day_rate: float | None) -> list[Programme]:
+    """Money restated at the chosen prices, then support days valued at the day rate."""
+    from fundcmp.arithmetic import value_programme
+    from fundcmp.prices import at_prices
+
+    restated = at_prices(programmes, prices) if prices else list(programmes)
+    return [value_programme(p, day_rate) for p in restated]
 
 
 @click.group(cls=FundcmpGroup, context_settings={"help_option_names": ["-h", "--help"]},
@@ -116,29 +216,37 @@ def cli(ctx: click.Context, registry: str | None) -> None:
     \b
     Example:
       fundcmp compare shared-purpose common-ambition
+      fundcmp rank --by funding | head -3 | cut -f1 | fundcmp compare -
+    \b
+    Tab completion (bash; zsh_source and fish_source likewise):
+      eval "$(_FUNDCMP_COMPLETE=bash_source fundcmp)"
     """
     ctx.obj = State(registry)
 
 
 @cli.command("list")
+@price_options
 @output_options
 @click.pass_obj
-def list_cmd(state: State, fmt: str | None, fields: list[str], no_header: bool,
-             color: str) -> None:
+def list_cmd(state: State, prices_year: int | None, index: str | None, day_rate: float | None,
+             fmt: str | None, fields: list[str], no_header: bool, color: str) -> None:
     """One row per programme: funder, teams, funding per team, duration, support.
 
     \b
     Example:
       fundcmp list
       fundcmp list --format json --fields slug,funding,duration
+      fundcmp list --prices 2024
     """
-    from fundcmp.views import list_table
+    from fundcmp.views import list_table, priced
 
-    emit(list_table(state.programmes(), fields), fmt, no_header, color)
+    prices = _prices(prices_year, index)
+    programmes = _adjusted(state.programmes(), prices, day_rate)
+    emit(priced(list_table(programmes, fields), prices), fmt, no_header, color)
 
 
 @cli.command()
-@click.argument("slug")
+@click.argument("slug", shell_complete=complete_slugs)
 @output_options
 @click.pass_obj
 def show(state: State, slug: str, fmt: str | None, fields: list[str], no_header: bool,
@@ -159,47 +267,267 @@ BASIS = click.option("--basis", type=click.Choice(["low", "mid", "high"]), defau
                      help="Which end of a range stands for it: low, mid(point) or high.")
 
 
-@cli.command()
-@click.argument("slugs", nargs=-1, required=True)
+@cli.command(epilog=SLUGS_HELP)
+@click.argument("slugs", nargs=-1, required=True, shell_complete=complete_slugs)
 @BASIS
+@price_options
 @output_options
+@EXPORT
 @click.pass_obj
-def compare(state: State, slugs: tuple[str, ...], basis: str, fmt: str | None,
-            fields: list[str], no_header: bool, color: str) -> None:
+def compare(state: State, slugs: tuple[str, ...], basis: str, prices_year: int | None,
+            index: str | None, day_rate: float | None, fmt: str | None,
+            fields: list[str], no_header: bool, color: str, export: str | None) -> None:
     """Programmes side by side, the best value in each row marked.
 
     \b
     Example:
       fundcmp compare shared-purpose common-ambition
+      fundcmp compare people-powered-health common-ambition --prices 2024
+      fundcmp rank --by funding | head -3 | cut -f1 | fundcmp compare -
+      fundcmp compare shared-purpose common-ambition --export compare.svg
     """
-    from fundcmp.views import compare_table
+    from fundcmp.views import compare_table, priced
 
-    if len(slugs) < 2:
+    prices = _prices(prices_year, index)
+    programmes = _adjusted(state.programmes(slugs), prices, day_rate)
+    if len(programmes) < 2:
         raise click.UsageError("compare needs at least two programmes")
-    emit(compare_table(state.programmes(slugs), fields, basis), fmt, no_header, color)
+    emit(priced(compare_table(programmes, fields, basis), prices), fmt, no_header, color,
+         export)
 
 
 @cli.command()
-@click.option("--by", "by", required=True,
-              type=click.Choice(["funding", "funding-per-year", "duration", "support", "teams",
-                                 "total"]),
-              help="What to rank by.")
+@click.option("--by", "by", required=True, callback=_split_by, metavar="KEY[,KEY...]",
+              help="What to rank by: " + ", ".join(RANK_KEYS) + ". Several keys, comma-"
+                   "separated, sort like `sort -k`: ties on the first are broken by the next.")
 @BASIS
 @click.option("--reverse", is_flag=True, help="Smallest first (unknowns stay last).")
+@click.option("--chart", is_flag=True,
+              help="Draw bars of the first --by key instead of a table: ranges as whiskers, "
+                   "ceilings open-ended, unknowns named but not drawn.")
+@price_options
 @output_options
+@EXPORT
 @click.pass_obj
-def rank(state: State, by: str, basis: str, reverse: bool, fmt: str | None, fields: list[str],
-         no_header: bool, color: str) -> None:
-    """Programmes in order of one measure; unknowns last, never read as zero.
+def rank(state: State, by: list[str], basis: str, reverse: bool, chart: bool,
+         prices_year: int | None, index: str | None, day_rate: float | None, fmt: str | None,
+         fields: list[str], no_header: bool, color: str, export: str | None) -> None:
+    """Programmes in order of one measure (or several); unknowns last, never read as zero.
 
     \b
     Example:
       fundcmp rank --by funding
       fundcmp rank --by funding-per-year --basis low | head -3 | cut -f1
+      fundcmp rank --by support --day-rate 750
+      fundcmp rank --by duration,funding --prices 2024
+      fundcmp rank --by funding --chart --export rank.svg
     """
-    from fundcmp.views import rank_table
+    from fundcmp.views import RANK_FIELD, priced, rank_table
 
-    emit(rank_table(state.programmes(), by, basis, reverse, fields), fmt, no_header, color)
+    if chart and (fmt or fields):
+        raise click.UsageError("--chart draws a picture; it takes no --format or --fields")
+    prices = _prices(prices_year, index)
+    programmes = _adjusted(state.programmes(), prices, day_rate)
+    table = priced(rank_table(programmes, by, basis, reverse, fields), prices)
+    if chart:
+        from fundcmp.chart import draw
+
+        draw(table, RANK_FIELD[by[0]], basis, sys.stdout, color, export=export)
+        return
+    emit(table, fmt, no_header, color, export)
+
+
+@cli.command()
+@click.argument("slug", shell_complete=complete_slugs)
+@price_options
+@output_options
+@click.pass_obj
+def explain(state: State, slug: str, prices_year: int | None, index: str | None,
+            day_rate: float | None, fmt: str | None, fields: list[str], no_header: bool,
+            color: str) -> None:
+    """How every figure of one programme is known: quote and source, or formula and numbers.
+
+    Derived figures (marked * in other views) show their formula with the numbers
+    put in and the quotes behind each input; --prices adds the price step.
+
+    \b
+    Example:
+      fundcmp explain shared-purpose
+      fundcmp explain people-powered-health --prices 2024 --day-rate 750
+    """
+    from fundcmp.views import explain_table, select
+
+    prices = _prices(prices_year, index)
+    table = explain_table(state.programmes([slug])[0], prices, day_rate)
+    emit(select(table, fields), fmt, no_header, color)
+
+
+@cli.command("check")
+@output_options
+@click.pass_obj
+def check_cmd(state: State, fmt: str | None, fields: list[str], no_header: bool,
+              color: str) -> None:
+    """Facts that disagree: durations the dates cannot give, totals teams x grants cannot make.
+
+    Exit status 1 when any are found, so it can guard a registry in CI. Every
+    other command prints the same findings on stderr as warnings, exit status
+    unchanged.
+
+    \b
+    Example:
+      fundcmp check
+      fundcmp --registry my.yaml check
+    """
+    from fundcmp.checks import check
+    from fundcmp.views import check_table, select
+
+    state.warn = False
+    registry = state.registry()
+    findings = check(registry.programmes)
+    if not findings:
+        click.echo(f"ok: {len(registry.programmes)} programmes in {registry.path}; "
+                   "no facts disagree")
+        return
+    emit(select(check_table(findings, registry.path), fields), fmt, no_header, color)
+    click.get_current_context().exit(1)
+
+
+@cli.command()
+@output_options
+def indices(fmt: str | None, fields: list[str], no_header: bool, color: str) -> None:
+    """The price indices --prices can use, with their source, base, licence and years.
+
+    \b
+    Example:
+      fundcmp indices
+      fundcmp list --prices 2024 --index gdp-deflator
+    """
+    from fundcmp.prices import INDEX_NAMES, load_index
+    from fundcmp.views import indices_table, select
+
+    table = indices_table([load_index(name) for name in INDEX_NAMES])
+    emit(select(table, fields), fmt, no_header, color)
+
+
+IMPORT_EXIT_CODES = """\b
+Exit status: 0 no grant was bad (grants of other funders or with no programme
+are left out by choice, not skipped); 3 some grants were skipped as bad data,
+each named on stderr, and the rest imported; 1 nothing importable, a file that
+is not 360Giving data, or a registry that cannot be read or written; 2 a usage
+error.
+"""
+
+
+@cli.command("import", epilog=IMPORT_EXIT_CODES)
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--into", "into", required=True, metavar="REGISTRY.yaml",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Registry to add the programmes to; created if missing.")
+@click.option("--dry-run", is_flag=True, help="Print the summary; write nothing.")
+@click.option("--replace", is_flag=True,
+              help="Replace programmes whose slug is already in the registry (default: keep "
+                   "them as they are and report them).")
+@click.option("--funder", metavar="ID", default=None,
+              help="Only grants of this funder (its 360Giving organisation identifier).")
+@click.option("--ungrouped-as-programme", is_flag=True,
+              help="Import grants without a grant programme as one entry per funder.")
+@click.pass_context
+def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run: bool,
+               replace: bool, funder: str | None, ungrouped_as_programme: bool) -> None:
+    """Programme entries from 360Giving grants data (JSON data package or CSV).
+
+    Grants are grouped by funder, grant programme (code, else title) and
+    currency; each entry records the grants' amounts (min, median, max),
+    total, planned durations, award dates and distinct recipients. XLSX is not
+    read: save the sheet as CSV.
+
+    \b
+    Example:
+      fundcmp import grants.json --into mine.yaml --dry-run
+      fundcmp --registry mine.yaml list
+    """
+    from fundcmp import atomic, giving360, registry_merge
+    from fundcmp.progress import byte_progress
+
+    old_text = _registry_text(into)
+    total_bytes = sum(f.stat().st_size for f in files)
+
+    def warn(problem: giving360.Problem) -> None:
+        click.echo(f"fundcmp: skipped {problem}", err=True)
+
+    with byte_progress(total_bytes, "Reading grants") as on_bytes:
+        summary = giving360.collect(files, funder, ungrouped_as_programme, warn, on_bytes)
+    for line in _import_summary(summary):
+        click.echo(line)
+    if not summary.entries:
+        raise giving360.ImportDataError("nothing importable: no grant made a programme entry")
+    source = {
+        "id": "360giving-" + (giving360.slugify(files[0].stem) or "grants")
+              + (f"-and-{len(files) - 1}-more" if len(files) > 1 else ""),
+        "publisher": "; ".join(summary.publishers),
+        "title": f"360Giving grants data: {summary.grants_read} grant identifiers read, "
+                 f"{summary.grants_used} imported",
+        "date": giving360.file_date(files, summary.issued),
+        "document": ", ".join(f.name for f in files),
+    }
+    merged = registry_merge.merge(old_text, str(into), summary.entries, source, replace)
+    names = {e.slug: e for e in summary.entries}
+    for verb, slugs in (("added", merged.added), ("replaced", merged.replaced)):
+        if slugs:
+            click.echo(f"{verb} {len(slugs)} programme{'s' if len(slugs) != 1 else ''}:")
+            for slug in slugs:
+                e = names[slug]
+                plural = "s" if e.grants != 1 else ""
+                click.echo(f"  {slug}\t{giving360.entry_name(e)}\t{e.grants} grant{plural}\t"
+                           f"{e.currency}")
+    if merged.kept:
+        click.echo(f"kept {len(merged.kept)} already in {into} as they are (--replace "
+                   f"replaces them): {', '.join(merged.kept)}")
+    if dry_run:
+        click.echo(f"dry run: nothing written to {into}")
+    elif merged.changed:
+        try:
+            atomic.write_text(into, merged.text)
+        except OSError as exc:
+            from fundcmp.errors import RegistryError
+
+            raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; nothing "
+                                "was changed") from None
+        click.echo(f"wrote {into} (source {merged.source_id})")
+    else:
+        click.echo(f"{into} unchanged")
+    ctx.exit(3 if summary.skipped_total else 0)
+
+
+def _registry_text(path: Path) -> str | None:
+    """The target registry's text, checked loadable before any grant is read; None if new."""
+    from fundcmp.errors import RegistryError
+
+    if not path.exists():
+        return None
+    load(path)
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise RegistryError(str(path), None, f"cannot read: {exc.strerror}") from None
+
+
+def _import_summary(summary: Any) -> list[str]:
+    """The summary lines of an import: what was read, skipped and left out."""
+    files = ", ".join(summary.files)
+    lines = [f"read {summary.grants_read} grants from {files}"]
+    if summary.skipped_total:
+        parts = ", ".join(f"{count} {field}" for field, count in sorted(summary.skipped.items()))
+        lines.append(f"skipped {summary.skipped_total} bad grants ({parts})")
+    if summary.other_funders:
+        lines.append(f"left out {summary.other_funders} grants of other funders")
+    if summary.without_programme:
+        how = "imported as one entry per funder" if any(e.ungrouped for e in summary.entries) \
+            else "not imported (--ungrouped-as-programme imports them)"
+        lines.append(f"{summary.without_programme} grants name no programme: {how}")
+    lines.append(f"{len(summary.entries)} programme entries from {summary.grants_used} grants")
+    return lines
 
 
 class _ClosedOutput(io.TextIOBase):

@@ -12,21 +12,29 @@ def number(value: float) -> int | float:
 
 
 def amount(value: float, unit: str) -> str:
-    """One figure in its unit, for people: £420,000, 42 months, 20 days."""
+    """One figure in its unit, for people: £420,000, 42 months, 20 days.
+
+    Money is shown to the pound: a restated or divided figure in pence would
+    claim a precision no grant programme's figures have (scripts get the pence).
+    """
     if is_money(unit):
-        shown = f"{value:,.0f}" if abs(value - round(value)) < 0.005 else f"{value:,.2f}"
+        shown = f"{value:,.0f}"
         return f"£{shown}" if unit == Unit.GBP else f"{unit} {shown}"
     shown = f"{value:g}" if value == int(value) else f"{value:.1f}"
     if unit == Unit.MONTHS:
         return f"{shown} months"
     if unit == Unit.DAYS:
         return f"{shown} days"
+    if unit == "%":
+        return f"{shown}%"
     return shown
 
 
 def span(q: Quantity) -> str:
     """The bounds of a known quantity, for people, without any marker."""
-    assert q.high is not None
+    if q.high is None:
+        assert q.low is not None
+        return f"at least {amount(q.low, q.unit)}"
     if q.low is None:
         return f"up to {amount(q.high, q.unit)}"
     if q.low == q.high:
@@ -38,7 +46,7 @@ def span(q: Quantity) -> str:
 
 def text(q: Quantity) -> str:
     """A quantity as a person reads it: ranges stay ranges, ceilings say "up to"."""
-    if q.kind is Kind.UNKNOWN or q.high is None:
+    if q.kind is Kind.UNKNOWN:
         return "unknown"
     shown = span(q)
     if q.kind is Kind.OBSERVED and q.mid is not None:
@@ -47,15 +55,23 @@ def text(q: Quantity) -> str:
 
 
 def raw(q: Quantity) -> str:
-    """A quantity as one tab-separated cell: 420000, 300000-500000, <=100000, unknown."""
-    if q.kind is Kind.UNKNOWN or q.high is None:
+    """A quantity as one tab-separated cell: 420000, 300000-500000, <=100000, unknown.
+
+    Pounds are bare numbers; another currency is named (900000 EUR), so a
+    script summing a column cannot mix currencies without noticing.
+    """
+    if q.kind is Kind.UNKNOWN:
         return "unknown"
-    high = number(q.high)
-    if q.low is None:
-        return f"<={high}"
-    if q.low == q.high:
-        return str(high)
-    return f"{number(q.low)}-{high}"
+    if q.high is None:
+        assert q.low is not None
+        shown = f">={number(q.low)}"
+    elif q.low is None:
+        shown = f"<={number(q.high)}"
+    elif q.low == q.high:
+        shown = str(number(q.high))
+    else:
+        shown = f"{number(q.low)}-{number(q.high)}"
+    return f"{shown} {q.unit}" if is_money(q.unit) and q.unit != Unit.GBP else shown
 
 
 def as_json(q: Quantity) -> dict[str, object]:

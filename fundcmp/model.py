@@ -64,6 +64,7 @@ class Quantity:
 
     @property
     def known(self) -> bool:
+        """True when there is a single value to stand for it (the mid)."""
         return self.kind is not Kind.UNKNOWN and self.mid is not None
 
     @property
@@ -98,7 +99,7 @@ def unknown(unit: str, note: str = "not stated in the sources") -> Quantity:
 
 def derived(low: float | None, mid: float | None, high: float | None, unit: str,
             formula: str, note: str = "") -> Quantity:
-    if mid is None and high is None:
+    if low is None and mid is None and high is None:
         return Quantity(Kind.UNKNOWN, unit, formula=formula, note=note or formula)
     return Quantity(Kind.DERIVED, unit, low, mid, high, formula=formula, note=note)
 

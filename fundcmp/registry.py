@@ -38,6 +38,7 @@ from fundcmp.model import (
     between,
     ceiling,
     exact,
+    is_money,
     unknown,
 )
 
@@ -470,7 +471,7 @@ def _evidence(m: _Map, ctx: _Ctx, field: str, required: bool) -> Evidence | None
     return Evidence(sid, quote)
 
 
-QUANTITY_SHAPES = ("amount", "range", "up_to", "unknown")
+QUANTITY_SHAPES = ("amount", "range", "up_to", "observed", "unknown")
 
 
 def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
@@ -499,15 +500,19 @@ def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
 
 def _quantity(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> Quantity:
     m = _mapping(value, ctx, line, field)
-    _check_keys(m, {*QUANTITY_SHAPES, "derived", "note", "source", "quote"}, ctx.path,
-                ctx.slug, field + ".")
+    _check_keys(m, {*QUANTITY_SHAPES, "derived", "note", "source", "quote", "currency"},
+                ctx.path, ctx.slug, field + ".")
     shapes = [k for k in QUANTITY_SHAPES if k in m]
     if len(shapes) != 1:
-        raise ctx.fail(m.line, field, "needs exactly one of amount, range, up_to or unknown"
-                       + (f" (has {', '.join(shapes)})" if shapes else ""))
+        raise ctx.fail(m.line, field, "needs exactly one of amount, range, up_to, observed or "
+                       "unknown" + (f" (has {', '.join(shapes)})" if shapes else ""))
     shape = shapes[0]
     where = m.key_lines[shape]
     note = _text(m["note"], ctx, m.key_lines["note"], f"{field}.note") if "note" in m else ""
+    if "currency" in m:
+        unit = _currency(m["currency"], ctx, m.key_lines["currency"], f"{field}.currency", unit)
+    if shape == "observed":
+        return _observed(m, ctx, field, unit, note)
     if shape == "unknown":
         reason = _text(m["unknown"], ctx, where, f"{field}.unknown")
         if "derived" in m:
@@ -534,6 +539,84 @@ def _quantity(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> Quanti
         return Quantity(Kind.DERIVED, unit, q.low, q.mid, q.high, formula=formula,
                         evidence=evidence, note=note)
     return q
+
+
+def _currency(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> str:
+    code = _text(value, ctx, line, field)
+    if not is_money(unit):
+        raise ctx.fail(line, field, "only a sum of money has a currency")
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ctx.fail(line, field, f"must be an ISO 4217 code such as GBP or EUR, not {code!r}")
+    return code
+
+
+def _observed(m: _Map, ctx: _Ctx, field: str, unit: str, note: str) -> Quantity:
+    """A spread seen over n grants; `derived` says what was observed, `source` names the data.
+
+    Data files have no words to quote, so an observed figure's source needs no quote.
+    """
+    sub = f"{field}.observed"
+    spread = _mapping(m["observed"], ctx, m.key_lines["observed"], sub)
+    _check_keys(spread, {"min", "median", "max", "n"}, ctx.path, ctx.slug, sub + ".")
+    for key in ("min", "median", "max", "n"):
+        if key not in spread:
+            raise ctx.fail(spread.line, f"{sub}.{key}", f"missing required field '{key}'")
+    low, mid, high = (_number(spread[k], ctx, spread.key_lines[k], f"{sub}.{k}", unit)
+                      for k in ("min", "median", "max"))
+    n = _number(spread["n"], ctx, spread.key_lines["n"], f"{sub}.n", Unit.COUNT)
+    if n < 1:
+        raise ctx.fail(spread.key_lines["n"], f"{sub}.n", "must be at least 1")
+    if not low <= mid <= high:
+        raise ctx.fail(spread.line, sub, f"needs min <= median <= max, not {low:g}, {mid:g}, "
+                       f"{high:g}")
+    if "derived" not in m:
+        raise ctx.fail(m.line, f"{field}.derived", "an observed figure needs 'derived' "
+                       "saying what was observed")
+    formula = _text(m["derived"], ctx, m.key_lines["derived"], f"{field}.derived")
+    evidence = None
+    if "source" in m:
+        sid = _text(m["source"], ctx, m.key_lines["source"], f"{field}.source")
+        if sid not in ctx.sources:
+            raise ctx.fail(m.key_lines["source"], f"{field}.source",
+                           f"no source with id '{sid}' in 'sources'")
+        quote = _text(m["quote"], ctx, m.key_lines["quote"], f"{field}.quote") \
+            if "quote" in m else ""
+        evidence = Evidence(sid, quote)
+    elif "quote" in m:
+        raise ctx.fail(m.key_lines["quote"], f"{field}.source", "a quote needs a 'source'")
+    return Quantity(Kind.OBSERVED, unit, low, mid, high, formula=formula, n=int(n),
+                    evidence=evidence, note=note)
+
+
+def quantity_data(q: Quantity) -> dict[str, Any]:
+    """A quantity as a registry states it: loading the result gives the same quantity."""
+    data: dict[str, Any] = {}
+    if q.kind is Kind.UNKNOWN or q.high is None:
+        data["unknown"] = q.note or "not stated in the sources"
+    elif q.kind is Kind.OBSERVED:
+        data["observed"] = {"min": _plain(q.low), "median": _plain(q.mid),
+                            "max": _plain(q.high), "n": q.n}
+    elif q.low is None:
+        data["up_to"] = _plain(q.high)
+    elif q.low == q.high:
+        data["amount"] = _plain(q.low)
+    else:
+        data["range"] = [_plain(q.low), _plain(q.high)]
+    if is_money(q.unit) and q.unit != Unit.GBP:
+        data["currency"] = str(q.unit)
+    if q.formula and "unknown" not in data:
+        data["derived"] = q.formula
+    if q.evidence is not None:
+        data["source"] = q.evidence.source
+        if q.evidence.quote:
+            data["quote"] = q.evidence.quote
+    if q.note and "unknown" not in data:
+        data["note"] = q.note
+    return data
+
+
+def _plain(value: float | None) -> int | float | None:
+    return int(value) if value is not None and value == int(value) else value
 
 
 def _date(value: Any, ctx: _Ctx, line: int, field: str) -> DateFact:

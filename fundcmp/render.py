@@ -7,10 +7,15 @@ formats) print pounds, months and markers. Both read the same typed cells.
 
 from __future__ import annotations
 
+import io
 import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import IO, Any
 
 from fundcmp.display import amount, as_json, number, raw, text
+from fundcmp.errors import FundcmpError
 from fundcmp.model import Kind, Quantity, Support
 from fundcmp.views import Bound, Cell, Record, Table
 
@@ -24,6 +29,7 @@ TABULATE_FORMATS = (
     "rounded_outline", "rst", "simple", "simple_grid", "simple_outline", "textile", "youtrack",
 )
 FORMATS = ("table", *MACHINE_FORMATS, *TABULATE_FORMATS)
+EXPORT_SUFFIXES = (".svg", ".html")
 DERIVED_MARK = " *"
 BEST_MARK = "★ "
 
@@ -89,8 +95,9 @@ def jsonable(cell: Cell) -> Any:
 def _objects(table: Table) -> list[dict[str, Any]]:
     objects = []
     for i, record in enumerate(table.records):
-        obj = {key: jsonable(value) for key, value in record.items()}
-        if table.best:
+        obj = {c.key: jsonable(record[c.key]) for c in table.columns}
+        obj.update(table.stamp)
+        if table.transpose:
             obj["best"] = [c.key for c in table.columns if (i, c.key) in table.best]
         objects.append(obj)
     return objects
@@ -110,8 +117,25 @@ def _grid(table: Table, cell: Any, header: bool) -> list[list[str]]:
 
 
 def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str = "auto",
-          width: int | None = None) -> None:
-    """Write the table to `out` in `fmt`."""
+          width: int | None = None, export: str | None = None) -> None:
+    """Write the table to `out` in `fmt`; with `export`, also save what was written there."""
+    if fmt == "table":
+        _rich(table, out, color, width, export)
+        return
+    if export is None:
+        _text(table, fmt, out, header)
+        return
+    written = io.StringIO()
+    _text(table, fmt, written, header)
+    out.write(written.getvalue())
+    lines = written.getvalue().splitlines() or [""]
+    recorder = console(io.StringIO(), "never", max(len(line) for line in lines), record=True)
+    recorder.out(written.getvalue(), end="")
+    save(recorder, export, table.title)
+
+
+def _text(table: Table, fmt: str, out: IO[str], header: bool) -> None:
+    """Every format but the rich table: plain characters, never styled."""
     if fmt == "tsv":
         for row in _grid(table, machine, header):
             out.write("\t".join(row) + "\n")
@@ -128,8 +152,6 @@ def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str 
         import yaml
 
         out.write(yaml.safe_dump(_objects(table), sort_keys=False, allow_unicode=True))
-    elif fmt == "table":
-        _rich(table, out, color, width)
     else:
         _tabulate(table, fmt, out)
 
@@ -158,36 +180,93 @@ def _tabulate(table: Table, fmt: str, out: IO[str]) -> None:
         out.write(f"{note}\n")
 
 
+def styled(color: str, environ: Mapping[str, str], isatty: bool) -> bool:
+    """Whether to style output: --color always/never win, then NO_COLOR, TERM=dumb and
+    FORCE_COLOR (https://no-color.org, https://force-color.org), then whether it is a terminal."""
+    if color != "auto":
+        return color == "always"
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("TERM", "").lower() == "dumb":
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return isatty
+
+
 def console(out: IO[str], color: str = "auto", width: int | None = None,
-            stderr: bool = False) -> Any:
-    """A rich Console made per call, so NO_COLOR and --color are read each time."""
+            record: bool = False) -> Any:
+    """A rich Console made per call, so the environment and --color are read each time.
+
+    Unstyled means no escape codes at all (rich's own NO_COLOR handling keeps bold);
+    the width is `width`, else $COLUMNS, else the terminal's.
+    """
     from rich.console import Console
 
-    return Console(
-        file=out,
-        force_terminal=True if color == "always" else None,
-        no_color=True if color == "never" else None,
-        width=width,
-        stderr=stderr,
-        highlight=False,
-    )
+    isatty = getattr(out, "isatty", None)
+    if not styled(color, os.environ, bool(isatty and isatty())):
+        return Console(file=out, color_system=None, width=width, highlight=False,
+                       record=record)
+    dumb = os.environ.get("TERM", "").lower() == "dumb"
+    return Console(file=out, force_terminal=True, no_color=False, width=width,
+                   color_system="standard" if dumb else "auto", highlight=False,
+                   record=record)
 
 
-def _rich(table: Table, out: IO[str], color: str, width: int | None) -> None:
+def _widths(head: list[str], rows: list[list[str]], screen_width: int) -> list[int | None]:
+    """Column widths that keep every word whole when the screen allows it.
+
+    Each column gets its longest word, then the spare width is shared in
+    proportion to what each column would need to print on one line.
+    """
+    columns = range(len(head))
+    longest = [max(len(w) for row in [head, *rows] for w in [*row[i].split(), ""]) or 1
+               for i in columns]
+    wanted = [max(len(row[i]) for row in [head, *rows]) or 1 for i in columns]
+    room = screen_width - (3 * len(head) + 1)
+    if sum(wanted) <= room:
+        return [None] * len(head)
+    if sum(longest) > room:
+        return [None] * len(head)
+    spare, extra = room - sum(longest), [w - m for w, m in zip(wanted, longest, strict=True)]
+    total = sum(extra) or 1
+    return [m + spare * e // total for m, e in zip(longest, extra, strict=True)]
+
+
+def save(recorder: Any, path: str, title: str) -> None:
+    """Save a recording console as SVG or HTML, via a temporary file renamed into place,
+    so an interrupted export never leaves half a file."""
+    target = Path(path)
+    if target.suffix.lower() == ".svg":
+        document = recorder.export_svg(title=title or "fundcmp")
+    else:
+        document = recorder.export_html(inline_styles=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(document, encoding="utf-8")
+        os.replace(partial, target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise FundcmpError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _rich(table: Table, out: IO[str], color: str, width: int | None,
+          export: str | None = None) -> None:
     from rich.table import Table as RichTable
     from rich.text import Text
 
+    screen = console(out, color, width, record=export is not None)
     head, rows = _titles(table)
     grid = RichTable(title=table.title, title_justify="left", caption_justify="left",
                      caption="\n".join(table.notes) or None)
-    keys = [c.key for c in table.columns]
-    for i, title in enumerate(head):
+    for i, (title, column_width) in enumerate(zip(head, _widths(head, rows, screen.width),
+                                                  strict=True)):
         first = table.transpose and i == 0
-        no_wrap = first or (not table.transpose and keys[i] == "slug")
-        grid.add_column(title, style="bold" if first else None, no_wrap=no_wrap,
-                        overflow="fold")
+        grid.add_column(title, style="bold" if first else None, overflow="fold",
+                        width=column_width)
     for row in rows:
         grid.add_row(*(Text(c, style="bold green") if c.startswith(BEST_MARK) else Text(c)
                        for c in row))
-    console(out, color, width).print(grid)
-
+    screen.print(grid)
+    if export is not None:
+        save(screen, export, table.title)

@@ -10,11 +10,28 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from fundcmp.arithmetic import MEASURES, best, per_year, price_year, rank, total_funding
+from fundcmp.arithmetic import (
+    MEASURES,
+    best,
+    common_unit,
+    per_year,
+    price_year,
+    rank_by,
+    success_rate,
+    total_funding,
+    value_per_team,
+    value_programme,
+)
+from fundcmp.display import span, text
 from fundcmp.errors import FundcmpError
 from fundcmp.model import DateFact, Evidence, Kind, Programme, Quantity, Source, Support
+
+if TYPE_CHECKING:
+    from fundcmp.checks import Finding
+    from fundcmp.prices import PriceIndex, Prices
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +60,8 @@ class Table:
     transpose: bool = False
     best: frozenset[tuple[int, str]] = frozenset()
     notes: tuple[str, ...] = ()
+    stamp: tuple[tuple[str, dict[str, object]], ...] = ()
+    """Facts about the whole table that every JSON object carries, such as its prices."""
 
 
 class UnknownFieldError(FundcmpError):
@@ -79,9 +98,11 @@ CATALOGUE: dict[str, tuple[str, Getter]] = {
     "focus": ("Focus", lambda p: _text(p.focus)),
     "part_of": ("Part of", lambda p: _text(p.part_of)),
     "price_year": ("Price year", lambda p: price_year(p)[0]),
+    "value": ("Value per team", value_per_team),
+    "success_rate": ("Success rate", success_rate),
 }
 QUANTITY_FIELDS = ("teams", "funding", "funding_per_year", "duration", "support", "support_days",
-                   "total_funding", "applications")
+                   "total_funding", "applications", "value", "success_rate")
 BOUND_TITLES = {"low": "low", "mid": "mid", "high": "high"}
 
 
@@ -104,9 +125,10 @@ for _key in QUANTITY_FIELDS:
 
 LIST_FIELDS = ("slug", "name", "funder", "teams", "funding", "duration", "support")
 COMPARE_FIELDS = ("name", "funding", "funding_per_year", "duration", "support",
-                  "support_components", "teams", "total_funding", "funder", "announced", "start",
-                  "end", "applications")
-BEST_MARKED = ("funding", "funding_per_year", "duration", "support", "total_funding")
+                  "support_components", "value", "teams", "total_funding", "funder", "announced",
+                  "start", "end", "applications", "success_rate")
+BEST_MARKED = ("funding", "funding_per_year", "duration", "support", "total_funding", "value",
+               "success_rate")
 
 
 def choose_fields(fields: Sequence[str] | None, default: Sequence[str]) -> tuple[str, ...]:
@@ -173,39 +195,47 @@ RANK_TITLES = {
     "support": "support value per team",
     "teams": "number of teams",
     "total": "total funding",
+    "value": "value per team (funding + support)",
+    "odds": "success rate (awards / applications)",
 }
 RANK_FIELD = {"funding": "funding", "funding-per-year": "funding_per_year",
               "duration": "duration", "support": "support", "teams": "teams",
-              "total": "total_funding"}
+              "total": "total_funding", "value": "value", "odds": "success_rate"}
 
 
-def rank_table(programmes: Sequence[Programme], by: str, basis: str = "mid",
+def rank_table(programmes: Sequence[Programme], by: str | Sequence[str], basis: str = "mid",
                reverse: bool = False, fields: Sequence[str] | None = None) -> Table:
-    key = RANK_FIELD[by]
-    ranked = rank(programmes, MEASURES[by], basis, reverse)
-    default = ("slug", "name", key, f"{key}_{basis}", "note")
-    catalogue_keys = [k for k in choose_fields(
-        [f for f in fields if f != "note"] if fields else None,
-        [k for k in default if k != "note"])]
+    """Ranked by one measure or several (`duration,funding`: the next key breaks ties)."""
+    keys_by = (by,) if isinstance(by, str) else tuple(by)
+    ranked = rank_by(programmes, [MEASURES[k] for k in keys_by], basis, reverse)
+    default = ("slug", "name", *(f for k in keys_by
+                                 for f in (RANK_FIELD[k], f"{RANK_FIELD[k]}_{basis}")), "note")
     keys = tuple(fields) if fields else default
+    catalogue_keys = choose_fields([k for k in keys if k != "note"], ["slug"])
+    units = {k: common_unit([MEASURES[k](p) for p in programmes]) for k in keys_by}
     records = []
     for r in ranked:
         record = _records([r.programme], catalogue_keys)[0]
-        if "note" in keys:
-            record["note"] = _rank_note(r.quantity, basis)
+        notes = [(k, _rank_note(MEASURES[k](r.programme), basis, units[k])) for k in keys_by]
+        record["note"] = "; ".join(f"{k}: {n}" if len(keys_by) > 1 else n for k, n in notes if n)
         records.append(record)
     columns = tuple(Column(k, "Note") if k == "note" else Column(k, CATALOGUE[k][0])
                     for k in keys)
     order = "smallest first" if reverse else "largest first"
-    title = f"Programmes by {RANK_TITLES[by]}, {order} (basis: {basis})"
+    title = f"Programmes by {', then '.join(RANK_TITLES[k] for k in keys_by)}, {order} " \
+            f"(basis: {basis})"
     return Table(title, columns, tuple(records), notes=(
         "unknown figures are listed last, never read as zero",
         *_derived_note(records)))
 
 
-def _rank_note(q: Quantity, basis: str) -> str:
+def _rank_note(q: Quantity, basis: str, unit: str | None) -> str:
     if q.kind is Kind.UNKNOWN:
         return f"unknown: {q.note}" if q.note else "unknown"
+    if q.unit != unit:
+        return f"in {q.unit}, so not ranked against figures in {unit}"
+    if q.high is None:
+        return q.note
     if q.basis(basis) is None:
         return f"unknown on the {basis} basis: only a ceiling is stated"
     if q.kind is Kind.CEILING:
@@ -272,3 +302,183 @@ def show_table(p: Programme) -> Table:
     return Table(f"{p.name} ({p.slug})", columns, tuple(records),
                  notes=_derived_note(records))
 
+
+
+def priced(table: Table, prices: Prices | None) -> Table:
+    """A table whose money was restated: its title says in which prices, and JSON says too."""
+    if prices is None:
+        return table
+    stamp = ("prices", {"year": prices.year, "index": prices.index.name})
+    index = "" if prices.index.name == "cpi" else f" --index {prices.index.name}"
+    note = (f"money restated from each programme's price year to {prices.year} prices by the "
+            f"{prices.index.label}; `fundcmp explain SLUG --prices {prices.year}{index}` "
+            "shows the factor")
+    return replace(table, title=f"{table.title}; {prices.title()}",
+                   stamp=(*table.stamp, stamp), notes=(*table.notes, note))
+
+
+EXPLAIN_COLUMNS = (Column("fact", "Figure"), Column("value", "Value"), Column("step", "Step"),
+                   Column("working", "Working"), Column("quote", "Quote"),
+                   Column("source", "Source"))
+
+
+class _Chain:
+    """The rows of `explain`: each figure's steps, from what is stated to what is shown."""
+
+    def __init__(self, p: Programme, prices: Prices | None) -> None:
+        self.p = p
+        self.prices = prices
+        self.rows: list[Record] = []
+
+    def row(self, fact: str, value: Cell, step: str, working: str = "",
+            evidence: Evidence | None = None) -> None:
+        self.rows.append({
+            "fact": fact, "value": value, "step": step, "working": working,
+            "quote": evidence.quote if evidence else None,
+            "source": _source_words(self.p.source(evidence.source)) if evidence else None,
+        })
+
+    def known(self, fact: str, q: Quantity,
+              inputs: Sequence[tuple[str, Quantity]] = ()) -> None:
+        """How a figure is known: stated, derived (with its inputs), or unknown and why."""
+        if q.kind is Kind.UNKNOWN and not q.formula:
+            self.row(fact, q, "unknown", q.note)
+        elif q.kind is Kind.UNKNOWN or (q.formula and q.evidence is None):
+            result = "unknown" if q.kind is Kind.UNKNOWN else text(q)
+            working = f"{q.formula} = {result}" + (f" ({q.note})" if q.note else "")
+            self.row(fact, q, "unknown" if q.kind is Kind.UNKNOWN else "derived", working)
+            for name, part in inputs:
+                how = f"unknown: {part.note}" if part.kind is Kind.UNKNOWN else \
+                    f"derived: {part.formula}" if part.formula else "stated"
+                if part.kind is not Kind.UNKNOWN and "restated" in part.note:
+                    how += f"; {part.note}"
+                self.row(fact, part, f"from {name}", how, part.evidence)
+        elif q.formula:
+            working = q.formula + (f" ({q.note})" if q.note else "")
+            self.row(fact, q, "derived", working, q.evidence)
+        else:
+            self.row(fact, q, "stated", q.note, q.evidence)
+
+    def restated(self, fact: str, before: Quantity, after: Quantity) -> None:
+        """The price step, when money was restated (or could not be)."""
+        if self.prices is None or before.kind is Kind.UNKNOWN:
+            return
+        year, _why = price_year(self.p)
+        if year is None:
+            self.row(fact, after, "prices", after.note)
+            return
+        step = self.prices.restatement(year, self.p.slug)
+        self.row(fact, after, "prices", f"{step.words()}: {span(before)} becomes {span(after)}")
+
+
+def explain_table(p: Programme, prices: Prices | None = None,
+                  day_rate_gbp: float | None = None) -> Table:
+    """Every figure's chain: stated (quote, source) or derived (formula, numbers), then prices."""
+    from fundcmp.prices import at_prices
+
+    after = at_prices([p], prices)[0] if prices else p
+    shown = value_programme(after, day_rate_gbp)
+    chain = _Chain(p, prices)
+    chain.known(f"Teams ({p.team_noun})", p.teams)
+    if p.applications.kind is not Kind.UNKNOWN:
+        chain.known("Applications", p.applications)
+        chain.known("Success rate", success_rate(p),
+                    (("teams", p.teams), ("applications", p.applications)))
+    chain.known("Funding per team", p.funding_per_team)
+    chain.restated("Funding per team", p.funding_per_team, after.funding_per_team)
+    chain.known("Duration", p.duration)
+    for label, date in (("Starts", p.start), ("Ends", p.end)):
+        if date:
+            chain.row(label, date.text, "stated", "", date.evidence)
+    yearly = per_year(p.funding_per_team, p.duration)
+    chain.known("Funding per team per year", yearly,
+                (("funding per team", p.funding_per_team), ("duration", p.duration)))
+    chain.restated("Funding per team per year", yearly,
+                   per_year(after.funding_per_team, after.duration))
+    total = total_funding(p)
+    chain.known("Total funding", total,
+                (("teams", p.teams), ("funding per team", p.funding_per_team)))
+    chain.restated("Total funding", total, total_funding(after))
+    _support_chain(chain, p, after, shown, day_rate_gbp)
+    in_prices = f" (in {prices.year} prices)" if prices else ""
+    chain.known("Value per team", value_per_team(shown),
+                ((f"funding per team{in_prices}", shown.funding_per_team),
+                 (f"support{in_prices}", shown.support.value)))
+    year, why = price_year(p)
+    chain.row("Price year", year, "chosen", why)
+    if prices is not None:
+        chain.row("Prices", prices.year, "index",
+                  f"{prices.index.label} ({prices.index.period}), {prices.index.source}")
+    title = f"How each figure of {p.name} ({p.slug}) is known"
+    table = Table(title, EXPLAIN_COLUMNS, tuple(chain.rows),
+                  notes=("stated figures quote their source; derived ones show the formula "
+                         "with the numbers put in",))
+    return priced(table, prices)
+
+
+def _support_chain(chain: _Chain, p: Programme, after: Programme, shown: Programme,
+                   day_rate_gbp: float | None) -> None:
+    s = p.support
+    if s.description:
+        chain.row("Support", s.description, "stated", "", s.evidence)
+    if s.components:
+        chain.row("Support consists of", s.components, "stated", "", s.evidence)
+    if s.days.kind is not Kind.UNKNOWN:
+        chain.known("Support days per team", s.days)
+    if s.value.kind is not Kind.UNKNOWN:
+        chain.known("Support value per team", s.value)
+        chain.restated("Support value per team", s.value, after.support.value)
+        return
+    valued = shown.support.value
+    if valued.kind is Kind.UNKNOWN:
+        chain.row("Support value per team", valued, "unknown", valued.note or s.value.note)
+        return
+    prices = f", taken as in {chain.prices.year} prices" if chain.prices else ""
+    chain.row("Support value per team", valued, "derived",
+              f"{valued.formula} = {text(valued)} (day rate from --day-rate "
+              f"{day_rate_gbp:g}{prices})")
+    chain.row("Support value per team", s.days, "from support days", "stated", s.days.evidence)
+
+
+CHECK_COLUMNS = (Column("slug", "Programme"), Column("check", "Disagreement"),
+                 Column("first", "One fact"), Column("first_quote", "Its quote"),
+                 Column("second", "Other fact"), Column("second_quote", "Its quote"))
+
+
+def check_table(findings: Sequence[Finding], path: str) -> Table:
+    """Facts that disagree, both sides quoted."""
+    records: list[Record] = [{
+        "slug": f.slug, "check": f.check,
+        "first": f"{f.first.how} {f.first.label} {f.first.shown}",
+        "first_quote": f.first.quotes,
+        "second": f"{f.second.how} {f.second.label} {f.second.shown}",
+        "second_quote": f.second.quotes,
+    } for f in findings]
+    return Table(f"Facts that disagree in {path}", CHECK_COLUMNS, tuple(records))
+
+
+INDEX_COLUMNS = (Column("name", "Index"), Column("title", "Series"), Column("period", "Period"),
+                 Column("years", "Years"), Column("base", "Base"), Column("source", "Source"),
+                 Column("licence", "Licence"), Column("file", "File"))
+
+
+def indices_table(indices: Sequence[PriceIndex]) -> Table:
+    """The price indices shipped with fundcmp, and where their numbers come from."""
+    records: list[Record] = [{
+        "name": i.name, "title": i.title, "period": i.period, "years": i.covers(),
+        "base": i.base, "source": i.source, "licence": i.licence, "file": i.file,
+    } for i in indices]
+    return Table("Price indices for --prices YEAR --index NAME (default cpi)", INDEX_COLUMNS,
+                 tuple(records))
+
+
+def select(table: Table, fields: Sequence[str] | None) -> Table:
+    """A table of its own columns (not the catalogue's) cut to the fields asked for."""
+    if not fields:
+        return table
+    by_key = {c.key: c for c in table.columns}
+    for name in fields:
+        if name not in by_key:
+            raise UnknownFieldError(f"Unknown field '{name}'; available fields: "
+                                    + ", ".join(by_key))
+    return replace(table, columns=tuple(by_key[name] for name in fields))

@@ -1,0 +1,485 @@
+"""`fundcmp import`: 360Giving JSON and CSV files built here, read into registry entries."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import json
+import random
+import statistics
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from fundcmp import giving360
+from fundcmp.arithmetic import months_between
+from fundcmp.cli import cli
+from fundcmp.registry import SHIPPED, load
+
+FUND_ONE = ("GB-CHC-1000001", "Fund One")
+FUND_TWO = ("GB-COH-2000002", "Fund Two")
+
+
+def grant(gid: str, amount: Any = 10000, *, funder: tuple[str, str] = FUND_ONE,
+          code: str | None = "P1", title: str | None = "Small Grants", currency: Any = "GBP",
+          award: Any = "2020-04-01", start: str | None = None, end: str | None = None,
+          months: Any = None, recipient: str | None = "GB-CHC-9000001") -> dict[str, Any]:
+    """One grant as the 360Giving JSON schema writes it."""
+    g: dict[str, Any] = {"id": gid, "title": f"Grant {gid}", "description": "a grant",
+                         "amountAwarded": amount, "awardDate": award,
+                         "fundingOrganization": [{"id": funder[0], "name": funder[1]}]}
+    if currency is not None:
+        g["currency"] = currency
+    if recipient is not None:
+        g["recipientOrganization"] = [{"id": recipient, "name": f"Org {recipient}"}]
+    if code or title:
+        g["grantProgramme"] = [{k: v for k, v in (("code", code), ("title", title)) if v}]
+    planned = {k: v for k, v in (("startDate", start), ("endDate", end), ("duration", months))
+               if v is not None}
+    if planned:
+        g["plannedDates"] = [planned]
+    return g
+
+
+def write_json(path: Path, grants: list[dict[str, Any]], **package: Any) -> Path:
+    path.write_text(json.dumps({"grants": grants, **package}, indent=1), encoding="utf-8")
+    return path
+
+
+CSV_COLUMNS = ["Identifier", "Title", "Description", "Currency", "Amount Awarded", "Award Date",
+               "Planned Dates:Start Date", "Planned Dates:End Date",
+               "Planned Dates:Duration (months)", "Recipient Org:Identifier",
+               "Recipient Org:Name", "Funding Org:Identifier", "Funding Org:Name",
+               "Grant Programme:Code", "Grant Programme:Title"]
+
+
+def write_csv(path: Path, grants: list[dict[str, Any]]) -> Path:
+    """The same grants with the standard's CSV column titles (one funder, one programme)."""
+    with path.open("w", newline="", encoding="utf-8-sig") as out:
+        writer = csv.DictWriter(out, CSV_COLUMNS)
+        writer.writeheader()
+        for g in grants:
+            planned = g.get("plannedDates", [{}])[0]
+            programme = g.get("grantProgramme", [{}])[0]
+            recipient = g.get("recipientOrganization", [{}])[0]
+            writer.writerow({
+                "Identifier": g["id"], "Title": g["title"], "Description": g["description"],
+                "Currency": g.get("currency", ""), "Amount Awarded": g["amountAwarded"],
+                "Award Date": g["awardDate"],
+                "Planned Dates:Start Date": planned.get("startDate", ""),
+                "Planned Dates:End Date": planned.get("endDate", ""),
+                "Planned Dates:Duration (months)": planned.get("duration", ""),
+                "Recipient Org:Identifier": recipient.get("id", ""),
+                "Recipient Org:Name": recipient.get("name", ""),
+                "Funding Org:Identifier": g["fundingOrganization"][0]["id"],
+                "Funding Org:Name": g["fundingOrganization"][0]["name"],
+                "Grant Programme:Code": programme.get("code", ""),
+                "Grant Programme:Title": programme.get("title", ""),
+            })
+    return path
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def listed(registry: Path) -> dict[str, dict[str, Any]]:
+    result = run("--registry", registry, "list", "--format", "json", "--fields",
+                 "slug,name,funder,teams,funding,total_funding,duration,price_year")
+    assert result.exit_code == 0, result.stderr
+    return {row["slug"]: row for row in json.loads(result.stdout)}
+
+
+def test_two_programmes_of_one_funder(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [
+        grant("G-1", 1000), grant("G-2", 3000),
+        grant("G-3", 50000, code="P2", title="Big Grants")])
+    out = tmp_path / "out.yaml"
+    result = run("import", data, "--into", out)
+    assert result.exit_code == 0, result.stderr
+    rows = listed(out)
+    small, big = rows["small-grants-gb-chc-1000001"], rows["big-grants-gb-chc-1000001"]
+    assert (small["teams"]["mid"], small["funding"]["kind"]) == (2, "observed")
+    assert (small["funding"]["low"], small["funding"]["mid"], small["funding"]["high"]) == \
+        (1000, 2000, 3000)
+    assert big["funding"]["n"] == 1 and big["total_funding"]["mid"] == 50000
+    assert small["funder"] == "Fund One"
+    assert result.stderr == ""
+
+
+def test_two_funders_with_the_same_programme_title_stay_apart(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [
+        grant("G-1", 1000, code=None), grant("G-2", 9000, code=None, funder=FUND_TWO)])
+    out = tmp_path / "out.yaml"
+    assert run("import", data, "--into", out).exit_code == 0
+    rows = listed(out)
+    assert rows["small-grants-gb-chc-1000001"]["funding"]["mid"] == 1000
+    assert rows["small-grants-gb-coh-2000002"]["funding"]["mid"] == 9000
+    assert rows["small-grants-gb-coh-2000002"]["funder"] == "Fund Two"
+
+
+def test_a_programme_paying_in_two_currencies_becomes_two_entries(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [
+        grant("G-1", 1000), grant("G-2", 2000, currency="EUR"), grant("G-3", 4000, currency="EUR")])
+    out = tmp_path / "out.yaml"
+    assert run("import", data, "--into", out).exit_code == 0
+    rows = listed(out)
+    pounds, euros = rows["small-grants-gb-chc-1000001"], rows["small-grants-gb-chc-1000001-eur"]
+    assert pounds["funding"]["unit"] == "GBP" and pounds["total_funding"]["mid"] == 1000
+    assert euros["funding"]["unit"] == "EUR" and euros["total_funding"]["unit"] == "EUR"
+    assert euros["total_funding"]["mid"] == 6000
+    assert euros["name"] == "Small Grants (EUR)"
+    assert "not converted" in euros["funding"]["note"]
+
+
+def test_grants_without_a_programme_are_counted_and_grouped_only_on_request(
+        tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [
+        grant("G-1"), grant("G-2", 500, code=None, title=None),
+        grant("G-3", 700, code=None, title=None)])
+    out = tmp_path / "out.yaml"
+    result = run("import", data, "--into", out)
+    assert "2 grants name no programme: not imported" in result.stdout
+    assert list(listed(out)) == ["small-grants-gb-chc-1000001"]
+    other = tmp_path / "other.yaml"
+    result = run("import", data, "--into", other, "--ungrouped-as-programme")
+    assert result.exit_code == 0
+    rows = listed(other)
+    ungrouped = rows["no-programme-gb-chc-1000001"]
+    assert ungrouped["name"] == "Fund One: grants without a programme"
+    assert (ungrouped["teams"]["mid"], ungrouped["total_funding"]["mid"]) == (2, 1200)
+
+
+def test_partial_dates_give_duration_ranges(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [
+        grant("G-1", start="2020", end="2021", code="A", title="Years"),
+        grant("G-2", start="2020-03", end="2020-08", code="B", title="Months"),
+        grant("G-3", start="2020-01-01", end="2021-12-31", code="C", title="Days"),
+        grant("G-4", start="2020", end="2020-06", months="6", code="D", title="Stated")])
+    out = tmp_path / "out.yaml"
+    assert run("import", data, "--into", out).exit_code == 0
+    rows = listed(out)
+
+    def spread(slug: str) -> tuple[float, float, float]:
+        d = rows[f"{slug}-gb-chc-1000001"]["duration"]
+        return d["low"], d["mid"], d["high"]
+
+    low, high = months_between("2020", "2021")
+    assert spread("years") == (low, (low + high) / 2, high) == (0, 12, 24)
+    assert spread("months") == (4, 5, 6)
+    assert spread("days") == (24, 24, 24)
+    assert spread("stated") == (6, 6, 6)
+
+
+BAD = [
+    (grant("B-1", "twelve"), "B-1", "amountAwarded", "not a number"),
+    (grant("B-2", currency=None), "B-2", "currency", "missing"),
+    (grant("B-3", award="31/12/2020"), "B-3", "awardDate", "not a date"),
+    (grant("B-4", start="2020-13", end="2021"), "B-4", "plannedDates.startDate", "not a date"),
+    (grant("G-1", 99), "G-1", "id", "duplicate identifier"),
+]
+
+
+def test_each_kind_of_bad_grant_is_skipped_named_and_counted(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [grant("G-1", 1000)] + [b[0] for b in BAD])
+    out = tmp_path / "out.yaml"
+    result = run("import", data, "--into", out)
+    assert result.exit_code == 3
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == len(BAD)
+    for line, (_, gid, field, words) in zip(warnings, BAD, strict=True):
+        assert f"grant {gid}: {field}: {words}" in line
+    assert "skipped 5 bad grants" in result.stdout
+    assert listed(out)["small-grants-gb-chc-1000001"]["funding"]["high"] == 1000
+
+
+def test_bad_csv_grants_are_named_by_column_title_and_line(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "g.csv", [grant("G-1"), grant("B-1", "lots")])
+    result = run("import", data, "--into", tmp_path / "out.yaml")
+    assert result.exit_code == 3
+    assert result.stderr.strip().endswith("g.csv:3: grant B-1: Amount Awarded: "
+                                          "not a number ('lots')")
+
+
+def test_nothing_importable_exits_1_and_writes_nothing(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [grant("B-1", "x")])
+    out = tmp_path / "out.yaml"
+    result = run("import", data, "--into", out)
+    assert result.exit_code == 1
+    assert "nothing importable" in result.stderr
+    assert not out.exists()
+
+
+def test_not_360giving_files_are_refused_in_one_line(tmp_path: Path) -> None:
+    cases = {
+        "a.csv": "Name,Amount\nx,1\n",
+        "b.json": '{"grants": [{"id": "G-1"} {"id": "G-2"}]}',
+        "c.json": '{"publisher": {"name": "x"}}',
+        "d.xlsx": "",
+    }
+    for name, text in cases.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        result = run("import", path, "--into", tmp_path / "out.yaml")
+        assert result.exit_code == 1, name
+        last = result.stderr.splitlines()[-1]
+        assert last.startswith(f"fundcmp: {path}: "), result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out.yaml").exists()
+
+
+def test_funder_option_keeps_only_that_funders_grants(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [grant("G-1"), grant("G-2", funder=FUND_TWO)])
+    out = tmp_path / "out.yaml"
+    result = run("import", data, "--into", out, "--funder", FUND_TWO[0])
+    assert "left out 1 grants of other funders" in result.stdout
+    assert list(listed(out)) == ["small-grants-gb-coh-2000002"]
+
+
+def test_dry_run_prints_the_summary_and_writes_nothing(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [grant("G-1")])
+    out = tmp_path / "out.yaml"
+    result = run("import", data, "--into", out, "--dry-run")
+    assert "added 1 programme:" in result.stdout and "dry run: nothing written" in result.stdout
+    assert not out.exists()
+
+
+HAND_WRITTEN = """\
+# My registry. These words are mine.
+sources:
+  - id: mine   # a trailing comment
+    publisher: Me
+    title: My notes
+    date: "2024"
+
+# programmes I typed in
+programmes:
+  - slug: my-programme
+    name: My Programme
+    funders: [Someone]
+    funding_per_team: {up_to: 5000, source: mine, quote: "up to £5,000"}   # keep this
+    duration: {unknown: "not said"}
+
+  # a note after the last programme
+"""
+
+
+def only_insertions(old: str, new: str) -> bool:
+    """True when new is old with lines added and none removed or changed."""
+    diff = difflib.ndiff(old.splitlines(True), new.splitlines(True))
+    return not any(line.startswith("- ") for line in diff)
+
+
+def test_merge_keeps_hand_written_entries_and_comments_byte_for_byte(tmp_path: Path) -> None:
+    out = tmp_path / "mine.yaml"
+    out.write_text(HAND_WRITTEN, encoding="utf-8")
+    out.chmod(0o640)
+    data = write_json(tmp_path / "g.json", [grant("G-1", 1000)])
+    result = run("import", data, "--into", out)
+    assert result.exit_code == 0, result.stderr
+    new = out.read_text(encoding="utf-8")
+    assert only_insertions(HAND_WRITTEN, new)
+    assert out.stat().st_mode & 0o777 == 0o640
+    assert set(listed(out)) == {"my-programme", "small-grants-gb-chc-1000001"}
+    assert load(out).by_slug()["my-programme"].funding_per_team.high == 5000
+
+
+def test_merge_into_the_shipped_registry_keeps_it_byte_for_byte(tmp_path: Path) -> None:
+    out = tmp_path / "programmes.yaml"
+    shipped = SHIPPED.read_text(encoding="utf-8")
+    out.write_text(shipped, encoding="utf-8")
+    data = write_json(tmp_path / "g.json", [grant("G-1", 1000)])
+    assert run("import", data, "--into", out).exit_code == 0
+    new = out.read_text(encoding="utf-8")
+    assert only_insertions(shipped, new) and len(new) > len(shipped)
+    assert {p.slug for p in load(SHIPPED).programmes} < set(listed(out))
+
+
+def test_an_existing_slug_is_kept_unless_replace(tmp_path: Path) -> None:
+    out = tmp_path / "mine.yaml"
+    out.write_text(HAND_WRITTEN, encoding="utf-8")
+    data = write_json(tmp_path / "g.json", [grant("G-1", 1000)])
+    assert run("import", data, "--into", out).exit_code == 0
+    first = out.read_bytes()
+    write_json(data, [grant("G-1", 7000)])
+    result = run("import", data, "--into", out)
+    assert "kept 1 already in" in result.stdout and "unchanged" in result.stdout
+    assert out.read_bytes() == first
+    result = run("import", data, "--into", out, "--replace")
+    assert "replaced 1 programme" in result.stdout
+    assert listed(out)["small-grants-gb-chc-1000001"]["funding"]["mid"] == 7000
+    assert only_insertions(HAND_WRITTEN, out.read_text(encoding="utf-8"))
+
+
+def test_merge_into_empty_flow_lists(tmp_path: Path) -> None:
+    out = tmp_path / "empty.yaml"
+    out.write_text("# empty for now\nsources: []\nprogrammes: []\n", encoding="utf-8")
+    data = write_json(tmp_path / "g.json", [grant("G-1", 1000)])
+    assert run("import", data, "--into", out).exit_code == 0
+    assert out.read_text(encoding="utf-8").startswith("# empty for now\nsources:\n  - id:")
+    assert list(listed(out)) == ["small-grants-gb-chc-1000001"]
+
+
+def test_a_bad_registry_is_refused_before_any_grant_is_read(tmp_path: Path) -> None:
+    out = tmp_path / "bad.yaml"
+    out.write_text("sources: []\nprogrammes: [1]\n", encoding="utf-8")
+    data = write_json(tmp_path / "g.json", [grant("G-1")])
+    result = run("import", data, "--into", out)
+    assert result.exit_code == 1 and "bad.yaml" in result.stderr
+    assert out.read_text(encoding="utf-8") == "sources: []\nprogrammes: [1]\n"
+
+
+def mixed_grants(seed: int, count: int) -> list[dict[str, Any]]:
+    """Grants of two funders, three programmes and two currencies, with pennies."""
+    rng = random.Random(seed)
+    grants = []
+    for i in range(count):
+        funder = rng.choice([FUND_ONE, FUND_TWO])
+        code, title = rng.choice([("P1", "Small Grants"), ("P2", "Big Grants"),
+                                  ("P3", "Research")])
+        start = f"20{rng.randint(15, 22)}-{rng.randint(1, 12):02d}"
+        end = f"20{rng.randint(23, 26)}"
+        grants.append(grant(
+            f"G-{i}", round(rng.uniform(500, 250000), 2), funder=funder, code=code, title=title,
+            currency=rng.choice(["GBP", "GBP", "GBP", "USD"]),
+            award=f"20{rng.randint(15, 22)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            start=start, end=end, months=rng.choice([None, rng.randint(6, 60)]),
+            recipient=f"GB-CHC-{rng.randint(1, count // 3)}"))
+    return grants
+
+
+def expected(grants: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The figures computed independently: statistics over plain lists per group."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for g in grants:
+        key = (g["fundingOrganization"][0]["id"], g["grantProgramme"][0]["title"],
+               g["currency"])
+        groups.setdefault(key, []).append(g)
+    result = {}
+    for key, members in groups.items():
+        amounts = [g["amountAwarded"] for g in members]
+        lows, highs, mids = [], [], []
+        for g in members:
+            planned = g["plannedDates"][0]
+            if "duration" in planned:
+                low = high = planned["duration"]
+            else:
+                low, high = months_between(planned["startDate"], planned["endDate"])
+            lows.append(low)
+            highs.append(high)
+            mids.append((low + high) / 2)
+        result[key] = {
+            "teams": len(members), "low": min(amounts), "mid": statistics.median(amounts),
+            "high": max(amounts), "total": sum(amounts),
+            "recipients": len({g["recipientOrganization"][0]["id"] for g in members}),
+            "duration": (min(lows), statistics.median(mids), max(highs)),
+            "price_year": statistics.median_low(int(g["awardDate"][:4]) for g in members),
+        }
+    return result
+
+
+def test_figures_match_an_independent_computation(tmp_path: Path) -> None:
+    grants = mixed_grants(7, 400)
+    data = write_json(tmp_path / "g.json", grants)
+    out = tmp_path / "out.yaml"
+    assert run("import", data, "--into", out).exit_code == 0
+    rows = listed(out)
+    want = expected(grants)
+    assert len(rows) == len(want) == 12
+    registry = load(out).by_slug()
+    for (funder_id, title, currency), figures in want.items():
+        slug = giving360.slugify(f"{title} {funder_id}")
+        slug += "" if currency == "GBP" else f"-{currency.lower()}"
+        row = rows[slug]
+        funding = row["funding"]
+        assert row["teams"]["mid"] == figures["teams"]
+        assert (funding["low"], funding["mid"], funding["high"], funding["n"]) == \
+            (figures["low"], round(figures["mid"], 2), figures["high"], figures["teams"])
+        assert row["total_funding"]["mid"] == pytest.approx(figures["total"], abs=0.005)
+        assert (row["duration"]["low"], row["duration"]["mid"], row["duration"]["high"]) == \
+            figures["duration"]
+        assert row["price_year"] == figures["price_year"]
+        assert registry[slug].teams.note.startswith(f"{figures['recipients']} distinct")
+
+
+def test_json_and_csv_of_the_same_grants_give_the_same_registry(tmp_path: Path) -> None:
+    grants = mixed_grants(11, 120)
+    from_json, from_csv = tmp_path / "j.yaml", tmp_path / "c.yaml"
+    assert run("import", write_json(tmp_path / "g.json", grants), "--into", from_json) \
+        .exit_code == 0
+    assert run("import", write_csv(tmp_path / "g.csv", grants), "--into", from_csv) \
+        .exit_code == 0
+    assert listed(from_json) == listed(from_csv)
+    without_source = [line for line in from_json.read_text(encoding="utf-8").splitlines()
+                      if "g.json" not in line and "360giving-g" not in line]
+    assert without_source == [line for line in from_csv.read_text(encoding="utf-8").splitlines()
+                              if "g.csv" not in line and "360giving-g" not in line]
+
+
+def test_json_is_decoded_across_any_chunk_boundary(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    grants = [{**g, "fromOpenCall": None, "dataSource": True, "ratio": -1.5e-3}
+              for g in mixed_grants(3, 30)]
+    data = write_json(tmp_path / "g.json", grants, publisher={"name": "Fund One"},
+                      version="1.3", issued=None)
+    whole = giving360.collect([data])
+    for chunk in (1, 2, 7, 64):
+        monkeypatch.setattr(giving360, "CHUNK_BYTES", chunk)
+        assert giving360.collect([data]) == whole
+    assert whole.publishers == ["Fund One"] and whole.grants_used == 30
+
+
+def test_progress_reports_every_byte_and_stays_off_a_non_terminal(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [grant("G-1")])
+    seen: list[int] = []
+    giving360.collect([data], on_bytes=seen.append)
+    assert seen[-1] == data.stat().st_size
+    result = run("import", data, "--into", tmp_path / "out.yaml")
+    assert result.stderr == ""
+
+
+def test_an_unwritable_target_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [grant("G-1")])
+    result = run("import", data, "--into", tmp_path / "no-such-dir" / "out.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("fundcmp: ") and "cannot write" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("start", "end", "months"), [
+    ("2020-01-01", "2020-12-31", (12.0, 12.0)),
+    ("2020-01-15", "2020-01-15", (0.0, 0.0)),
+    ("2020-03", "2020-08", (4.0, 6.0)),
+    ("2020", "2021", (0.0, 24.0)),
+    ("2020-01-10", "2020-06", (4.0, 6.0)),
+    ("2021-05", "2021-03", None),
+    ("2021-05-02", "2021-05-01", None),
+])
+def test_duration_between_dates_of_any_precision(start: str, end: str,
+                                                 months: tuple[float, float] | None) -> None:
+    assert giving360.duration_between(start, end) == months
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"amountAwarded": -5}, "amountAwarded", "negative"),
+    ({"amountAwarded": None}, "amountAwarded", "missing"),
+    ({"amountAwarded": "1,000"}, "amountAwarded", "not a number"),
+    ({"amountAwarded": float("nan")}, "amountAwarded", "not a number"),
+    ({"currency": "pounds"}, "currency", "ISO 4217"),
+    ({"awardDate": "0001-01-01"}, "awardDate", "not a date"),
+    ({"awardDate": "2020-02-30"}, "awardDate", "not a date"),
+    ({"id": ""}, "id", "missing"),
+    ({"fundingOrganization": []}, "fundingOrganization.id", "missing"),
+    ({"plannedDates": [{"duration": "a year"}]}, "plannedDates.duration", "not a number"),
+    ({"plannedDates": [{"startDate": "2021-05", "endDate": "2021-03"}]},
+     "plannedDates.endDate", "before the start"),
+])
+def test_check_names_the_field_that_makes_a_grant_unusable(change: dict[str, Any], field: str,
+                                                          words: str) -> None:
+    found = giving360.check(giving360.raw_from_json({**grant("G-9"), **change}),
+                            giving360.JSON_NAMES, "g.json: grants[0]")
+    assert isinstance(found, giving360.Problem)
+    assert (found.field, found.grant_id or "") == (field, "" if change.get("id") == "" else "G-9")
+    assert words in found.message
