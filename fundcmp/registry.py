@@ -100,7 +100,7 @@ MAX_BYTES_VAR = "FUNDCMP_MAX_REGISTRY_BYTES"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # room for 100,000 programmes and then some
 
 
-def _plain(value: str) -> Any:
+def _plain_scalar(value: str) -> Any:
     """The value of an unquoted scalar under the registry's small set of implicit types."""
     if _PLAIN_NULL.match(value):
         return None
@@ -167,20 +167,28 @@ def _build_tree(loader: Any, path: str) -> Any:
     pending_keys: list[tuple[str, int] | None] = []  # per open mapping: key awaiting a value
     start_lines: list[int] = []  # per open container: the line it starts on
 
-    def where(last: str = "") -> str:
-        """The field being read, as programmes[0].support.value, for an error."""
-        text = ""
+    def where(last: str = "") -> tuple[str | None, str]:
+        """The programme (once its slug is read) and the field being read, for an error:
+        (alpha, support.value) inside a programme, (None, sources[0].date) outside one."""
+        steps: list[str] = []
         for open_container, key in zip(stack, pending_keys, strict=True):
             if isinstance(open_container, _List):
-                text += f"[{len(open_container)}]"
+                steps.append(f"[{len(open_container)}]")
             elif key is not None:
-                text += f".{key[0]}" if text else key[0]
+                steps.append(key[0])
         if last:
-            text += f".{last}" if text else last
-        return _clip(text, 120) or "(top level)"
+            steps.append(last)
+        slug = stack[2].get("slug") if len(stack) > 2 and steps[:1] == ["programmes"] \
+            and isinstance(stack[2], _Map) else None
+        if isinstance(slug, str) and SLUG_RE.match(slug) and len(steps) > 2:
+            return slug, ".".join(steps[2:])
+        text = "".join(s if s.startswith("[") or i == 0 else f".{s}"
+                       for i, s in enumerate(steps))
+        return None, _clip(text, 120) or "(top level)"
 
     def fail(line: int, message: str, last: str = "") -> RegistryError:
-        return RegistryError(path, line, message, field=where(last))
+        programme, field = where(last)
+        return RegistryError(path, line, message, programme, field)
 
     def add(value: Any, line: int) -> None:
         nonlocal root
@@ -197,8 +205,8 @@ def _build_tree(loader: Any, path: str) -> Any:
             if not isinstance(value, str):
                 raise fail(line, f"keys must be text, not {_shown(value)}")
             if value in container:
-                raise fail(line, f"duplicate key (first on line {container.key_lines[value]})",
-                           value)
+                raise fail(line, f"duplicate key '{_clip(value)}' (first on line "
+                           f"{container.key_lines[value]})", value)
             pending_keys[-1] = (value, line)
             return
         name, key_line = key
@@ -219,7 +227,7 @@ def _build_tree(loader: Any, path: str) -> Any:
         if isinstance(event, yaml.ScalarEvent):
             check_node(event, _STR_TAGS)
             plain = event.tag is None and event.implicit[0]
-            add(_plain(event.value) if plain else event.value, _line(event))
+            add(_plain_scalar(event.value) if plain else event.value, _line(event))
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             check_node(event, _CONTAINER_TAGS)
             if len(stack) >= MAX_DEPTH:

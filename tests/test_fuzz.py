@@ -79,11 +79,14 @@ def _check_quantity(q: Quantity, where: str, source_ids: set[str]) -> None:
         assert q.formula.strip(), where
     if q.unit == Unit.COUNT:  # the ends of a count are whole; a midpoint may not be
         assert all(v == int(v) for v in (q.low, q.high) if v is not None), where
-    if q.kind is not Kind.DERIVED:
+    if q.kind in (Kind.EXACT, Kind.RANGE, Kind.CEILING):
         assert q.evidence is not None, f"{where}: a stated figure without evidence"
+    if q.kind is Kind.OBSERVED:
+        assert q.n is not None and q.n >= 1 and q.formula.strip(), where
     if q.evidence is not None:
         assert q.evidence.source in source_ids, where
-        assert q.evidence.quote.strip(), where
+        # data files have no words to quote, so only an observed figure may lack a quote
+        assert q.evidence.quote.strip() or q.kind is Kind.OBSERVED, where
 
 
 def check_invariants(registry: Registry) -> None:
@@ -259,6 +262,10 @@ quantity = st.one_of(
                           optional={**evidence, "derived": words, "note": words}),
     st.fixed_dictionaries({"up_to": numbers}, optional=evidence),
     st.fixed_dictionaries({"unknown": words}, optional={"note": words}),
+    st.fixed_dictionaries(
+        {"observed": st.fixed_dictionaries({}, optional={"min": numbers, "median": numbers,
+                                                         "max": numbers, "n": numbers})},
+        optional={**evidence, "derived": words, "currency": st.sampled_from(["EUR", "gbp", ""])}),
     values,
 )
 date_fact = st.fixed_dictionaries(
@@ -311,9 +318,15 @@ def valid_registry(draw: st.DrawFn) -> dict[str, Any]:
         return {"source": draw(st.sampled_from(ids)), "quote": draw(good_text)}
 
     def quantity(number: st.SearchStrategy[Any]) -> dict[str, Any]:
-        shape = draw(st.sampled_from(["amount", "range", "up_to", "unknown", "derived"]))
+        shape = draw(st.sampled_from(["amount", "range", "up_to", "unknown", "derived",
+                                      "observed"]))
         if shape == "unknown":
             return {"unknown": draw(good_text)}
+        if shape == "observed":
+            low, mid, high = sorted(draw(number) for _ in range(3))
+            return {"observed": {"min": low, "median": mid, "max": high,
+                                 "n": draw(st.integers(1, 10**6))},
+                    "derived": draw(good_text), "source": draw(st.sampled_from(ids))}
         if shape == "range":
             return {"range": sorted([draw(number), draw(number)]), **stated()}
         if shape == "derived":
