@@ -90,3 +90,15 @@ def test_output_that_fits_is_written_whole_and_exits_0() -> None:
     assert done.stdout.split() == ["common-ambition", "shared-purpose",
                                    "building-health-partnerships", "people-powered-health"]
     assert done.stderr == ""
+
+
+@pytest.mark.parametrize("target", ["missing-dir/chart.svg", "a-directory.svg"])
+def test_an_unwritable_export_path_gives_one_line_and_exit_1(tmp_path: Path,
+                                                             target: str) -> None:
+    (tmp_path / "a-directory.svg").mkdir()
+    path = tmp_path / target
+    done = subprocess.run(fundcmp("rank", "--by", "funding", "--export", str(path)),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"fundcmp: cannot write {path}: ")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
