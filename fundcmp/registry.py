@@ -47,6 +47,9 @@ ENV_VAR = "FUNDCMP_REGISTRY"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DATE_RE = re.compile(r"^\d{4}(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?)?$")
 MONEY_TEXT_RE = re.compile(r"^\s*£?\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$")
+# Control characters (bar tab and newline) and bidirectional overrides: text that reaches a
+# terminal must not be able to move the cursor, retitle the window or reorder what is read.
+UNSAFE_CHAR_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_FIGURE = 1e15  # no grant figure comes near; bigger ones are typing errors or hostile
 
 
@@ -377,6 +380,11 @@ def _check_keys(m: _Map, allowed: set[str], path: str, slug: str | None, prefix:
 def _text(value: Any, ctx: _Ctx, line: int, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ctx.fail(line, field, f"must be non-empty text, not {_shown(value)}")
+    if not value.isprintable():
+        unsafe = UNSAFE_CHAR_RE.search(value)
+        if unsafe:
+            raise ctx.fail(line, field, f"contains U+{ord(unsafe.group()):04X}, a control "
+                           "character that could rewrite the terminal it is shown on")
     return value
 
 

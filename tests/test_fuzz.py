@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from fundcmp.cli import cli
 from fundcmp.errors import RegistryError
 from fundcmp.model import DateFact, Kind, Programme, Quantity, TextFact, Unit
-from fundcmp.registry import DATE_RE, SHIPPED, SLUG_RE, Registry, load
+from fundcmp.registry import DATE_RE, SHIPPED, SLUG_RE, UNSAFE_CHAR_RE, Registry, load
 
 settings.register_profile("fuzz-bounded", max_examples=150, deadline=None, database=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -42,7 +42,8 @@ FIELDS = ["slug", "name", "funders", "partners", "focus", "part_of", "announced"
 SOURCE_IDS = [s["id"] for s in SHIPPED_DOC["sources"]] + ["s1", "nowhere"]
 AWKWARD = ["£420,000", "450k", "no", "yes", "on", "1:30", "0050", "2020-13-45", "2020-02-30",
            ".nan", ".inf", "1e400", "", " ", "~", "null", "-1", "shared-purpose", "Not A Slug",
-           "2012", "2012-06", "2012-06-30", "tab\there", "new\nline", "&a", "*a", "!!int 5"]
+           "2012", "2012-06", "2012-06-30", "tab\there", "new\nline", "&a", "*a", "!!int 5",
+           "esc\x1b[2J", "bidi\u202e", "nul\x00"]
 FUZZ_DIR = Path(tempfile.mkdtemp(prefix="fundcmp-fuzz-"))
 
 # ---- what every loaded registry must satisfy -------------------------------------------
@@ -100,6 +101,8 @@ def check_invariants(registry: Registry) -> None:
         assert SLUG_RE.match(p.slug), p.slug
         assert isinstance(p.name, str) and p.name.strip()
         assert p.funders and all(isinstance(f, str) and f.strip() for f in p.funders)
+        for text in (p.name, p.team_noun, *p.funders, *p.partners):
+            assert not UNSAFE_CHAR_RE.search(text), f"{p.slug}: a control character in {text!r}"
         assert all(s.id in source_ids for s in p.sources), p.slug
         programme_ids = {s.id for s in p.sources}
         for name, q in _quantities(p):

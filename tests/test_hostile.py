@@ -183,3 +183,21 @@ def test_a_long_hostile_value_is_clipped_in_the_message(tmp_path: Path) -> None:
     with pytest.raises(RegistryError) as caught:
         load(path)
     assert len(str(caught.value)) < 500
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    ('{"grants": [' + "[" * 100_000 + "]" * 100_000 + "]}", "nested too deeply to be a grant"),
+    ('{"grants": [{"id": "G-1", "amountAwarded": 1' + "0" * 5000 + "}]}",
+     "a number too long to read"),
+])
+def test_a_hostile_360giving_file_is_one_line_and_exit_1(tmp_path: Path, body: str,
+                                                         fragment: str) -> None:
+    grants = tmp_path / "grants.json"
+    grants.write_text(body, "utf-8")
+    result = CliRunner().invoke(cli, ["import", str(grants), "--into",
+                                      str(tmp_path / "out.yaml"), "--dry-run"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"fundcmp: {grants}: not a 360Giving JSON data package: "
+                                    f"{fragment} (character ")
+    assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "out.yaml").exists()
