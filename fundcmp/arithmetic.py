@@ -41,6 +41,9 @@ def per_year(funding: Quantity, duration: Quantity) -> Quantity:
     high = None
     if funding.high is not None and duration.low:
         high = funding.high / duration.low * 12
+    if high is None and not low:
+        return unknown(unit, "the duration may be too short to bound it, and no floor "
+                             "above zero is known")
     mid = None
     if high is not None and funding.mid is not None and duration.mid:
         mid = funding.mid / duration.mid * 12
@@ -86,9 +89,14 @@ def rank(programmes: Sequence[Programme], measure: Callable[[Programme], Quantit
 
 
 def best(quantities: Sequence[Quantity], basis: str = "mid") -> set[int]:
-    """Positions of the largest value on the basis; none when fewer than two are known."""
+    """Positions of the largest value on the basis; none when fewer than two are known.
+
+    A ceiling is never starred unless judging on the high end: "up to £45,000"
+    promises nothing above zero, so it cannot be called better than £30,000-£50,000.
+    """
     unit = common_unit(quantities)
-    values = [q.basis(basis) if q.unit == unit else None for q in quantities]
+    values = [q.basis(basis) if q.unit == unit and (q.low is not None or basis == "high")
+              else None for q in quantities]
     known = [v for v in values if v is not None]
     if len(known) < 2 or max(known) == min(known):
         return set()
@@ -112,7 +120,8 @@ def restate(q: Quantity, factor: float, words: str) -> Quantity:
     if not is_money(q.unit) or q.kind is Kind.UNKNOWN:
         return q
     if q.unit != Unit.GBP:
-        return unknown(q.unit, f"{span(q)}: UK price indices do not restate {q.unit}")
+        note = f"not restated: UK price indices do not apply to {q.unit}"
+        return replace(q, note="; ".join(part for part in (q.note, note) if part))
     note = "; ".join(part for part in (q.note, f"restated {words}") if part)
     return replace(q, low=None if q.low is None else q.low * factor,
                    mid=None if q.mid is None else q.mid * factor,
@@ -154,9 +163,11 @@ def value_support(support: Support, day_rate_gbp: float | None) -> Quantity:
     if day_rate_gbp is None:
         return unknown(Unit.GBP, f"stated as {span(days)}, not money; --day-rate GBP values it")
     assert days.mid is not None and days.high is not None
+    rate = f"£{day_rate_gbp:,.0f}" if day_rate_gbp == int(day_rate_gbp) \
+        else f"£{day_rate_gbp:,.2f}"
     return derived(None if days.low is None else days.low * day_rate_gbp,
                    days.mid * day_rate_gbp, days.high * day_rate_gbp, Unit.GBP,
-                   f"{span(days)} x {amount(day_rate_gbp, Unit.GBP)}/day")
+                   f"{span(days)} x {rate}/day")
 
 
 def value_programme(p: Programme, day_rate_gbp: float | None) -> Programme:

@@ -14,7 +14,7 @@ from itertools import groupby
 from typing import IO, Any
 
 from fundcmp.display import amount
-from fundcmp.model import Quantity, Support
+from fundcmp.model import Kind, Quantity, Support
 from fundcmp.render import console, human, save
 from fundcmp.views import Cell, Table
 
@@ -24,8 +24,9 @@ WHISKER_START = "├"
 CAP = "┤"
 OPEN = "╌"
 MARK = "●"
+ONWARD = "▶"
 STYLES = {SOLID: "cyan", WHISKER: "yellow", WHISKER_START: "yellow", CAP: "yellow",
-          OPEN: "magenta", MARK: "bold yellow"}
+          OPEN: "magenta", MARK: "bold yellow", ONWARD: "cyan"}
 MIN_BAR_CHARS = 10
 MIN_NAME_CHARS = 12
 MAX_NAME_CHARS = 30
@@ -54,8 +55,11 @@ def quantity(cell: Cell) -> Quantity | None:
 
 def bar(q: Quantity, scale: Scale, basis: str) -> str:
     """The characters of one bar, without styles; empty for an unknown."""
-    if not q.known or q.high is None:
+    if not _drawable(q):
         return ""
+    if q.high is None:  # a floor ("at least"): solid to it, open onward
+        assert q.low is not None
+        return SOLID * max(scale.at(q.low) - 1, 0) + ONWARD
     high = scale.at(q.high)
     if q.low is None:
         cells = [OPEN] * (high - 1) + [CAP] if high else []
@@ -69,6 +73,15 @@ def bar(q: Quantity, scale: Scale, basis: str) -> str:
     if not q.is_point and stands_for is not None and scale.at(stands_for):
         cells[scale.at(stands_for) - 1] = MARK
     return "".join(cells)
+
+
+def _drawable(q: Quantity | None) -> bool:
+    return q is not None and q.kind is not Kind.UNKNOWN and (q.high or q.low) is not None
+
+
+def _reach(q: Quantity) -> float:
+    """How far along the axis a figure reaches: its high end, or a floor's low end."""
+    return q.high if q.high is not None else q.low or 0.0
 
 
 def _styled(drawn: str) -> Any:
@@ -89,10 +102,9 @@ def draw(table: Table, key: str, basis: str, out: IO[str], color: str = "auto",
     terminal = console(out, color, width, record=export is not None)
     figures = [quantity(r.get(key)) for r in table.records]
     names = [str(r.get("name") or r.get("slug")) for r in table.records]
-    labels = [human(q) if q is not None and q.known else "unknown, not drawn"
-              for q in figures]
-    drawn = [q for q in figures if q is not None and q.known and q.high is not None]
-    top = max((q.high for q in drawn if q.high is not None), default=0.0)
+    labels = [human(q) if _drawable(q) else "unknown, not drawn" for q in figures]
+    drawn = [q for q in figures if q is not None and _drawable(q)]
+    top = max((_reach(q) for q in drawn), default=0.0)
     label_chars = max((len(label) for label in labels), default=0)
     name_room = max(MIN_NAME_CHARS, terminal.width - label_chars - MIN_BAR_CHARS - 2)
     name_chars = min(max((len(n) for n in names), default=0), MAX_NAME_CHARS, name_room)
@@ -104,14 +116,15 @@ def draw(table: Table, key: str, basis: str, out: IO[str], color: str = "auto",
     grid.add_column(overflow="fold")
     for name, q, label in zip(names, figures, labels, strict=True):
         grid.add_row(Text(name), _styled(bar(q, scale, basis)) if q is not None else Text(""),
-                     Text(label, style="" if q is not None and q.known else "dim"))
+                     Text(label, style="" if _drawable(q) else "dim"))
     if drawn:
         top_words = amount(top, drawn[0].unit)
         grid.add_row(Text(""), Text("0" + top_words.rjust(scale.chars - 1)), Text(""))
     terminal.print(table.title, markup=False)
     terminal.print(grid)
     terminal.print(f"{SOLID} stated  {WHISKER_START}{WHISKER}{CAP} range, low..high  "
-                   f"{OPEN}{OPEN}{CAP} ceiling, up to  {MARK} the {basis} it is ranked on",
+                   f"{OPEN}{OPEN}{CAP} ceiling, up to  {SOLID}{ONWARD} at least  "
+                   f"{MARK} the {basis} it is ranked on",
                    highlight=False, markup=False)
     for note in table.notes:
         terminal.print(note, markup=False)

@@ -111,7 +111,18 @@ def total_vs_teams(p: Programme) -> Finding | None:
                         _quotes(teams.evidence, each.evidence)))
 
 
-CHECKS = (duration_vs_dates, total_vs_teams)
+def awards_vs_applications(p: Programme) -> Finding | None:
+    """A programme cannot make more awards than it received applications."""
+    teams, applications = p.teams, p.applications
+    if teams.low is None or applications.high is None or applications.kind is Kind.UNKNOWN:
+        return None
+    if teams.low <= applications.high:
+        return None
+    return Finding(p.slug, "more awards than applications", _fact(p.team_noun, teams),
+                   _fact("applications", applications))
+
+
+CHECKS = (duration_vs_dates, total_vs_teams, awards_vs_applications)
 
 
 def check(programmes: Sequence[Programme]) -> list[Finding]:

@@ -30,9 +30,10 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = """\b
-Exit status: 0 success; 1 a data error (such as a bad registry) or an
-export that cannot be written; 2 a usage error (unknown option, slug or
-field); 130 interrupted (Ctrl-C).
+Exit status: 0 success; 1 a data error (such as a bad registry), an
+export that cannot be written, or facts that disagree (check); 2 a usage
+error (unknown option, slug or field); 3 import skipped some bad grants;
+130 interrupted (Ctrl-C).
 """
 
 
@@ -92,8 +93,19 @@ def _warn(registry: Registry) -> None:
         click.echo(f"fundcmp: warning: {finding.line()}", err=True)
 
 
+def _comma_words(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
+    """A comma-separated list with no empty or repeated entry: a typo is refused, not dropped."""
+    words = [w.strip() for w in value.split(",")]
+    if not all(words):
+        raise click.BadParameter(f"empty entry in '{value}'", ctx, param)
+    repeated = sorted({w for w in words if words.count(w) > 1})
+    if repeated:
+        raise click.BadParameter(f"'{repeated[0]}' is given twice", ctx, param)
+    return words
+
+
 def _split_fields(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
-    return [f.strip() for f in value.split(",") if f.strip()] if value else []
+    return [] if value is None else _comma_words(ctx, param, value)
 
 
 def output_options(f: F) -> F:
@@ -154,12 +166,10 @@ RANK_KEYS = ("funding", "funding-per-year", "duration", "support", "teams", "tot
 
 
 def _split_by(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
-    keys = [k.strip() for k in value.split(",") if k.strip()]
+    keys = _comma_words(ctx, param, value)
     for key in keys:
         if key not in RANK_KEYS:
             raise click.BadParameter(f"'{key}' is not one of {', '.join(RANK_KEYS)}")
-    if not keys:
-        raise click.BadParameter("give at least one key")
     return keys
 
 
@@ -175,12 +185,20 @@ def price_options(f: F) -> F:
                      help="Price index for --prices: cpi (ONS CPI D7BT, the default) or "
                           "gdp-deflator (HM Treasury, by financial year)."),
         click.option("--day-rate", "day_rate", metavar="GBP", default=None,
-                     type=click.FloatRange(min=0, min_open=True),
+                     type=click.FloatRange(min=0, min_open=True, max=100_000),
+                     callback=_finite,
                      help="Value support stated in days at GBP a day (no default: without it "
                           "days stay days). Read in the table's prices."),
     )):
         f = option(f)
     return f
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """FloatRange lets nan through (every comparison with nan is false)."""
+    if value is not None and value != value:
+        raise click.BadParameter("must be a number of pounds, not nan", ctx, param)
+    return value
 
 
 def _prices(year: int | None, index: str | None) -> Prices | None:
@@ -292,6 +310,9 @@ def compare(state: State, slugs: tuple[str, ...], basis: str, prices_year: int |
     programmes = _adjusted(state.programmes(slugs), prices, day_rate)
     if len(programmes) < 2:
         raise click.UsageError("compare needs at least two programmes")
+    repeated = sorted({p.slug for p in programmes if programmes.count(p) > 1})
+    if repeated:
+        raise click.UsageError(f"'{repeated[0]}' is given twice")
     emit(priced(compare_table(programmes, fields, basis), prices), fmt, no_header, color,
          export)
 
@@ -386,7 +407,9 @@ def check_cmd(state: State, fmt: str | None, fields: list[str], no_header: bool,
     findings = check(registry.programmes)
     if not findings:
         click.echo(f"ok: {len(registry.programmes)} programmes in {registry.path}; "
-                   "no facts disagree")
+                   "no facts disagree", err=True)
+        if fmt is not None and fmt != "table":
+            emit(select(check_table(findings, registry.path), fields), fmt, no_header, color)
         return
     emit(select(check_table(findings, registry.path), fields), fmt, no_header, color)
     click.get_current_context().exit(1)

@@ -39,7 +39,7 @@ def _support_human(s: Support) -> str:
         return human(s.value)
     if s.days.known:
         return human(s.days)
-    return "not valued"
+    return "not valued" if s.description or s.components else "not stated"
 
 
 def human(cell: Cell) -> str:

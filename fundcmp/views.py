@@ -238,11 +238,12 @@ def _rank_note(q: Quantity, basis: str, unit: str | None) -> str:
         return q.note
     if q.basis(basis) is None:
         return f"unknown on the {basis} basis: only a ceiling is stated"
+    words = ""
     if q.kind is Kind.CEILING:
-        return "a ceiling (up to)"
-    if q.kind is Kind.DERIVED:
-        return f"derived: {q.formula}"
-    return ""
+        words = "a ceiling (up to)"
+    elif q.kind is Kind.DERIVED:
+        words = f"derived: {q.formula}"
+    return "; ".join(part for part in (words, q.note) if part)
 
 
 def _source_words(src: Source | None) -> str:

@@ -169,3 +169,17 @@ def test_price_year_prefers_announcement_then_start() -> None:
                  announced=DateFact("2013-02"))
     assert price_year(sp) == (2013, "year announced")
     assert price_year(replace(sp, announced=None))[0] is None
+
+
+def test_a_ceiling_is_never_starred_best_except_on_the_high_basis() -> None:
+    capped, firm = ceiling(45000, Unit.GBP), between(30000, 50000, Unit.GBP)
+    assert best([capped, firm, exact(10000, Unit.GBP)]) == {1}
+    assert best([capped, firm], basis="high") == {1}
+    assert best([ceiling(60000, Unit.GBP), firm], basis="high") == {0}
+
+
+def test_per_year_over_a_duration_that_may_be_zero_is_unknown_not_at_least_zero() -> None:
+    q = per_year(between(0, 50000, Unit.GBP), between(0, 24, Unit.MONTHS))
+    assert q.kind is Kind.UNKNOWN and "no floor above zero" in q.note
+    floor = per_year(between(12000, 50000, Unit.GBP), between(0, 24, Unit.MONTHS))
+    assert (floor.low, floor.mid, floor.high) == (6000, None, None)

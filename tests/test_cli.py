@@ -76,6 +76,16 @@ def test_compare_unknown_slug_is_a_usage_error_naming_it(runner: CliRunner) -> N
 def test_compare_needs_two_programmes(runner: CliRunner) -> None:
     _, err = run(runner, "compare", "shared-purpose", code=2)
     assert "at least two" in err
+    _, err = run(runner, "compare", "shared-purpose", "shared-purpose", code=2)
+    assert "'shared-purpose' is given twice" in err
+
+
+@pytest.mark.parametrize(("fields", "words"), [
+    ("", "empty entry"), ("slug,,name", "empty entry"), ("slug,slug", "given twice")])
+def test_fields_typos_are_refused_not_dropped(runner: CliRunner, fields: str,
+                                               words: str) -> None:
+    _, err = run(runner, "list", "--fields", fields, code=2)
+    assert words in err
 
 
 def test_rank_by_funding_json_puts_the_programme_without_cash_last(runner: CliRunner) -> None:
@@ -210,3 +220,25 @@ def test_json_holds_exactly_the_chosen_fields(runner: CliRunner) -> None:
         {"slug": "shared-purpose", "teams": json.loads(out)[0]["teams"], "best": []},
         {"slug": "common-ambition", "teams": json.loads(out)[1]["teams"], "best": []}]
     assert json.loads(out)[0]["teams"]["mid"] == 9
+
+
+def test_compare_does_not_star_a_ceiling_over_a_firm_range(runner: CliRunner) -> None:
+    out, _ = run(runner, "compare", "building-health-partnerships", "common-ambition",
+                 "--format", "json")
+    bhp, ca = json.loads(out)
+    assert bhp["support"]["value"]["text"] == "up to £45,000"
+    assert "support" not in bhp["best"]
+    assert "support" not in ca["best"]  # the only other known value: nothing to beat
+
+
+def test_rank_notes_carry_each_figures_own_note(runner: CliRunner) -> None:
+    out, _ = run(runner, "rank", "--by", "total", "--format", "json")
+    notes = {d["slug"]: d["note"] for d in json.loads(out)}
+    assert "not granted to the areas" in notes["building-health-partnerships"]
+    assert "does not say whether this includes the support" in notes["common-ambition"]
+
+
+def test_chart_draws_a_lower_bound_instead_of_calling_it_unknown(runner: CliRunner) -> None:
+    out, _ = run(WIDE, "rank", "--by", "value", "--basis", "low", "--chart", "--color", "never")
+    line = next(line for line in out.splitlines() if line.startswith("Shared Purpose"))
+    assert "█▶" in line and "at least £420,000" in line and "unknown" not in line

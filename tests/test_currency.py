@@ -35,9 +35,10 @@ def test_best_ignores_another_currency() -> None:
     assert best([exact(10, Unit.GBP), exact(99, "EUR"), exact(20, Unit.GBP)]) == {2}
 
 
-def test_restating_euros_by_a_uk_index_gives_unknown() -> None:
+def test_euros_are_not_restated_by_a_uk_index_and_say_so() -> None:
     q = restate(between(1, 2, "EUR"), 1.5, "from 2011 to 2024 prices")
-    assert q.kind is Kind.UNKNOWN and "EUR" in q.note
+    assert (q.kind, q.low, q.high) == (Kind.RANGE, 1, 2)
+    assert q.note == "not restated: UK price indices do not apply to EUR"
     assert restate(exact(100, Unit.GBP), 1.5, "x").mid == 150
 
 

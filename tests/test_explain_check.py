@@ -120,8 +120,21 @@ def test_derived_figures_elsewhere_point_to_explain(runner: CliRunner) -> None:
 
 def test_check_passes_the_shipped_registry(runner: CliRunner) -> None:
     out, err = run(runner, "--registry", str(SHIPPED), "check")
-    assert out == f"ok: 4 programmes in {SHIPPED}; no facts disagree\n"
-    assert err == ""
+    assert out == ""
+    assert err == f"ok: 4 programmes in {SHIPPED}; no facts disagree\n"
+    out, _ = run(runner, "--registry", str(SHIPPED), "check", "--format", "json")
+    assert json.loads(out) == []
+
+
+def test_check_flags_more_awards_than_applications(runner: CliRunner, tmp_path: Path) -> None:
+    copy = tmp_path / "odd.yaml"
+    copy.write_text(SHIPPED.read_text(encoding="utf-8").replace(
+        "{amount: 108, source: nesta-2011", "{amount: 3, source: nesta-2011"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--registry", str(copy), "check", "--format", "tsv",
+                                      "--no-header"])
+    assert result.exit_code == 1
+    assert "people-powered-health" in result.stdout
+    assert "more awards than applications" in result.stdout
 
 
 def _copy(write_registry: Callable[[str], Path], old: str, new: str) -> Path:

@@ -239,8 +239,11 @@ def test_rank_by_two_keys_on_the_cli(runner: CliRunner) -> None:
 
 @pytest.mark.parametrize(("args", "words"), [
     (["--by", "duration,speed"], "'speed' is not one of funding, funding-per-year"),
-    (["--by", ","], "give at least one key"),
-    (["--by", "support", "--day-rate", "0"], "0.0 is not in the range x>0"),
+    (["--by", ","], "empty entry"),
+    (["--by", "funding,funding"], "given twice"),
+    (["--by", "support", "--day-rate", "0"], "0.0 is not in the range 0<x<=100000"),
+    (["--by", "support", "--day-rate", "inf"], "inf is not in the range 0<x<=100000"),
+    (["--by", "support", "--day-rate", "nan"], "not nan"),
     (["--by", "support", "--day-rate", "lots"], "'lots' is not a valid float"),
 ])
 def test_bad_rank_options_are_usage_errors(runner: CliRunner, args: list[str],
