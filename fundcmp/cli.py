@@ -31,9 +31,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = """\b
 Exit status: 0 success; 1 a data error (such as a bad registry), an
-export that cannot be written, or facts that disagree (check); 2 a usage
-error (unknown option, slug or field); 3 import skipped some bad grants;
-130 interrupted (Ctrl-C).
+export that cannot be written, or facts that disagree (check);
+2 a usage error (unknown option, slug or field); 3 import skipped some
+bad grants; 130 interrupted (Ctrl-C).
 """
 
 
