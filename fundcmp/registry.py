@@ -137,6 +137,9 @@ def parse(text: str, path: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "not valid YAML"
+        if "nesting depth" in problem:  # newer libyaml stops deep flow nesting while scanning
+            raise RegistryError(path, line, f"nested more than {MAX_DEPTH} levels deep, which "
+                                "no registry needs") from None
         raise RegistryError(path, line, f"not valid YAML: {problem}{_tab_hint(text, line)}") \
             from None
     except yaml.reader.ReaderError as exc:
