@@ -6,7 +6,10 @@ Exit status: 0 success, 1 a data error (a bad registry), 2 a usage error
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gc
+import io
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -29,9 +32,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = """\b
 Exit status: 0 success; 1 a data error (such as a bad registry), an
-export that cannot be written, or facts that disagree (check); 2 a usage
-error (unknown option, slug or field); 3 import skipped some bad grants;
-130 interrupted (Ctrl-C).
+export that cannot be written, or facts that disagree (check);
+2 a usage error (unknown option, slug or field); 3 import skipped some
+bad grants; 130 interrupted (Ctrl-C).
 """
 
 
@@ -557,8 +560,41 @@ def _import_summary(summary: Any) -> list[str]:
     return lines
 
 
+class _ClosedOutput(io.TextIOBase):
+    """Stands in for a closed stdout (`fundcmp list >&-`): writing to it fails cleanly."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
+def _say(message: str) -> None:
+    """One line on stderr, if stderr can still take it."""
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(f"fundcmp: {message}", err=True)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout's descriptor at /dev/null so the exit-time flush cannot fail again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def main() -> None:
-    """The console script: click's group plus clean exits on a closed pipe and Ctrl-C."""
+    """The console script: click's group plus clean exits on a closed pipe, a closed stdout,
+    a full disk and Ctrl-C. Output failures exit 1 with one line (silently for `| head`)."""
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
+    elif isinstance(getattr(sys.stdout, "buffer", None), io.RawIOBase):
+        # PYTHONUNBUFFERED leaves stdout on a raw file, and TextIOWrapper silently drops the
+        # rest of a short write (as when `| head` goes away); a BufferedWriter retries it.
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(sys.stdout.buffer),
+                                      encoding=sys.stdout.encoding, errors=sys.stdout.errors,
+                                      line_buffering=True)
     code: int | Any = 0
     try:
         try:
@@ -571,7 +607,11 @@ def main() -> None:
         finally:
             sys.stdout.flush()
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _quiet_stdout()
+        code = 1
+    except OSError as exc:
+        _quiet_stdout()
+        reason = exc.strerror or str(exc)
+        _say(f"{exc.filename}: {reason}" if exc.filename else f"cannot write output: {reason}")
         code = 1
     sys.exit(code if isinstance(code, int) else 0)

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+_MAX_PART_CHARS = 200
+
+
+def one_line(text: str, limit: int = _MAX_PART_CHARS) -> str:
+    """Text safe to print as part of a one-line message: no control characters, bounded."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 class FundcmpError(Exception):
     """A problem with the user's data: exit status 1."""
@@ -22,13 +31,13 @@ class RegistryError(FundcmpError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        parts = [where]
+        path = one_line(self.path)
+        parts = [f"{path}:{self.line}" if self.line else path]
         if self.programme:
-            parts.append(self.programme)
+            parts.append(one_line(self.programme))
         if self.field:
-            parts.append(self.field)
-        parts.append(self.message)
+            parts.append(one_line(self.field))
+        parts.append(one_line(self.message, limit=2 * _MAX_PART_CHARS))
         return ": ".join(parts)
 
 

@@ -357,6 +357,10 @@ class _JsonGrants:
                     self.pos = max(self.pos, exc.pos)
                     raise self._fail(exc.msg) from None
                 continue
+            except RecursionError:  # a hostile file nested thousands deep; no grant is
+                raise self._fail("nested too deeply to be a grant") from None
+            except ValueError:  # int() refuses a number of more than 4,300 digits
+                raise self._fail("a number too long to read") from None
             if end < len(self.buf) or self.eof:
                 self.pos = end
                 return value

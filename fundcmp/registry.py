@@ -5,6 +5,13 @@ the field. The YAML reader accepts a deliberately small set of implicit types
 (null, true/false, decimal numbers, strings): YAML 1.1's `no`, `1:30`, `0050`
 and unquoted dates stay strings, so they fail validation instead of silently
 becoming a boolean, 90, 40 or a date.
+
+A registry is untrusted input (see SECURITY.md): no tag is ever honoured, so
+nothing in it is constructed or run; anchors and aliases are refused, so no
+"billion laughs"; nesting is capped (MAX_DEPTH) and the file size too
+(DEFAULT_MAX_BYTES, or $FUNDCMP_MAX_REGISTRY_BYTES). Text must be UTF-8: a
+UTF-8 byte-order mark (as Windows editors write) is accepted and dropped, a
+UTF-16 or UTF-32 file is refused with a message saying so.
 """
 
 from __future__ import annotations
@@ -41,7 +48,11 @@ SHIPPED = Path(__file__).with_name("programmes.yaml")
 ENV_VAR = "FUNDCMP_REGISTRY"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DATE_RE = re.compile(r"^\d{4}(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?)?$")
-MONEY_TEXT_RE = re.compile(r"^\s*£?\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$")
+MONEY_TEXT_RE = re.compile(r"^\s*£?\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$")
+# Control characters (bar tab and newline) and bidirectional overrides: text that reaches a
+# terminal must not be able to move the cursor, retitle the window or reorder what is read.
+UNSAFE_CHAR_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MAX_FIGURE = 1e15  # no grant figure comes near; bigger ones are typing errors or hostile
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,72 +84,242 @@ class _Map(dict[str, Any]):
     key_lines: dict[str, int]
 
 
-def _loader(path: str) -> type:
-    import yaml
+class _List(list[Any]):
+    """A YAML sequence that remembers the line of each item."""
 
-    base = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+    __slots__ = ("item_lines",)
 
-    class Loader(base):  # type: ignore[valid-type,misc]
-        def construct_object(self, node: Any, deep: bool = False) -> Any:
-            if node in self.constructed_objects:
-                raise RegistryError(path, node.start_mark.line + 1,
-                                    "anchors and aliases (*name) are not allowed in a registry")
-            return super().construct_object(node, deep=True)
+    item_lines: list[int]
 
-    def construct_map(loader: Any, node: Any) -> _Map:
-        result = _Map()
-        result.line = node.start_mark.line + 1
-        result.key_lines = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node)
-            line = key_node.start_mark.line + 1
-            if not isinstance(key, str):
-                raise RegistryError(path, line, f"keys must be text, not {key!r}")
-            if key in result:
-                raise RegistryError(path, line, f"duplicate key '{key}' (first on line "
-                                    f"{result.key_lines[key]})")
-            result[key] = loader.construct_object(value_node)
-            result.key_lines[key] = line
-        return result
 
-    def refuse(loader: Any, node: Any) -> None:
-        raise RegistryError(path, node.start_mark.line + 1,
-                            f"the tag {node.tag} is not allowed in a registry")
+# The implicit types a plain (unquoted) scalar may have; anything else stays text.
+_PLAIN_NULL = re.compile(r"^(?:~|null|)$")
+_PLAIN_BOOL = {"true": True, "false": False}
+_PLAIN_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+_PLAIN_FLOAT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$")
+_INT_DIGITS = 18  # longer integers are read as floats, never as unbounded ints
+_STR_TAGS = {"!", "tag:yaml.org,2002:str"}
+_CONTAINER_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+MAX_DEPTH = 20  # a registry nests six deep; refusing deeper keeps hostile files cheap
+MAX_BYTES_VAR = "FUNDCMP_MAX_REGISTRY_BYTES"
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # room for 100,000 programmes and then some
 
-    Loader.yaml_implicit_resolvers = {}
-    Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"),
-                                 list("tf"))
-    Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"),
-                                 list("-+0123456789"))
-    Loader.add_implicit_resolver(
-        "tag:yaml.org,2002:float",
-        re.compile(r"^[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"),
-        list("-+0123456789"))
-    Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|)$"),
-                                 ["~", "n", ""])
-    Loader.yaml_constructors = dict(Loader.yaml_constructors)
-    Loader.yaml_constructors["tag:yaml.org,2002:map"] = construct_map
-    for tag in ("timestamp", "binary", "set", "omap", "pairs"):
-        Loader.yaml_constructors[f"tag:yaml.org,2002:{tag}"] = refuse
-    Loader.yaml_constructors[None] = refuse
-    return Loader
+
+def _plain_scalar(value: str) -> Any:
+    """The value of an unquoted scalar under the registry's small set of implicit types."""
+    if _PLAIN_NULL.match(value):
+        return None
+    if value in _PLAIN_BOOL:
+        return _PLAIN_BOOL[value]
+    if _PLAIN_INT.match(value) and len(value.lstrip("+-")) <= _INT_DIGITS:
+        return int(value)
+    if _PLAIN_FLOAT.match(value):
+        return float(value)
+    return value
+
+
+def _line(event: Any) -> int:
+    return int(event.start_mark.line) + 1
 
 
 def parse(text: str, path: str) -> Any:
-    """YAML text to plain values with line-aware mappings."""
+    """YAML text to plain values with line-aware mappings and sequences.
+
+    Built from the parser's event stream, without recursion, so no file can
+    exhaust the C or Python stack; anchors, aliases, explicit tags other than
+    !!str, and nesting deeper than MAX_DEPTH are refused where they appear.
+    """
     import yaml
 
+    loader_class = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+    loader = loader_class(text)
     try:
-        return yaml.load(text, Loader=_loader(path))
+        return _build_tree(loader, path)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "not valid YAML"
-        raise RegistryError(path, line, f"not valid YAML: {problem}") from None
+        if "nesting depth" in problem:  # newer libyaml stops deep flow nesting while scanning
+            raise RegistryError(path, line, f"nested more than {MAX_DEPTH} levels deep, which "
+                                "no registry needs") from None
+        raise RegistryError(path, line, f"not valid YAML: {problem}{_tab_hint(text, line)}") \
+            from None
+    except yaml.reader.ReaderError as exc:
+        # libyaml counts its position in bytes, the Python reader in characters: find the
+        # character itself, whose first appearance is the one refused.
+        line = text.count("\n", 0, max(text.find(chr(exc.character)), 0)) + 1
+        raise RegistryError(path, line, f"contains the control character U+{exc.character:04X}, "
+                            "which YAML does not allow") from None
     except yaml.YAMLError as exc:
         raise RegistryError(path, None, f"not valid YAML: {exc}") from None
-    except RecursionError:
-        raise RegistryError(path, None, "nested too deeply to be a registry") from None
+    finally:
+        loader.dispose()
+
+
+def _tab_hint(text: str, line: int | None) -> str:
+    if line is None:
+        return ""
+    lines = text.split("\n", line)
+    here = lines[line - 1] if len(lines) >= line else ""
+    indent = here[: len(here) - len(here.lstrip(" \t"))]
+    return " (a tab is used for indentation; indent with spaces)" if "\t" in indent else ""
+
+
+def _build_tree(loader: Any, path: str) -> Any:
+    """Assemble the one document's values from parser events, iteratively."""
+    import yaml
+
+    root: Any = None
+    documents = 0
+    stack: list[Any] = []  # open _Map / _List containers, innermost last
+    pending_keys: list[tuple[str, int] | None] = []  # per open mapping: key awaiting a value
+    start_lines: list[int] = []  # per open container: the line it starts on
+
+    def where(last: str = "") -> tuple[str | None, str]:
+        """The programme (once its slug is read) and the field being read, for an error:
+        (alpha, support.value) inside a programme, (None, sources[0].date) outside one."""
+        steps: list[str] = []
+        for open_container, key in zip(stack, pending_keys, strict=True):
+            if isinstance(open_container, _List):
+                steps.append(f"[{len(open_container)}]")
+            elif key is not None:
+                steps.append(key[0])
+        if last:
+            steps.append(last)
+        slug = stack[2].get("slug") if len(stack) > 2 and steps[:1] == ["programmes"] \
+            and isinstance(stack[2], _Map) else None
+        if isinstance(slug, str) and SLUG_RE.match(slug) and len(steps) > 2:
+            return slug, ".".join(steps[2:])
+        text = "".join(s if s.startswith("[") or i == 0 else f".{s}"
+                       for i, s in enumerate(steps))
+        return None, _clip(text, 120) or "(top level)"
+
+    def fail(line: int, message: str, last: str = "") -> RegistryError:
+        programme, field = where(last)
+        return RegistryError(path, line, message, programme, field)
+
+    def add(value: Any, line: int) -> None:
+        nonlocal root
+        if not stack:
+            root = value
+            return
+        container = stack[-1]
+        if isinstance(container, _List):
+            container.append(value)
+            container.item_lines.append(line)
+            return
+        key = pending_keys[-1]
+        if key is None:
+            if not isinstance(value, str):
+                raise fail(line, f"keys must be text, not {_shown(value)}")
+            if value in container:
+                raise fail(line, f"duplicate key '{_clip(value)}' (first on line "
+                           f"{container.key_lines[value]})", value)
+            pending_keys[-1] = (value, line)
+            return
+        name, key_line = key
+        container[name] = value
+        container.key_lines[name] = key_line
+        pending_keys[-1] = None
+
+    def check_node(event: Any, allowed_tags: set[str]) -> None:
+        if event.anchor is not None:
+            raise fail(_line(event), f"anchors (&{_clip(event.anchor)}) and aliases are not "
+                       "allowed in a registry")
+        if event.tag is not None and event.tag not in allowed_tags:
+            tag = event.tag.replace("tag:yaml.org,2002:", "!!", 1)
+            raise fail(_line(event), f"the tag {_clip(tag)} is not allowed in a registry")
+
+    while loader.check_event():
+        event = loader.get_event()
+        if isinstance(event, yaml.ScalarEvent):
+            check_node(event, _STR_TAGS)
+            plain = event.tag is None and event.implicit[0]
+            add(_plain_scalar(event.value) if plain else event.value, _line(event))
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            check_node(event, _CONTAINER_TAGS)
+            if len(stack) >= MAX_DEPTH:
+                raise fail(_line(event), f"nested more than {MAX_DEPTH} levels deep, which no "
+                           "registry needs")
+            container: _Map | _List
+            if isinstance(event, yaml.MappingStartEvent):
+                container = _Map()
+                container.line = _line(event)
+                container.key_lines = {}
+            else:
+                container = _List()
+                container.item_lines = []
+            if stack and isinstance(stack[-1], _Map) and pending_keys[-1] is None:
+                raise fail(_line(event), "keys must be text, not a "
+                           + ("mapping" if isinstance(container, _Map) else "list"))
+            stack.append(container)
+            pending_keys.append(None)
+            start_lines.append(_line(event))
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            pending_keys.pop()
+            add(stack.pop(), start_lines.pop())
+        elif isinstance(event, yaml.AliasEvent):
+            raise fail(_line(event), f"aliases (*{_clip(event.anchor or '')}) and anchors are "
+                       "not allowed in a registry")
+        elif isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise RegistryError(path, _line(event), "a registry is one YAML document, "
+                                    "but a second one starts here")
+    return root
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """Text short enough to quote in a one-line error."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def read_text(path: Path | str) -> str:
+    """The file's text: size-capped, UTF-8 (a UTF-8 byte-order mark is dropped)."""
+    import codecs
+
+    name = str(path)
+    limit = _max_bytes(name)
+    try:
+        with open(path, "rb") as handle:
+            # A regular file's size is known before reading; a device or pipe is read to the cap.
+            too_big = os.fstat(handle.fileno()).st_size > limit
+            raw = b"" if too_big else handle.read(limit + 1)
+    except FileNotFoundError:
+        raise RegistryError(name, None, "no such file") from None
+    except IsADirectoryError:
+        raise RegistryError(name, None, "is a directory, not a registry file") from None
+    except OSError as exc:
+        raise RegistryError(name, None, f"cannot read: {exc.strerror}") from None
+    if too_big or len(raw) > limit:
+        raise RegistryError(name, None, f"larger than the {limit:,}-byte limit for a registry "
+                            f"(set {MAX_BYTES_VAR} to raise it)")
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+                          (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16")):
+        if raw.startswith(bom):
+            raise RegistryError(name, 1, f"is {encoding} text (it starts with a {encoding} "
+                                "byte-order mark); save it as UTF-8")
+    raw = raw.removeprefix(codecs.BOM_UTF8)
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise RegistryError(name, raw[:nul].count(b"\n") + 1, "contains a NUL byte, so it is "
+                            "not UTF-8 text (UTF-16 without a byte-order mark?)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RegistryError(name, line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot "
+                            "start or continue a character here)") from None
+
+
+def _max_bytes(name: str) -> int:
+    setting = os.environ.get(MAX_BYTES_VAR, "").strip()
+    if not setting:
+        return DEFAULT_MAX_BYTES
+    if not setting.isdigit() or int(setting) <= 0:
+        raise RegistryError(name, None, f"{MAX_BYTES_VAR} must be a positive whole number of "
+                            f"bytes, not '{_clip(setting)}'")
+    return int(setting)
 
 
 def load(path: Path | str, use_cache: bool = True) -> Registry:
@@ -149,26 +330,18 @@ def load(path: Path | str, use_cache: bool = True) -> Registry:
     loading grow faster than the file (see benchmarks/).
     """
     name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise RegistryError(name, None, "no such file") from None
-    except OSError as exc:
-        raise RegistryError(name, None, f"cannot read: {exc.strerror}") from None
+    text = read_text(path)
     with _collector_paused():
         cache_key = None
         if use_cache:
             from fundcmp import cache
 
-            cache_key = cache.key(raw) if cache.enabled() else None
+            # Keyed on the text the parser reads, so it covers everything that can change
+            # the result (a UTF-8 byte-order mark, dropped by read_text, changes nothing).
+            cache_key = cache.key(text.encode("utf-8")) if cache.enabled() else None
             cached = cache.fetch(cache_key) if cache_key else None
             if cached is not None:
                 return Registry(name, *cached)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise RegistryError(name, line, "not UTF-8 text") from None
         registry = build(parse(text, name), name)
         if cache_key:
             cache.store(cache_key, registry.programmes, registry.sources)
@@ -189,10 +362,11 @@ def _collector_paused() -> Iterator[None]:
 def build(doc: Any, path: str) -> Registry:
     """Validate a parsed document and turn it into a Registry."""
     if doc is None:
-        raise RegistryError(path, None, "the registry is empty")
+        raise RegistryError(path, 1, "the registry is empty: it needs 'sources' and "
+                            "'programmes'")
     if not isinstance(doc, _Map):
         raise RegistryError(path, 1, "the registry must be a mapping with 'sources' and "
-                            "'programmes'")
+                            f"'programmes', not {_shown(doc)}")
     _check_keys(doc, {"sources", "programmes"}, path, None, "")
     for key in ("sources", "programmes"):
         if key not in doc:
@@ -205,8 +379,8 @@ def build(doc: Any, path: str) -> Registry:
                             field="programmes")
     seen: dict[str, int] = {}
     programmes = []
-    for item in items:
-        programme = _programme(item, sources, path, doc.key_lines["programmes"], order)
+    for item, item_line in zip(items, _item_lines(items), strict=True):
+        programme = _programme(item, sources, path, item_line, order)
         if programme.slug in seen:
             raise RegistryError(path, programme.line, f"duplicate slug (first on line "
                                 f"{seen[programme.slug]})", programme.slug, "slug")
@@ -244,6 +418,11 @@ def _check_keys(m: _Map, allowed: set[str], path: str, slug: str | None, prefix:
 def _text(value: Any, ctx: _Ctx, line: int, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ctx.fail(line, field, f"must be non-empty text, not {_shown(value)}")
+    if not value.isprintable():
+        unsafe = UNSAFE_CHAR_RE.search(value)
+        if unsafe:
+            raise ctx.fail(line, field, f"contains U+{ord(unsafe.group()):04X}, a control "
+                           "character that could rewrite the terminal it is shown on")
     return value
 
 
@@ -252,15 +431,32 @@ def _shown(value: Any) -> str:
         return "nothing"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
-    if isinstance(value, (dict, list)):
-        return "a mapping" if isinstance(value, dict) else "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return f"a list of {len(value)}" if value else "an empty list"
+    if isinstance(value, str):
+        return repr(_clip(value))
     return repr(value)
+
+
+def _item_lines(items: list[Any]) -> list[int]:
+    """The line of each item of a parsed list (0, meaning unknown, for a built one)."""
+    return items.item_lines if isinstance(items, _List) else [0] * len(items)
 
 
 def _texts(value: Any, ctx: _Ctx, line: int, field: str) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise ctx.fail(line, field, f"must be a list of text, not {_shown(value)}")
-    return tuple(_text(v, ctx, line, field) for v in value)
+    return tuple(_text(v, ctx, at or line, field)
+                 for v, at in zip(value, _item_lines(value), strict=True))
+
+
+def _funders(value: Any, ctx: _Ctx, line: int, field: str) -> tuple[str, ...]:
+    names = _texts(value, ctx, line, field)
+    if not names:
+        raise ctx.fail(line, field, "must name at least one funder")
+    return names
 
 
 def _mapping(value: Any, ctx: _Ctx, line: int, field: str) -> _Map:
@@ -276,8 +472,8 @@ def _sources(doc: _Map, path: str) -> dict[str, Source]:
         raise ctx.fail(doc.key_lines["sources"], "sources", "must be a list of sources")
     sources: dict[str, Source] = {}
     allowed = {"id", "publisher", "title", "date", "document", "url"}
-    for item in items:
-        m = _mapping(item, ctx, doc.key_lines["sources"], "sources")
+    for item, item_line in zip(items, _item_lines(items), strict=True):
+        m = _mapping(item, ctx, item_line, "sources")
         _check_keys(m, allowed, path, None, "sources.")
         for key in ("id", "publisher", "title", "date"):
             if key not in m:
@@ -302,6 +498,13 @@ def _date_text(value: Any, ctx: _Ctx, line: int, field: str) -> str:
     if not isinstance(value, str) or not DATE_RE.match(value):
         raise ctx.fail(line, field, f"must be a quoted date \"YYYY\", \"YYYY-MM\" or "
                        f"\"YYYY-MM-DD\", not {_shown(value)}")
+    if len(value) == 10:
+        import datetime
+
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ctx.fail(line, field, f"{value} is not a day of the calendar") from None
     return value
 
 
@@ -331,15 +534,19 @@ def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
         if isinstance(value, str):
             match = MONEY_TEXT_RE.match(value)
             if match:
-                digits = float(match.group(1).replace(",", ""))
+                digits = float(match.group(1).replace(",", "").replace("_", ""))
                 digits *= {"k": 1e3, "m": 1e6}.get(match.group(2).lower(), 1)
                 hint = f"; write the plain number {digits:.0f}" if digits == int(digits) \
                     else f"; write the plain number {digits}"
         raise ctx.fail(line, field, f"must be a number, not {_shown(value)}{hint}")
-    if not math.isfinite(value):
-        raise ctx.fail(line, field, f"must be a finite number, not {value}")
+    if math.isnan(value):
+        raise ctx.fail(line, field, "must be a number, not NaN")
+    if math.isinf(value):
+        raise ctx.fail(line, field, "must be a finite number; this one is too large to hold")
     if value < 0:
         raise ctx.fail(line, field, f"must not be negative ({value})")
+    if value > MAX_FIGURE:
+        raise ctx.fail(line, field, f"must be at most {MAX_FIGURE:.0e}, not {value:.6g}")
     if unit == Unit.COUNT and value != int(value):
         raise ctx.fail(line, field, f"must be a whole number ({value})")
     return value
@@ -517,7 +724,7 @@ def _quantity_of(unit: str) -> Callable[[Any, _Ctx, int, str], Quantity]:
 
 _FIELDS: dict[str, Callable[[Any, _Ctx, int, str], Any]] = {
     "name": _text,
-    "funders": _texts,
+    "funders": _funders,
     "partners": _texts,
     "focus": _text_fact,
     "part_of": _text_fact,

@@ -76,9 +76,9 @@ def test_minimal_registry_loads(write_registry: Write) -> None:
     ("{amount: 12,", "{amount: 12, up_to: 14,", 11, "duration", "exactly one of"),
     ("  - slug: alpha", "  - slug: Alpha Beta", 7, "slug", "lower-case words"),
     ("    funders: [Funder A]", "    funders: Funder A", 9, "funders", "must be a list"),
-    ("    name: Alpha", "    name: Alpha\n    name: Beta", 9, None, "duplicate key 'name'"),
+    ("    name: Alpha", "    name: Alpha\n    name: Beta", 9, "name", "duplicate key 'name'"),
     ("date: \"2020-01-01\"", "date: 2020", 5, "sources.date", "quoted date"),
-    ("    name: Alpha", "    name: !!python/object:os.system x", 8, None, "not allowed"),
+    ("    name: Alpha", "    name: !!python/object:os.system x", 8, "name", "not allowed"),
 ])
 def test_each_rule_is_one_line_naming_file_line_and_field(
         write_registry: Write, old: str, new: str, line: int | None, field: str | None,
