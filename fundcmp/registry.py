@@ -587,7 +587,7 @@ def _quantity(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> Quanti
             raise ctx.fail(where, sub, f"must be a list [low, high], not {_shown(pair)}")
         low, high = (_number(v, ctx, where, sub, unit) for v in pair)
         if low > high:
-            raise ctx.fail(where, sub, f"low {low:g} is greater than high {high:g}")
+            raise ctx.fail(where, sub, f"low {_plain(low)} is greater than high {_plain(high)}")
         q = between(low, high, unit, evidence, note)
     if formula:
         return Quantity(Kind.DERIVED, unit, q.low, q.mid, q.high, formula=formula,
