@@ -25,6 +25,11 @@ def _new_file_mode() -> int:
 
 def write_text(path: Path | str, text: str, encoding: str = "utf-8") -> None:
     """Replace path's contents with text atomically, keeping its permissions."""
+    write_bytes(path, text.encode(encoding))
+
+
+def write_bytes(path: Path | str, data: bytes) -> None:
+    """Replace path's contents with data atomically, keeping its permissions."""
     target = Path(path)
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
@@ -34,7 +39,7 @@ def write_text(path: Path | str, text: str, encoding: str = "utf-8") -> None:
     fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(text.encode(encoding))
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(temp, mode)

@@ -118,15 +118,12 @@ def store(cache_key: str, programmes: tuple[Programme, ...], sources: tuple[Sour
                       ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     header = json.dumps({"format": FORMAT, "key": cache_key,
                          "body_sha256": hashlib.sha256(body).hexdigest()}).encode("ascii")
-    temp = folder / f".{cache_key}.{os.getpid()}.tmp"
-    try:
+    from fundcmp.atomic import write_bytes
+
+    with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
-        temp.write_bytes(header + b"\n" + body)
-        os.replace(temp, folder / f"{cache_key}.json")
+        write_bytes(folder / f"{cache_key}.json", header + b"\n" + body)
         _prune(folder)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
 
 
 def _prune(folder: Path) -> None:

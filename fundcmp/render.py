@@ -241,12 +241,11 @@ def save(recorder: Any, path: str, title: str) -> None:
         document = recorder.export_svg(title=title or "fundcmp")
     else:
         document = recorder.export_html(inline_styles=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    from fundcmp.atomic import write_text
+
     try:
-        partial.write_text(document, encoding="utf-8")
-        os.replace(partial, target)
+        write_text(target, document)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise FundcmpError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
