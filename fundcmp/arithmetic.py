@@ -77,9 +77,16 @@ def price_year(p: Programme) -> tuple[int | None, str]:
 
 @dataclass(frozen=True, slots=True)
 class Ranked:
+    """A programme in ranked order: its figure on every key (the first is `quantity`),
+    and the value it was ordered by (None when unknown or in another currency)."""
+
     programme: Programme
-    quantity: Quantity
+    figures: tuple[Quantity, ...]
     value: float | None
+
+    @property
+    def quantity(self) -> Quantity:
+        return self.figures[0]
 
 
 def rank(programmes: Sequence[Programme], measure: Callable[[Programme], Quantity],
@@ -261,8 +268,9 @@ def rank_by(programmes: Sequence[Programme],
         return (*parts, programmes[position].slug if first_known else "", position)
 
     order = sorted(range(len(programmes)), key=key)
-    return [Ranked(programmes[i], q, q.basis(basis) if q.unit == units[0] else None)
-            for i in order for q in (figures[i][0],)]
+    return [Ranked(programmes[i], tuple(figures[i]),
+                   figures[i][0].basis(basis) if figures[i][0].unit == units[0] else None)
+            for i in order]
 
 
 MEASURES: dict[str, Callable[[Programme], Quantity]] = {

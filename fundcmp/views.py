@@ -213,11 +213,12 @@ def rank_table(programmes: Sequence[Programme], by: str | Sequence[str], basis: 
                                  for f in (RANK_FIELD[k], f"{RANK_FIELD[k]}_{basis}")), "note")
     keys = tuple(fields) if fields else default
     catalogue_keys = choose_fields([k for k in keys if k != "note"], ["slug"])
-    units = {k: common_unit([MEASURES[k](p) for p in programmes]) for k in keys_by}
+    units = [common_unit([r.figures[i] for r in ranked]) for i in range(len(keys_by))]
     records = []
-    for r in ranked:
-        record = _records([r.programme], catalogue_keys)[0]
-        notes = [(k, _rank_note(MEASURES[k](r.programme), basis, units[k])) for k in keys_by]
+    for r, record in zip(ranked, _records([r.programme for r in ranked], catalogue_keys),
+                         strict=True):
+        notes = [(k, _rank_note(q, basis, unit))
+                 for k, q, unit in zip(keys_by, r.figures, units, strict=True)]
         record["note"] = "; ".join(f"{k}: {n}" if len(keys_by) > 1 else n for k, n in notes if n)
         records.append(record)
     columns = tuple(Column(k, "Note") if k == "note" else Column(k, CATALOGUE[k][0])
