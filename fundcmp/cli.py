@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from fundcmp import __version__
+from fundcmp.arithmetic import MEASURES
 from fundcmp.completion import fields as complete_fields
 from fundcmp.completion import slugs as complete_slugs
 from fundcmp.errors import FundcmpError, UnknownSlugError
@@ -165,8 +166,7 @@ def emit(table: Any, fmt: str | None, no_header: bool, color: str,
     write(table, fmt, out, header=header, color=color, export=export)
 
 
-RANK_KEYS = ("funding", "funding-per-year", "duration", "support", "teams", "total", "value",
-             "odds")
+RANK_KEYS = tuple(MEASURES)
 
 
 def _split_by(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
