@@ -32,7 +32,7 @@ FORMAT = 1
 KEEP_ENTRIES = 8
 _CLASSES: dict[str, Any] = {cls.__name__: cls for cls in (
     model.Kind, model.Unit, model.Evidence, model.Quantity, model.DateFact, model.Support,
-    model.Source, model.TextFact, model.Programme)}
+    model.Source, model.TextFact, model.Programme, model.Quantiles, model.Published)}
 _MEMBERS = {cls.__name__: {m.value: m for m in cls} for cls in (model.Kind, model.Unit)}
 _READ_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError,
                 RecursionError)

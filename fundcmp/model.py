@@ -44,6 +44,18 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class Quantiles:
+    """Exact cut points of observed values, so a spread is more than its ends.
+
+    `quartiles` are Q1, median, Q3; `deciles` are D1 to D9 (D5 is the median).
+    Both follow fundcmp.quantiles.METHOD (statistics.quantiles, method="inclusive").
+    """
+
+    quartiles: tuple[float, float, float]
+    deciles: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Quantity:
     """A figure with honest bounds.
 
@@ -61,6 +73,7 @@ class Quantity:
     n: int | None = None
     evidence: Evidence | None = None
     note: str = ""
+    quantiles: Quantiles | None = None
 
     @property
     def known(self) -> bool:
@@ -148,6 +161,23 @@ class TextFact:
 
 
 @dataclass(frozen=True, slots=True)
+class Published:
+    """The 360Giving programme a hand-written entry's grants are published under.
+
+    `entry` is the slug of the imported entry holding those grants; the loader
+    copies its observed figures here, so stated and observed sit side by side.
+    """
+
+    funder_id: str
+    programme: str
+    entry: str
+    grants: Quantity = field(default_factory=lambda: unknown(Unit.COUNT))
+    funding_per_grant: Quantity = field(default_factory=lambda: unknown(Unit.GBP))
+    total_funding: Quantity = field(default_factory=lambda: unknown(Unit.GBP))
+    duration: Quantity = field(default_factory=lambda: unknown(Unit.MONTHS))
+
+
+@dataclass(frozen=True, slots=True)
 class Programme:
     slug: str
     name: str
@@ -167,6 +197,7 @@ class Programme:
     support: Support = field(default_factory=Support)
     applications: Quantity = field(default_factory=lambda: unknown(Unit.COUNT))
     price_year: int | None = None
+    published: Published | None = None
     line: int = 0
 
     @property
@@ -181,6 +212,7 @@ class Programme:
 
 
 def observed(minimum: float, median: float, maximum: float, n: int, unit: str,
-             formula: str = "") -> Quantity:
+             formula: str = "", quantiles: Quantiles | None = None) -> Quantity:
     """A spread seen over n observations (imported grants): median as mid."""
-    return Quantity(Kind.OBSERVED, unit, minimum, median, maximum, formula=formula, n=n)
+    return Quantity(Kind.OBSERVED, unit, minimum, median, maximum, formula=formula, n=n,
+                    quantiles=quantiles)

@@ -32,6 +32,8 @@ from fundcmp.model import (
     Evidence,
     Kind,
     Programme,
+    Published,
+    Quantiles,
     Quantity,
     Source,
     Support,
@@ -386,7 +388,38 @@ def build(doc: Any, path: str) -> Registry:
                                 f"{seen[programme.slug]})", programme.slug, "slug")
         seen[programme.slug] = programme.line
         programmes.append(programme)
+    if any(p.published is not None for p in programmes):
+        programmes = _linked(programmes, items, path)
     return Registry(path, tuple(programmes), tuple(sources.values()))
+
+
+def _linked(programmes: list[Programme], items: list[Any], path: str) -> list[Programme]:
+    """Hand-written entries given the observed figures of the imported entry they name."""
+    from dataclasses import replace
+
+    index = {p.slug: p for p in programmes}
+    result = []
+    for p, item in zip(programmes, items, strict=True):
+        link = p.published
+        if link is None:
+            result.append(p)
+            continue
+        line = item.key_lines.get("published_as") if isinstance(item, _Map) else None
+        ctx = _Ctx(path, p.slug, {})
+        target = index.get(link.entry)
+        field = "published_as.entry"
+        if target is None:
+            raise ctx.fail(line, field, f"no programme with slug '{_clip(link.entry)}' in this "
+                           "registry (import its grants first)")
+        if target.slug == p.slug:
+            raise ctx.fail(line, field, "names this programme itself; name the imported entry")
+        if target.funding_per_team.kind is not Kind.OBSERVED or target.published is not None:
+            raise ctx.fail(line, field, f"'{target.slug}' is not an imported entry (its funding "
+                           "per team is not observed from grants)")
+        result.append(replace(p, published=replace(
+            link, grants=target.teams, funding_per_grant=target.funding_per_team,
+            total_funding=target.total_funding, duration=target.duration)))
+    return result
 
 
 class _Ctx:
@@ -611,7 +644,8 @@ def _observed(m: _Map, ctx: _Ctx, field: str, unit: str, note: str) -> Quantity:
     """
     sub = f"{field}.observed"
     spread = _mapping(m["observed"], ctx, m.key_lines["observed"], sub)
-    _check_keys(spread, {"min", "median", "max", "n"}, ctx.path, ctx.slug, sub + ".")
+    _check_keys(spread, {"min", "median", "max", "n", "quartiles", "deciles"}, ctx.path,
+                ctx.slug, sub + ".")
     for key in ("min", "median", "max", "n"):
         if key not in spread:
             raise ctx.fail(spread.line, f"{sub}.{key}", f"missing required field '{key}'")
@@ -639,7 +673,47 @@ def _observed(m: _Map, ctx: _Ctx, field: str, unit: str, note: str) -> Quantity:
     elif "quote" in m:
         raise ctx.fail(m.key_lines["quote"], f"{field}.source", "a quote needs a 'source'")
     return Quantity(Kind.OBSERVED, unit, low, mid, high, formula=formula, n=int(n),
-                    evidence=evidence, note=note)
+                    evidence=evidence, note=note,
+                    quantiles=_quantiles(spread, ctx, sub, unit, (low, mid, high)))
+
+
+def _cut_points(spread: _Map, key: str, count: int, ctx: _Ctx, sub: str, unit: str,
+                ends: tuple[float, float]) -> tuple[float, ...]:
+    line = spread.key_lines[key]
+    values = spread[key]
+    if not isinstance(values, list) or len(values) != count:
+        raise ctx.fail(line, f"{sub}.{key}", f"must be a list of {count} numbers, not "
+                       f"{_shown(values)}")
+    cuts = tuple(_number(v, ctx, line, f"{sub}.{key}", unit) for v in values)
+    if list(cuts) != sorted(cuts) or cuts[0] < ends[0] or cuts[-1] > ends[1]:
+        raise ctx.fail(line, f"{sub}.{key}", "must rise from low to high, between min and "
+                       "max")
+    return cuts
+
+
+def _quantiles(spread: _Map, ctx: _Ctx, sub: str, unit: str,
+               spread_values: tuple[float, float, float]) -> Quantiles | None:
+    """Quartiles and deciles, both or neither, each rising within min..max, middles the median.
+
+    They follow fundcmp.quantiles.METHOD; the median may differ from the middle cut
+    by rounding (the definition scales and divides), never by more.
+    """
+    has = [k for k in ("quartiles", "deciles") if k in spread]
+    if not has:
+        return None
+    if len(has) == 1:
+        missing = "deciles" if has == ["quartiles"] else "quartiles"
+        raise ctx.fail(spread.line, f"{sub}.{missing}", f"missing required field '{missing}' "
+                       f"(quartiles and deciles come together)")
+    low, median, high = spread_values
+    quartiles = _cut_points(spread, "quartiles", 3, ctx, sub, unit, (low, high))
+    deciles = _cut_points(spread, "deciles", 9, ctx, sub, unit, (low, high))
+    for key, middle in (("quartiles", quartiles[1]), ("deciles", deciles[4])):
+        if not math.isclose(middle, median, rel_tol=1e-9, abs_tol=1e-9):
+            raise ctx.fail(spread.key_lines[key], f"{sub}.{key}", f"the middle one "
+                           f"({_plain(middle)}) must be the median ({_plain(median)})")
+    q1, q2, q3 = quartiles
+    return Quantiles((q1, q2, q3), deciles)
 
 
 def quantity_data(q: Quantity) -> dict[str, Any]:
@@ -650,6 +724,9 @@ def quantity_data(q: Quantity) -> dict[str, Any]:
     elif q.kind is Kind.OBSERVED:
         data["observed"] = {"min": _plain(q.low), "median": _plain(q.mid),
                             "max": _plain(q.high), "n": q.n}
+        if q.quantiles is not None:
+            data["observed"]["quartiles"] = [_plain(v) for v in q.quantiles.quartiles]
+            data["observed"]["deciles"] = [_plain(v) for v in q.quantiles.deciles]
     elif q.low is None:
         data["up_to"] = _plain(q.high)
     elif q.low == q.high:
@@ -709,6 +786,22 @@ def _support(value: Any, ctx: _Ctx, line: int, field: str) -> Support:
     )
 
 
+def _published(value: Any, ctx: _Ctx, line: int, field: str) -> Published:
+    """funder_id and programme as 360Giving names them; entry, the imported entry's slug."""
+    m = _mapping(value, ctx, line, field)
+    _check_keys(m, {"funder_id", "programme", "entry"}, ctx.path, ctx.slug, field + ".")
+    for key in ("funder_id", "programme", "entry"):
+        if key not in m:
+            raise ctx.fail(m.line, f"{field}.{key}", f"missing required field '{key}'")
+    entry = _text(m["entry"], ctx, m.key_lines["entry"], f"{field}.entry")
+    if not SLUG_RE.match(entry):
+        raise ctx.fail(m.key_lines["entry"], f"{field}.entry", "must be the slug of an "
+                       f"imported entry, not {_shown(entry)}")
+    return Published(_text(m["funder_id"], ctx, m.key_lines["funder_id"], f"{field}.funder_id"),
+                     _text(m["programme"], ctx, m.key_lines["programme"], f"{field}.programme"),
+                     entry)
+
+
 def _price_year(value: Any, ctx: _Ctx, line: int, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1800 <= value <= 2200:
         raise ctx.fail(line, field, f"must be a year such as 2020, not {_shown(value)}")
@@ -739,6 +832,7 @@ _FIELDS: dict[str, Callable[[Any, _Ctx, int, str], Any]] = {
     "support": _support,
     "applications": _quantity_of(Unit.COUNT),
     "price_year": _price_year,
+    "published_as": _published,
 }
 _REQUIRED = ("slug", "name", "funders")
 _ALLOWED = {"slug", *_FIELDS}
@@ -762,6 +856,8 @@ def _programme(item: Any, sources: dict[str, Source], path: str, list_line: int,
     for key, value in m.items():
         if key != "slug":
             values[key] = _FIELDS[key](value, ctx, m.key_lines[key], key)
+    if "published_as" in values:
+        values["published"] = values.pop("published_as")
     used = {e.source for e in _evidences(values)}
     # The few sources this programme cites, in registry order, without walking every source.
     values["sources"] = tuple(sources[s] for s in sorted(used, key=order.__getitem__))
