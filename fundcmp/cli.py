@@ -365,6 +365,66 @@ def rank(state: State, by: list[str], basis: str, reverse: bool, chart: bool,
     emit(table, fmt, no_header, color, export)
 
 
+def _currency_code(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from fundcmp.matching import is_currency
+
+    if not is_currency(value):
+        raise click.BadParameter(f"must be an ISO 4217 code such as GBP or EUR, not {value!r}",
+                                 ctx, param)
+    return value
+
+
+AMOUNT = click.FloatRange(min=0, max=1e15)
+
+
+@cli.command()
+@click.option("--amount", type=AMOUNT, callback=_finite, metavar="MONEY",
+              help="The amount asked for, per team (grant), in --currency.")
+@click.option("--months", type=click.FloatRange(min=0, max=1200), callback=_finite,
+              metavar="N", help="How long the work runs, in months.")
+@click.option("--per-year", "per_year", type=AMOUNT, callback=_finite, metavar="MONEY",
+              help="The amount asked for a year, per team.")
+@click.option("--currency", default="GBP", show_default=True, callback=_currency_code,
+              metavar="CODE", help="Currency of --amount and --per-year; programmes in "
+                                   "another currency are unknown (no exchange rate is assumed).")
+@click.option("--words", metavar="TEXT", default=None,
+              help="A phrase to find in each programme's name or focus (any case).")
+@click.option("--funder", metavar="NAME", default=None,
+              help="Only programmes of this funder: part of its name (any case), or the "
+                   "360Giving identifier its grants are published under.")
+@output_options
+@click.pass_obj
+def match(state: State, amount: float | None, months: float | None, per_year: float | None,
+          currency: str, words: str | None, funder: str | None, fmt: str | None,
+          fields: list[str], no_header: bool, color: str) -> None:
+    """Which programmes fit an ask, and why, in the words of their evidence.
+
+    Stated figures: inside a range or under a ceiling fits; below what a
+    programme gives fits with a caveat; above the most it gives does not fit;
+    an unknown figure is unknown, never a guess. Imported grants: the ask is
+    placed among their deciles. Listed fits, then fits with a caveat, then
+    unknown, then does not fit; exit status 0 whether or not anything fits.
+
+    \b
+    Example:
+      fundcmp match --amount 250000 --months 24
+      fundcmp match --per-year 100000 --words co-production
+      fundcmp match --amount 50000 --funder "Health Foundation" --format json
+    """
+    from fundcmp.match_view import match_table
+    from fundcmp.matching import Ask, match_all
+
+    if amount is None and months is None and per_year is None and words is None:
+        raise click.UsageError("say what you need: --amount, --months, --per-year or --words")
+    if words is not None and not words.strip():
+        raise click.UsageError("--words needs some words")
+    ask = Ask(amount, months, per_year, currency, words)
+    matches = match_all(state.programmes(), ask, funder)
+    if not matches:
+        click.echo(f"fundcmp: no programme's funder matches \u201c{funder}\u201d", err=True)
+    emit(match_table(matches, ask, fields, funder), fmt, no_header, color)
+
+
 @cli.command()
 @click.argument("slug", shell_complete=complete_slugs)
 @price_options
