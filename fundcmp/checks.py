@@ -122,7 +122,88 @@ def awards_vs_applications(p: Programme) -> Finding | None:
                    _fact("applications", applications))
 
 
-CHECKS = (duration_vs_dates, total_vs_teams, awards_vs_applications)
+def _grants_fact(p: Programme, label: str, q: Quantity, shown: str) -> Fact:
+    """What the published grants show, named by the 360Giving programme they come from."""
+    link = p.published
+    assert link is not None
+    data = f" from source {q.evidence.source}" if q.evidence is not None else ""
+    where = f"published under {link.programme} ({link.funder_id}; imported as {link.entry}" \
+            f"{data})"
+    return Fact(label, f"{shown}, {where}", "observed", _quotes(q.evidence) if
+                q.evidence and q.evidence.quote else ())
+
+
+def _comparable(stated: Quantity, seen: Quantity) -> bool:
+    return (stated.kind is not Kind.UNKNOWN and stated.high is not None
+            and seen.kind is not Kind.UNKNOWN and stated.unit == seen.unit)
+
+
+def grants_above_ceiling(p: Programme) -> Finding | None:
+    """No published grant may be larger than the most the programme says it gives."""
+    if p.published is None:
+        return None
+    stated, seen = p.funding_per_team, p.published.funding_per_grant
+    if not _comparable(stated, seen) or seen.high is None:
+        return None
+    assert stated.high is not None
+    if seen.high <= stated.high:
+        return None
+    count = f"{seen.n:,} " if seen.n else ""
+    return Finding(p.slug, "published grants above the stated ceiling",
+                   _fact("funding per team", stated),
+                   _grants_fact(p, f"{count}grants", seen, f"{span(seen)} (the largest, "
+                                f"{amount(seen.high, seen.unit)}, is above it)"))
+
+
+def grants_vs_teams(p: Programme) -> Finding | None:
+    """The published grants should number what the programme says it funds."""
+    if p.published is None:
+        return None
+    teams, grants = p.teams, p.published.grants
+    if not _comparable(teams, grants) or grants.low is None:
+        return None
+    assert teams.high is not None
+    if (teams.low or 0) <= grants.low <= teams.high:
+        return None
+    more = "more" if grants.low > teams.high else "fewer"
+    return Finding(p.slug, f"{more} published grants than stated {p.team_noun}",
+                   _fact(p.team_noun, teams),
+                   _grants_fact(p, "grants", grants, f"number {grants.low:,.0f}"))
+
+
+def total_past_budget(p: Programme) -> Finding | None:
+    """The published grants should not add up to more than the stated programme total."""
+    if p.published is None:
+        return None
+    total, paid = p.total_funding, p.published.total_funding
+    if not _comparable(total, paid) or paid.low is None:
+        return None
+    assert total.high is not None
+    if paid.low <= total.high:
+        return None
+    return Finding(p.slug, "published grants total more than the stated budget",
+                   _fact("total", total),
+                   _grants_fact(p, "grants", paid, f"total {amount(paid.low, paid.unit)}"))
+
+
+def durations_outside_span(p: Programme) -> Finding | None:
+    """Published grants' planned durations should lie within the stated duration."""
+    if p.published is None:
+        return None
+    stated, seen = p.duration, p.published.duration
+    if not _comparable(stated, seen) or seen.low is None or seen.high is None:
+        return None
+    assert stated.high is not None
+    if (stated.low or 0) <= seen.low and seen.high <= stated.high:
+        return None
+    return Finding(p.slug, "published grant durations outside the stated span",
+                   _fact("duration", stated),
+                   _grants_fact(p, f"{seen.n:,} grants' durations" if seen.n else "durations",
+                                seen, span(seen)))
+
+
+CHECKS = (duration_vs_dates, total_vs_teams, awards_vs_applications, grants_above_ceiling,
+          grants_vs_teams, total_past_budget, durations_outside_span)
 
 
 def check(programmes: Sequence[Programme]) -> list[Finding]:

@@ -74,8 +74,30 @@ def raw(q: Quantity) -> str:
     return f"{shown} {q.unit}" if is_money(q.unit) and q.unit != Unit.GBP else shown
 
 
+def cut_values(q: Quantity) -> list[tuple[str, float]]:
+    """An observed spread's numbers by name: min, q1, median, q3, max, then d1 to d9."""
+    assert q.low is not None and q.mid is not None and q.high is not None
+    if q.quantiles is None:
+        return [("min", q.low), ("median", q.mid), ("max", q.high)]
+    q1, _, q3 = q.quantiles.quartiles
+    return [("min", q.low), ("q1", q1), ("median", q.mid), ("q3", q3), ("max", q.high),
+            *((f"d{i + 1}", v) for i, v in enumerate(q.quantiles.deciles))]
+
+
 def as_json(q: Quantity) -> dict[str, object]:
-    """A quantity as a JSON object with stable keys; null where unknown."""
+    """A quantity as a JSON object with stable keys; null where unknown.
+
+    An observed quantity adds its quartiles and deciles (null when not recorded).
+    """
+    if q.kind is Kind.OBSERVED:
+        cuts = q.quantiles
+        return {**_json(q),
+                "quartiles": None if cuts is None else [number(v) for v in cuts.quartiles],
+                "deciles": None if cuts is None else [number(v) for v in cuts.deciles]}
+    return _json(q)
+
+
+def _json(q: Quantity) -> dict[str, object]:
     return {
         "kind": str(q.kind),
         "low": None if q.low is None else number(q.low),
@@ -87,3 +109,13 @@ def as_json(q: Quantity) -> dict[str, object]:
         "note": q.note or None,
         "n": q.n,
     }
+
+
+def beside(stated: Quantity, observed: Quantity) -> str:
+    """A stated figure and what the published grants show, in one line."""
+    said = "nothing stated" if stated.kind is Kind.UNKNOWN else f"stated {span(stated)}"
+    if observed.kind is not Kind.OBSERVED or observed.mid is None:
+        return f"{said}; no grants observed"
+    grants = f"{observed.n:,} grant{'s' if observed.n != 1 else ''}"
+    median = amount(observed.mid, observed.unit)
+    return f"{said}; observed {grants}, {span(observed)}, median {median}"

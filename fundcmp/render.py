@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from fundcmp.display import amount, as_json, number, raw, text
+from fundcmp.display import amount, as_json, cut_values, number, raw, text
 from fundcmp.errors import FundcmpError
 from fundcmp.model import Kind, Quantity, Support
-from fundcmp.views import Bound, Cell, Record, Table
+from fundcmp.views import Bound, Cell, Distribution, Record, Table
 
 MACHINE_FORMATS = ("tsv", "csv", "json", "jsonl", "yaml")
 # tabulate's own formats, passed straight through (kept in step with tabulate by a test).
@@ -53,6 +53,10 @@ def human(cell: Cell) -> str:
         return _support_human(cell)
     if isinstance(cell, Bound):
         return "-" if cell.value is None else amount(cell.value, cell.unit)
+    if isinstance(cell, Distribution):
+        from fundcmp import boxplot
+
+        return boxplot.shown(cell.quantity, cell.top)
     if isinstance(cell, tuple):
         return ", ".join(cell) if cell else "-"
     if isinstance(cell, float):
@@ -70,6 +74,8 @@ def machine(cell: Cell) -> str:
         return raw(cell.value)
     if isinstance(cell, Bound):
         return "" if cell.value is None else str(number(cell.value))
+    if isinstance(cell, Distribution):
+        return " ".join(f"{k}={number(v)}" for k, v in cut_values(cell.quantity))
     if isinstance(cell, tuple):
         return "; ".join(cell)
     if isinstance(cell, (int, float)):
@@ -87,6 +93,8 @@ def jsonable(cell: Cell) -> Any:
         return list(cell)
     if isinstance(cell, Bound):
         return None if cell.value is None else number(cell.value)
+    if isinstance(cell, Distribution):
+        return as_json(cell.quantity)
     if isinstance(cell, float):
         return number(cell)
     return cell

@@ -24,9 +24,19 @@ from fundcmp.arithmetic import (
     value_per_team,
     value_programme,
 )
-from fundcmp.display import span, text
+from fundcmp.display import beside, span, text
 from fundcmp.errors import FundcmpError
-from fundcmp.model import DateFact, Evidence, Kind, Programme, Quantity, Source, Support
+from fundcmp.model import (
+    DateFact,
+    Evidence,
+    Kind,
+    Programme,
+    Quantiles,
+    Quantity,
+    Source,
+    Support,
+)
+from fundcmp.quantiles import METHOD
 
 if TYPE_CHECKING:
     from fundcmp.checks import Finding
@@ -41,7 +51,15 @@ class Bound:
     unit: str
 
 
-Cell = str | int | float | None | Quantity | Support | Bound | tuple[str, ...]
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """An observed spread, drawn as a box plot on an axis from 0 to `top` (shared by its row)."""
+
+    quantity: Quantity
+    top: float | None = None
+
+
+Cell = str | int | float | None | Quantity | Support | Bound | Distribution | tuple[str, ...]
 Record = dict[str, Cell]
 
 
@@ -122,6 +140,52 @@ for _key in QUANTITY_FIELDS:
         CATALOGUE[f"{_key}_{_bound}"] = (f"{CATALOGUE[_key][0]} ({_bound})",
                                          _bound_getter(_key, _bound))
 
+CUTS: dict[str, Callable[[Quantiles], float]] = {
+    "q1": lambda q: q.quartiles[0], "q3": lambda q: q.quartiles[2],
+    **{f"d{i + 1}": (lambda q, i=i: q.deciles[i]) for i in range(9)},
+}
+SPREAD_FIELDS = {"funding": lambda p: p.funding_per_team, "duration": lambda p: p.duration,
+                 "published_funding": lambda p: _published(p, "funding_per_grant"),
+                 "published_duration": lambda p: _published(p, "duration")}
+
+
+def _published(p: Programme, name: str) -> Quantity | None:
+    return None if p.published is None else getattr(p.published, name)  # type: ignore[no-any-return]
+
+
+def _spread_getter(figure: Callable[[Programme], Quantity | None]) -> Getter:
+    def get(p: Programme) -> Cell:
+        q = figure(p)
+        return Distribution(q) if q is not None and q.kind is Kind.OBSERVED else None
+
+    return get
+
+
+def _cut_getter(figure: Callable[[Programme], Quantity | None], cut: str) -> Getter:
+    def get(p: Programme) -> Cell:
+        q = figure(p)
+        if q is None or q.quantiles is None:
+            return Bound(None, q.unit if q is not None else "")
+        return Bound(CUTS[cut](q.quantiles), q.unit)
+
+    return get
+
+
+CATALOGUE.update({
+    "published_as": ("Grants published as", lambda p: None if p.published is None else
+                     f"{p.published.funder_id}: {p.published.programme}"),
+    "published_grants": ("Published grants", lambda p: _published(p, "grants")),
+    "published_funding": ("Published funding per grant",
+                          lambda p: _published(p, "funding_per_grant")),
+    "published_total": ("Published total", lambda p: _published(p, "total_funding")),
+    "published_duration": ("Published duration", lambda p: _published(p, "duration")),
+})
+for _key, _figure in SPREAD_FIELDS.items():
+    _title = CATALOGUE[_key][0]
+    CATALOGUE[f"{_key}_spread"] = (f"{_title}: spread", _spread_getter(_figure))
+    for _cut in CUTS:
+        CATALOGUE[f"{_key}_{_cut}"] = (f"{_title} ({_cut.upper()})", _cut_getter(_figure, _cut))
+
 LIST_FIELDS = ("slug", "name", "funder", "teams", "funding", "duration", "support")
 COMPARE_FIELDS = ("name", "funding", "funding_per_year", "duration", "support",
                   "support_components", "value", "teams", "total_funding", "funder", "announced",
@@ -163,6 +227,31 @@ def _derived_note(records: Sequence[Record]) -> tuple[str, ...]:
     return ()
 
 
+def _with_spreads(programmes: Sequence[Programme]) -> tuple[str, ...]:
+    """compare's default rows, plus box plots and published grants where any programme has them."""
+    keys = list(COMPARE_FIELDS)
+    for key in ("duration", "funding"):
+        if any(CATALOGUE[f"{key}_spread"][1](p) is not None for p in programmes):
+            keys.insert(keys.index(key) + 1, f"{key}_spread")
+    if any(p.published is not None for p in programmes):
+        at = keys.index("funding") + (2 if "funding_spread" in keys else 1)
+        keys[at:at] = ["published_as", "published_grants", "published_funding",
+                       "published_funding_spread", "published_duration", "published_total"]
+    return tuple(keys)
+
+
+def _shared_axes(records: tuple[Record, ...]) -> tuple[Record, ...]:
+    """Box plots in one row drawn on one axis, so their spreads can be compared by eye."""
+    for key in {k for r in records for k, c in r.items() if isinstance(c, Distribution)}:
+        tops = [c.quantity.high for r in records if isinstance(c := r[key], Distribution)
+                and c.quantity.high is not None]
+        for record in records:
+            cell = record[key]
+            if isinstance(cell, Distribution) and tops:
+                record[key] = replace(cell, top=max(tops))
+    return records
+
+
 def list_table(programmes: Sequence[Programme], fields: Sequence[str] | None = None) -> Table:
     keys = choose_fields(fields, LIST_FIELDS)
     records = _records(programmes, keys)
@@ -171,10 +260,10 @@ def list_table(programmes: Sequence[Programme], fields: Sequence[str] | None = N
 
 def compare_table(programmes: Sequence[Programme], fields: Sequence[str] | None = None,
                   basis: str = "mid") -> Table:
-    keys = choose_fields(fields, COMPARE_FIELDS)
+    keys = choose_fields(fields, COMPARE_FIELDS if fields else _with_spreads(programmes))
     if "slug" not in keys:
         keys = ("slug", *keys)
-    records = _records(programmes, keys)
+    records = _shared_axes(_records(programmes, keys))
     marked = set()
     for key in keys:
         if key in BEST_MARKED:
@@ -273,7 +362,11 @@ def show_table(p: Programme) -> Table:
             add(label, date.text, date.evidence)
     add(f"Teams ({p.team_noun})", p.teams, p.teams.evidence)
     add("Funding per team", p.funding_per_team, p.funding_per_team.evidence)
+    _spread_row(add, "Funding per team", p.funding_per_team)
     add("Duration", p.duration, p.duration.evidence)
+    _spread_row(add, "Duration", p.duration)
+    if p.published is not None:
+        _published_rows(add, p)
     add("Funding per team per year", per_year(p.funding_per_team, p.duration), None)
     add("Total funding", total_funding(p), p.total_funding.evidence)
     s = p.support
@@ -305,6 +398,34 @@ def show_table(p: Programme) -> Table:
     return Table(f"{p.name} ({p.slug})", columns, tuple(records),
                  notes=_derived_note(records))
 
+
+
+def _spread_row(add: Callable[[str, Cell, Evidence | None, str], None], label: str,
+                q: Quantity) -> None:
+    if q.kind is Kind.OBSERVED:
+        add(f"{label}: spread", Distribution(q), None,
+            f"observed quantiles ({METHOD})" if q.quantiles else "observed: min, median, max")
+
+
+def _published_rows(add: Callable[[str, Cell, Evidence | None, str], None],
+                    p: Programme) -> None:
+    """Stated beside observed: the 360Giving programme's grants next to the stated figures."""
+    link = p.published
+    assert link is not None
+    add("Grants published as", f"{link.funder_id}: {link.programme}", None,
+        f"published_as; imported as {link.entry}")
+    for label, stated, seen in (("Funding per team", p.funding_per_team, link.funding_per_grant),
+                                ("Duration", p.duration, link.duration)):
+        if seen.kind is Kind.OBSERVED:
+            add(f"{label}: stated vs observed", beside(stated, seen), None,
+                f"stated in the sources; observed in the grants of {link.entry}")
+    add("Published grants", link.grants, None, f"observed in {link.entry}")
+    add("Published funding per grant", link.funding_per_grant, None,
+        f"observed in {link.entry}")
+    _spread_row(add, "Published funding per grant", link.funding_per_grant)
+    add("Published duration", link.duration, None, f"observed in {link.entry}")
+    _spread_row(add, "Published duration", link.duration)
+    add("Published total", link.total_funding, None, f"observed in {link.entry}")
 
 
 def priced(table: Table, prices: Prices | None) -> Table:
@@ -362,6 +483,14 @@ class _Chain:
         else:
             self.row(fact, q, "stated", q.note, q.evidence)
 
+    def observed(self, fact: str, stated: Quantity, seen: Quantity) -> None:
+        """What the programme's published grants show, beside the stated figure."""
+        link = self.p.published
+        assert link is not None
+        source = f"{link.funder_id}: {link.programme}, imported as {link.entry}"
+        self.row(fact, seen, "observed",
+                 f"{beside(stated, seen)} ({seen.formula or 'no grants observed'}; {source})")
+
     def restated(self, fact: str, before: Quantity, after: Quantity) -> None:
         """The price step, when money was restated (or could not be)."""
         if self.prices is None or before.kind is Kind.UNKNOWN:
@@ -389,7 +518,11 @@ def explain_table(p: Programme, prices: Prices | None = None,
                     (("teams", p.teams), ("applications", p.applications)))
     chain.known("Funding per team", p.funding_per_team)
     chain.restated("Funding per team", p.funding_per_team, after.funding_per_team)
+    if p.published is not None and p.published.funding_per_grant.kind is Kind.OBSERVED:
+        chain.observed("Funding per team", p.funding_per_team, p.published.funding_per_grant)
     chain.known("Duration", p.duration)
+    if p.published is not None and p.published.duration.kind is Kind.OBSERVED:
+        chain.observed("Duration", p.duration, p.published.duration)
     for label, date in (("Starts", p.start), ("Ends", p.end)):
         if date:
             chain.row(label, date.text, "stated", "", date.evidence)

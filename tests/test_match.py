@@ -118,7 +118,7 @@ def test_words_are_matched_against_name_and_focus() -> None:
     assert rows["building-health-partnerships"]["fit"] == FITS
     assert rows["building-health-partnerships"]["reason"] == "its focus mentions “Co-Production”"
     assert rows["shared-purpose"]["fit"] == NO
-    assert [r["slug"] for r in run("--words", "shared purpose")][0] == "shared-purpose"
+    assert next(r["slug"] for r in run("--words", "shared purpose")) == "shared-purpose"
 
 
 def test_funder_keeps_only_that_funders_programmes() -> None:
