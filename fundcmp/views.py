@@ -140,17 +140,26 @@ for _key in QUANTITY_FIELDS:
         CATALOGUE[f"{_key}_{_bound}"] = (f"{CATALOGUE[_key][0]} ({_bound})",
                                          _bound_getter(_key, _bound))
 
-CUTS: dict[str, Callable[[Quantiles], float]] = {
-    "q1": lambda q: q.quartiles[0], "q3": lambda q: q.quartiles[2],
-    **{f"d{i + 1}": (lambda q, i=i: q.deciles[i]) for i in range(9)},
+def _cut(q: Quantiles, name: str) -> float:
+    """A named cut point: q1, q3, or d1 to d9."""
+    if name.startswith("q"):
+        return q.quartiles[int(name[1]) - 1]
+    return q.deciles[int(name[1]) - 1]
+
+
+CUTS = ("q1", "q3", *(f"d{i}" for i in range(1, 10)))
+SPREAD_FIELDS: dict[str, Callable[[Programme], Quantity | None]] = {
+    "funding": lambda p: p.funding_per_team, "duration": lambda p: p.duration,
+    "published_funding": lambda p: _published(p, "funding_per_grant"),
+    "published_duration": lambda p: _published(p, "duration"),
 }
-SPREAD_FIELDS = {"funding": lambda p: p.funding_per_team, "duration": lambda p: p.duration,
-                 "published_funding": lambda p: _published(p, "funding_per_grant"),
-                 "published_duration": lambda p: _published(p, "duration")}
 
 
 def _published(p: Programme, name: str) -> Quantity | None:
-    return None if p.published is None else getattr(p.published, name)  # type: ignore[no-any-return]
+    if p.published is None:
+        return None
+    q: Quantity = getattr(p.published, name)
+    return q
 
 
 def _spread_getter(figure: Callable[[Programme], Quantity | None]) -> Getter:
@@ -166,7 +175,7 @@ def _cut_getter(figure: Callable[[Programme], Quantity | None], cut: str) -> Get
         q = figure(p)
         if q is None or q.quantiles is None:
             return Bound(None, q.unit if q is not None else "")
-        return Bound(CUTS[cut](q.quantiles), q.unit)
+        return Bound(_cut(q.quantiles, cut), q.unit)
 
     return get
 
@@ -183,8 +192,9 @@ CATALOGUE.update({
 for _key, _figure in SPREAD_FIELDS.items():
     _title = CATALOGUE[_key][0]
     CATALOGUE[f"{_key}_spread"] = (f"{_title}: spread", _spread_getter(_figure))
-    for _cut in CUTS:
-        CATALOGUE[f"{_key}_{_cut}"] = (f"{_title} ({_cut.upper()})", _cut_getter(_figure, _cut))
+    for _name in CUTS:
+        CATALOGUE[f"{_key}_{_name}"] = (f"{_title} ({_name.upper()})",
+                                         _cut_getter(_figure, _name))
 
 LIST_FIELDS = ("slug", "name", "funder", "teams", "funding", "duration", "support")
 COMPARE_FIELDS = ("name", "funding", "funding_per_year", "duration", "support",

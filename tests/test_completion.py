@@ -77,8 +77,10 @@ def test_a_bad_registry_offers_nothing_and_never_crashes(tmp_path: Path,
 
 
 def test_fields_complete_after_a_comma() -> None:
+    cuts = ["q1", "q3", *(f"d{i}" for i in range(1, 10))]
     assert offered(complete("fundcmp list --fields slug,dur")) == [
-        "slug,duration", "slug,duration_low", "slug,duration_mid", "slug,duration_high"]
+        "slug,duration", "slug,duration_low", "slug,duration_mid", "slug,duration_high",
+        "slug,duration_spread", *(f"slug,duration_{cut}" for cut in cuts)]
 
 
 def test_fields_already_chosen_are_not_offered_again() -> None:
