@@ -1,0 +1,160 @@
+"""Stated against observed: a hand-written entry linked to the grants its money is published under.
+
+The hand-written entry is written from a real file (tests/real360, from ThreeSixtyGiving/grantnav
+test data). Comic Relief's grant 360G-CR-4853549 describes Crisis's "In this together: Emergency
+grants fund" in Comic Relief's words: two grant streams, "grants of up to £5,000" and "grants
+addressing longer-term needs of up to £50,000" (the file writes £ as "Â£", an encoding slip the
+quote keeps, since quotes are verbatim). That grant is published under Comic Relief's programme
+"COVID19 Emergency Funding" (GB-CHC-326568), beside one more grant: £400,000 and £500,000.
+Those are grants *into* funds, so they break the fund's stated ceiling on the grants it makes:
+exactly the kind of disagreement between stated and observed that `check` is there to surface.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fundcmp.cli import cli
+from fundcmp.registry import load
+
+REAL = Path(__file__).parent / "real360"
+DATA = REAL / "grantnav-test_data-awefw001p00000zgyHZAAY.json"
+ENTRY = "covid19-emergency-funding-gb-chc-326568"
+QUOTE_FOCUS = "in response to the Covid-19 pandemic"
+QUOTE_CEILING = "grants addressing longer-term needs of up to Â£50,000"
+HAND_WRITTEN = f"""\
+  - slug: in-this-together
+    name: "In this together: Emergency grants fund"
+    funders: [Crisis]
+    focus:
+      text: emergency grants for the homelessness sector in response to the Covid-19 pandemic
+      source: comic-relief-4853549
+      quote: "{QUOTE_FOCUS}"
+    funding_per_team:
+      up_to: 50000
+      source: comic-relief-4853549
+      quote: "{QUOTE_CEILING}"
+      note: the larger of the fund's two grant streams
+    published_as:
+      funder_id: GB-CHC-326568
+      programme: COVID19 Emergency Funding
+      entry: {ENTRY}
+"""
+SOURCE = f"""\
+  - id: comic-relief-4853549
+    publisher: Comic Relief
+    title: "360Giving grants data: grant 360G-CR-4853549, In This Together"
+    date: "2020-04-09"
+    document: {DATA.name}
+"""
+
+
+def grant_description(grant_id: str) -> str:
+    grants = json.loads(DATA.read_text(encoding="utf-8"))["grants"]
+    return next(str(g["description"]) for g in grants if g["id"] == grant_id)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real file imported, then the hand-written entry and its source added by hand."""
+    path = tmp_path_factory.mktemp("published") / "linked.yaml"
+    result = CliRunner().invoke(cli, ["import", str(DATA), "--into", str(path)])
+    assert result.exit_code in (0, 3), result.stderr
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("\nsources:\n", f"\nsources:\n{SOURCE}", 1)
+    text = text.replace("\nprogrammes:\n", f"\nprogrammes:\n{HAND_WRITTEN}\n", 1)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def invoke(registry: Path, *args: str, code: int = 0) -> tuple[str, str]:
+    result = CliRunner().invoke(cli, ["--registry", str(registry), *args],
+                                env={"COLUMNS": "220"})
+    assert result.exit_code == code, result.stderr
+    return result.stdout, result.stderr
+
+
+def test_the_quotes_are_the_publishers_own_words() -> None:
+    words = grant_description("360G-CR-4853549")
+    assert QUOTE_CEILING in words and QUOTE_FOCUS in words
+    assert "50,000" in QUOTE_CEILING
+
+
+def test_the_link_carries_the_observed_grants(registry: Path) -> None:
+    p = load(registry, use_cache=False).by_slug()["in-this-together"]
+    assert p.published is not None
+    seen = p.published.funding_per_grant
+    assert (seen.low, seen.mid, seen.high, seen.n) == (400000, 450000, 500000, 2)
+    assert p.published.total_funding.low == 900000
+
+
+def test_show_puts_stated_beside_observed(registry: Path) -> None:
+    out, _ = invoke(registry, "show", "in-this-together", "--format", "tsv")
+    rows = {line.split("\t")[0]: line.split("\t")[1:] for line in out.splitlines()}
+    assert rows["Funding per team: stated vs observed"][0] == (
+        "stated up to £50,000; observed 2 grants, £400,000-£500,000, median £450,000")
+    assert rows["Grants published as"][0] == "GB-CHC-326568: COVID19 Emergency Funding"
+
+
+def test_compare_and_explain_put_them_side_by_side(registry: Path) -> None:
+    out, _ = invoke(registry, "compare", "in-this-together", ENTRY, "--format", "json")
+    linked, imported = json.loads(out)
+    assert linked["funding"]["kind"] == "ceiling"
+    assert linked["published_funding"]["kind"] == "observed"
+    assert linked["published_funding"]["high"] == imported["funding"]["high"] == 500000
+    out, _ = invoke(registry, "explain", "in-this-together", "--format", "tsv")
+    observed = [line for line in out.splitlines() if "\tobserved\t" in line]
+    assert observed[0].startswith("Funding per team\t400000-500000\tobserved\tstated up to "
+                                  "£50,000; observed 2 grants")
+
+
+def test_check_flags_the_ceiling_its_grants_exceed(registry: Path) -> None:
+    out, err = invoke(registry, "check", "--format", "tsv", "--no-header", code=1)
+    flagged = [line.split("\t") for line in out.splitlines()
+               if line.startswith("in-this-together\t")]
+    assert len(flagged) == 1
+    slug, check, first, first_quote, second, _ = flagged[0]
+    assert check == "published grants above the stated ceiling"
+    assert first == "stated funding per team up to £50,000"
+    assert first_quote == QUOTE_CEILING
+    assert second.startswith("observed 2 grants £400,000-£500,000 (the largest, £500,000, is "
+                             "above it), published under COVID19 Emergency Funding "
+                             "(GB-CHC-326568; imported as " + ENTRY)
+
+
+def test_every_other_command_warns_of_it(registry: Path) -> None:
+    _, err = invoke(registry, "list", "--format", "tsv")
+    assert "fundcmp: warning: in-this-together: published grants above the stated ceiling" in err
+
+
+@pytest.mark.parametrize(("link", "words"), [
+    ("entry: nowhere", "no programme with slug 'nowhere'"),
+    ("entry: linked", "names this programme itself"),
+    ("entry: hand", "'hand' is not an imported entry"),
+    ("entry: Not A Slug", "must be the slug of an imported entry"),
+])
+def test_a_bad_link_is_one_line_naming_the_field(link: str, words: str,
+                                                  tmp_path: Path) -> None:
+    text = f"""\
+sources:
+  - {{id: s, publisher: P, title: T, date: "2020"}}
+programmes:
+  - slug: hand
+    name: Hand
+    funders: [F]
+  - slug: linked
+    name: Linked
+    funders: [F]
+    published_as: {{funder_id: GB-1, programme: P, {link}}}
+"""
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--registry", str(path), "list"])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert words in result.stderr and "published_as.entry" in result.stderr
+    assert ":10:" in result.stderr or "line 10" in result.stderr
