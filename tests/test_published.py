@@ -113,11 +113,11 @@ def test_compare_and_explain_put_them_side_by_side(registry: Path) -> None:
 
 
 def test_check_flags_the_ceiling_its_grants_exceed(registry: Path) -> None:
-    out, err = invoke(registry, "check", "--format", "tsv", "--no-header", code=1)
+    out, _ = invoke(registry, "check", "--format", "tsv", "--no-header", code=1)
     flagged = [line.split("\t") for line in out.splitlines()
                if line.startswith("in-this-together\t")]
     assert len(flagged) == 1
-    slug, check, first, first_quote, second, _ = flagged[0]
+    _, check, first, first_quote, second, _ = flagged[0]
     assert check == "published grants above the stated ceiling"
     assert first == "stated funding per team up to £50,000"
     assert first_quote == QUOTE_CEILING
