@@ -25,8 +25,11 @@ CAP = "┤"
 OPEN = "╌"
 MARK = "●"
 ONWARD = "▶"
+BOX = "▒"
+MEDIAN = "┃"
 STYLES = {SOLID: "cyan", WHISKER: "yellow", WHISKER_START: "yellow", CAP: "yellow",
-          OPEN: "magenta", MARK: "bold yellow", ONWARD: "cyan"}
+          OPEN: "magenta", MARK: "bold yellow", ONWARD: "cyan", BOX: "green",
+          MEDIAN: "bold green"}
 MIN_BAR_CHARS = 10
 MIN_NAME_CHARS = 12
 MAX_NAME_CHARS = 30
@@ -57,6 +60,8 @@ def bar(q: Quantity, scale: Scale, basis: str) -> str:
     """The characters of one bar, without styles; empty for an unknown."""
     if not _drawable(q):
         return ""
+    if q.kind is Kind.OBSERVED and q.quantiles is not None:
+        return box(q, scale)
     if q.high is None:  # a floor ("at least"): solid to it, open onward
         assert q.low is not None
         return SOLID * max(scale.at(q.low) - 1, 0) + ONWARD
@@ -72,6 +77,26 @@ def bar(q: Quantity, scale: Scale, basis: str) -> str:
     stands_for = q.basis(basis)
     if not q.is_point and stands_for is not None and scale.at(stands_for):
         cells[scale.at(stands_for) - 1] = MARK
+    return "".join(cells)
+
+
+def box(q: Quantity, scale: Scale) -> str:
+    """Observed grants as a box plot: smallest, quartiles (the box), median, largest."""
+    assert q.low is not None and q.mid is not None and q.high is not None
+    assert q.quantiles is not None
+    high = max(scale.at(q.high), 1)
+
+    def at(value: float) -> int:
+        return max(scale.at(value), 1) - 1
+
+    cells = [" "] * high
+    for i in range(at(q.low), high):
+        cells[i] = WHISKER
+    q1, _, q3 = q.quantiles.quartiles
+    for i in range(at(q1), at(q3) + 1):
+        cells[i] = BOX
+    cells[at(q.low)], cells[high - 1] = WHISKER_START, CAP
+    cells[at(q.mid)] = MEDIAN
     return "".join(cells)
 
 
@@ -126,6 +151,10 @@ def draw(table: Table, key: str, basis: str, out: IO[str], color: str = "auto",
                    f"{OPEN}{OPEN}{CAP} ceiling, up to  {SOLID}{ONWARD} at least  "
                    f"{MARK} the {basis} it is ranked on",
                    highlight=False, markup=False)
+    if any(q.kind is Kind.OBSERVED and q.quantiles is not None for q in drawn):
+        terminal.print(f"{WHISKER_START}{WHISKER}{BOX}{MEDIAN}{BOX}{WHISKER}{CAP} observed "
+                       "grants: smallest, quartiles (box), median, largest",
+                       highlight=False, markup=False)
     for note in table.notes:
         terminal.print(note, markup=False)
     if export is not None:
