@@ -22,6 +22,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -685,18 +686,24 @@ def _cut_points(spread: _Map, key: str, count: int, ctx: _Ctx, sub: str, unit: s
         raise ctx.fail(line, f"{sub}.{key}", f"must be a list of {count} numbers, not "
                        f"{_shown(values)}")
     cuts = tuple(_number(v, ctx, line, f"{sub}.{key}", unit) for v in values)
-    if list(cuts) != sorted(cuts) or cuts[0] < ends[0] or cuts[-1] > ends[1]:
+    # The definition scales and divides, so a cut may stray from its neighbours by rounding.
+    bounds = (ends[0], *cuts, ends[1])
+    if any(b < a and not _close(a, b) for a, b in pairwise(bounds)):
         raise ctx.fail(line, f"{sub}.{key}", "must rise from low to high, between min and "
                        "max")
     return cuts
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
 
 
 def _quantiles(spread: _Map, ctx: _Ctx, sub: str, unit: str,
                spread_values: tuple[float, float, float]) -> Quantiles | None:
     """Quartiles and deciles, both or neither, each rising within min..max, middles the median.
 
-    They follow fundcmp.quantiles.METHOD; the median may differ from the middle cut
-    by rounding (the definition scales and divides), never by more.
+    They follow fundcmp.quantiles.METHOD; a cut may differ from the median, or stray
+    past a neighbour or an end, by rounding (the definition scales and divides), never more.
     """
     has = [k for k in ("quartiles", "deciles") if k in spread]
     if not has:
@@ -709,7 +716,7 @@ def _quantiles(spread: _Map, ctx: _Ctx, sub: str, unit: str,
     quartiles = _cut_points(spread, "quartiles", 3, ctx, sub, unit, (low, high))
     deciles = _cut_points(spread, "deciles", 9, ctx, sub, unit, (low, high))
     for key, middle in (("quartiles", quartiles[1]), ("deciles", deciles[4])):
-        if not math.isclose(middle, median, rel_tol=1e-9, abs_tol=1e-9):
+        if not _close(middle, median):
             raise ctx.fail(spread.key_lines[key], f"{sub}.{key}", f"the middle one "
                            f"({_plain(middle)}) must be the median ({_plain(median)})")
     q1, q2, q3 = quartiles
