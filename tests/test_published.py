@@ -158,3 +158,55 @@ programmes:
     assert result.stderr.count("\n") == 1
     assert words in result.stderr and "published_as.entry" in result.stderr
     assert ":10:" in result.stderr or "line 10" in result.stderr
+
+
+DISAGREEING = """\
+sources:
+  - {id: s, publisher: P, title: T, date: "2020"}
+  - {id: data, publisher: P, title: grants data, date: "2021"}
+programmes:
+  - slug: stated
+    name: Stated
+    funders: [F]
+    team_noun: projects
+    teams: {amount: 5, source: s, quote: "five projects"}
+    funding_per_team: {up_to: 50000, source: s, quote: "up to £50,000"}
+    total_funding: {amount: 100000, source: s, quote: "a £100,000 fund"}
+    duration: {range: [12, 24], source: s, quote: "for one to two years"}
+    published_as: {funder_id: GB-1, programme: Fund, entry: fund}
+  - slug: fund
+    name: Fund
+    funders: [F]
+    team_noun: grants
+    teams: {amount: 8, derived: grants in the imported data}
+    funding_per_team:
+      observed: {min: 5000, median: 15000, max: 40000, n: 8}
+      derived: amounts
+      source: data
+    total_funding: {amount: 150000, derived: sum of amounts}
+    duration:
+      observed: {min: 6, median: 12, max: 30, n: 8}
+      derived: durations
+      source: data
+"""
+
+
+def test_check_reports_teams_total_and_durations_with_their_evidence(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(DISAGREEING, encoding="utf-8")
+    out, _ = invoke(path, "check", "--format", "tsv", "--no-header", code=1)
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert [(r[0], r[1]) for r in rows] == [
+        ("stated", "more published grants than stated projects"),
+        ("stated", "published grants total more than the stated budget"),
+        ("stated", "published grant durations outside the stated span"),
+    ]
+    teams, total, durations = rows
+    assert teams[2:4] == ["stated projects 5", "five projects"]
+    assert teams[4].startswith("observed grants number 8, published under Fund (GB-1; "
+                               "imported as fund")
+    assert total[2:4] == ["stated total £100,000", "a £100,000 fund"]
+    assert total[4].startswith("observed grants total £150,000")
+    assert durations[2:4] == ["stated duration 12-24 months", "for one to two years"]
+    assert durations[4].startswith("observed 8 grants' durations 6-30 months, published under "
+                                   "Fund (GB-1; imported as fund from source data)")
