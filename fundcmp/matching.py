@@ -150,6 +150,9 @@ def place_observed(ask: float, unit: str, q: Quantity, figure: Figure) -> Test:
                                  "exchange rate is assumed")
     shown = _shown(ask, unit, figure)
     count = f"{q.n:,} grants" if q.n != 1 else "one grant"
+    if q.n == 1 and ask != q.high:
+        side, fit = ("above", Fit.NO) if ask > q.high else ("below", Fit.CAVEAT)
+        return Test(fit, f"{shown} is {side} its one grant ({_shown(q.high, unit, figure)})")
     if ask > q.high:
         return Test(Fit.NO, f"{shown} is above all {count} (the largest was "
                             f"{_shown(q.high, unit, figure)})")

@@ -210,3 +210,19 @@ def test_check_reports_teams_total_and_durations_with_their_evidence(tmp_path: P
     assert durations[2:4] == ["stated duration 12-24 months", "for one to two years"]
     assert durations[4].startswith("observed 8 grants' durations 6-30 months, published under "
                                    "Fund (GB-1; imported as fund from source data)")
+
+
+def test_match_weighs_stated_first_and_shows_the_published_grants(registry: Path) -> None:
+    out, _ = invoke(registry, "match", "--amount", "30000", "--funder", "crisis", "--format",
+                    "tsv", "--no-header")
+    slug, _, fit, _, reason = out.rstrip("\n").split("\t")
+    assert (slug, fit) == ("in-this-together", "fits")
+    assert reason == ("Fits: asks £30,000; the programme gives up to £50,000. Fits: published "
+                      "grants: £30,000 is below all 2 grants (the smallest was £400,000).")
+    out, _ = invoke(registry, "match", "--amount", "450000", "--fields", "slug,fit",
+                    "--format", "tsv", "--no-header")
+    fits = dict(line.split("\t") for line in out.splitlines())
+    # The stated ceiling rules, though £450,000 is the median of the published grants.
+    assert fits["in-this-together"] == "does not fit"
+    assert fits[ENTRY] == "fits"
+    assert fits["big-night-in-gb-gor-d5"] == "fits with a caveat"  # below its one grant
