@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -222,3 +223,68 @@ def test_stated_kinds_never_guess() -> None:
     assert place_stated(5, Unit.MONTHS, between(5, 6, Unit.MONTHS), MONTHS).fit is Fit.FITS
     assert match(p, Ask(amount=5)).fit is Fit.UNKNOWN
 
+
+
+# On grants imported from real files, match's statements follow statistics.quantiles.
+REAL = Path(__file__).parent / "real360"
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "real360"
+REAL_PROGRAMMES = [
+    # (file, directory, funder id, programme title): published by Esmée Fairbairn Foundation
+    # and Lloyds Bank Foundation (ThreeSixtyGiving/grantnav test data)
+    ("grantnav-test_data-grantnav-20180903134856.json", REAL, "GB-CHC-200051", "Main Grant"),
+    ("grantnav-test_data-a002400000OiDBQAA3.json", SHARED, "GB-CHC-327114", "Invest South"),
+    ("grantnav-test_data-a002400000OiDBQAA3.json", SHARED, "GB-CHC-327114", "XA8 - Community"),
+]
+
+
+def published_amounts(path: Path, funder_id: str, title: str) -> list[float]:
+    """The programme's amounts, read straight from the file, not through fundcmp."""
+    grants = json.loads(path.read_text(encoding="utf-8"))["grants"]
+    return [float(g["amountAwarded"]) for g in grants
+            if g["fundingOrganization"][0]["id"] == funder_id
+            and g["grantProgramme"][0]["title"] == title]
+
+
+def expected_place(ask: float, amounts: list[float]) -> str:
+    """Where an ask lies, worked out from statistics.quantiles alone."""
+    import statistics
+
+    names = ["the smallest", *(f"the {o} decile" for o in
+                               ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th")),
+             "the largest"]
+    cuts = [min(amounts), *statistics.quantiles(amounts, n=10, method="inclusive"),
+            max(amounts)]
+    if ask > cuts[-1]:
+        return f"is above all {len(amounts):,} grants"
+    equal = [names[i] for i, v in enumerate(cuts) if v == ask]
+    if len(equal) == 1:
+        return f"is {equal[0]} of its"
+    if equal:
+        return f"equals every cut from {equal[0]} to {equal[-1]} of its"
+    below = max(i for i, v in enumerate(cuts) if v < ask)
+    return f"lies between {names[below]} and {names[below + 1]} of its {len(amounts):,} grants"
+
+
+@pytest.mark.parametrize(("name", "folder", "funder_id", "title"), REAL_PROGRAMMES)
+def test_match_on_real_grants_agrees_with_statistics_quantiles(
+        name: str, folder: Path, funder_id: str, title: str, tmp_path: Path) -> None:
+    import statistics
+
+    path = folder / name
+    if not path.exists():
+        pytest.skip(f"{path} is not here (../shared is absent)")
+    registry = tmp_path / "real.yaml"
+    result = CliRunner().invoke(cli, ["import", str(path), "--into", str(registry),
+                                      "--funder", funder_id])
+    assert result.exit_code in (0, 3), result.stderr
+    amounts = published_amounts(path, funder_id, title)
+    deciles = statistics.quantiles(amounts, n=10, method="inclusive")
+    asks = sorted({*deciles, min(amounts), max(amounts) * 1.5,
+                   *((a + b) / 2 for a, b in zip(deciles, deciles[1:], strict=False))})
+    for ask in asks:
+        out = CliRunner().invoke(cli, ["--registry", str(registry), "match", "--amount",
+                                       repr(ask), "--fields", "name,reason", "--format",
+                                       "tsv", "--no-header"]).stdout
+        reason = next(line.split("\t")[1] for line in out.splitlines()
+                      if line.split("\t")[0] == title)
+        assert expected_place(ask, amounts) in reason, (ask, reason)
