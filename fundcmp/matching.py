@@ -160,9 +160,11 @@ def place_observed(ask: float, unit: str, q: Quantity, figure: Figure) -> Test:
         return Test(Fit.CAVEAT, f"{shown} is below all {count} (the smallest was "
                                 f"{_shown(q.low, unit, figure)})")
     cuts = cut_points(q)
-    values = ", ".join(f"{name.removeprefix('the ')} {_shown(v, unit, figure)}"
-                       for name, v in cuts if _near(v, ask, cuts))
-    words = f"{shown} {position(ask, cuts)} of its {count} ({values})"
+    words = f"{shown} {position(ask, cuts)} of its {count}"
+    if all(v != ask for _, v in cuts):
+        values = ", ".join(f"{name.removeprefix('the ')} {_shown(v, unit, figure)}"
+                           for name, v in cuts if _near(v, ask, cuts))
+        words += f" ({values})"
     if q.quantiles is not None:
         d1, d9 = q.quantiles.deciles[0], q.quantiles.deciles[-1]
         if ask > d9:
