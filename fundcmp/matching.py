@@ -129,17 +129,26 @@ def cut_points(q: Quantity) -> list[tuple[str, float]]:
 
 
 def position(ask: float, cuts: Sequence[tuple[str, float]]) -> str:
-    """Where the ask lies among the cut points, naming them and their values."""
-    def named(i: int) -> str:
-        return cuts[i][0]
+    """Where the ask lies among the cut points (smallest <= ask <= largest), in words.
 
-    equal = [i for i, (_, v) in enumerate(cuts) if v == ask]
+    Between two cuts, it names both with their values; at a cut, the ask is the value.
+    """
+    equal = [name for name, v in cuts if v == ask]
+    if len(equal) == 1:
+        return f"is {equal[0]}"
     if equal:
-        if len(equal) == 1:
-            return f"is {named(equal[0])}"
-        return f"equals every cut from {named(equal[0])} to {named(equal[-1])}"
-    above = max(i for i, (_, v) in enumerate(cuts) if v < ask)
-    return f"lies between {named(above)} and {named(above + 1)}"
+        return f"equals every cut from {equal[0]} to {equal[-1]}"
+    below = max(i for i, (_, v) in enumerate(cuts) if v < ask)
+    return f"lies between {cuts[below][0]} and {cuts[below + 1][0]}"
+
+
+def _between(ask: float, cuts: Sequence[tuple[str, float]], unit: str, figure: Figure) -> str:
+    """The values of the two cuts an ask lies between, or nothing when it is at a cut."""
+    if any(v == ask for _, v in cuts):
+        return ""
+    below = max(i for i, (_, v) in enumerate(cuts) if v < ask)
+    return " (" + ", ".join(f"{name.removeprefix('the ')} {_shown(v, unit, figure)}"
+                            for name, v in cuts[below:below + 2]) + ")"
 
 
 def place_observed(ask: float, unit: str, q: Quantity, figure: Figure) -> Test:
@@ -160,11 +169,7 @@ def place_observed(ask: float, unit: str, q: Quantity, figure: Figure) -> Test:
         return Test(Fit.CAVEAT, f"{shown} is below all {count} (the smallest was "
                                 f"{_shown(q.low, unit, figure)})")
     cuts = cut_points(q)
-    words = f"{shown} {position(ask, cuts)} of its {count}"
-    if all(v != ask for _, v in cuts):
-        values = ", ".join(f"{name.removeprefix('the ')} {_shown(v, unit, figure)}"
-                           for name, v in cuts if _near(v, ask, cuts))
-        words += f" ({values})"
+    words = f"{shown} {position(ask, cuts)} of its {count}{_between(ask, cuts, unit, figure)}"
     if q.quantiles is not None:
         d1, d9 = q.quantiles.deciles[0], q.quantiles.deciles[-1]
         if ask > d9:
@@ -172,13 +177,6 @@ def place_observed(ask: float, unit: str, q: Quantity, figure: Figure) -> Test:
         if ask < d1:
             return Test(Fit.CAVEAT, f"{words}: in the bottom tenth")
     return Test(Fit.FITS, words)
-
-
-def _near(value: float, ask: float, cuts: Sequence[tuple[str, float]]) -> bool:
-    """Whether a cut is one of those the ask lies between (or equals)."""
-    below = max((v for _, v in cuts if v <= ask), default=None)
-    above = min((v for _, v in cuts if v >= ask), default=None)
-    return value in (below, above)
 
 
 def place(ask: float, unit: str, q: Quantity, figure: Figure) -> Test:
