@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fundcmp.matching import Ask, Fit, Match, ask_words
-from fundcmp.views import CATALOGUE, Column, Record, Table, choose_fields
+from fundcmp.views import CATALOGUE, Column, Record, Table, UnknownFieldError, choose_fields
 
 OWN_FIELDS = {"fit": "Fit", "reason": "Why"}
 MATCH_NOTES = (
@@ -33,6 +33,10 @@ def match_table(matches: Sequence[Match], ask: Ask, fields: Sequence[str] | None
                 funder: str | None = None) -> Table:
     """One row a programme, best fit first; the reason in the words of the evidence."""
     keys = tuple(fields) if fields else default_fields(ask)
+    unknown = [k for k in keys if k not in OWN_FIELDS and k not in CATALOGUE]
+    if unknown:
+        raise UnknownFieldError(f"Unknown field '{unknown[0]}'; available fields: "
+                                + ", ".join([*OWN_FIELDS, *CATALOGUE]))
     catalogue_keys = choose_fields([k for k in keys if k not in OWN_FIELDS], ["slug"])
     getters = [(k, CATALOGUE[k][1]) for k in catalogue_keys]
     records: list[Record] = []

@@ -171,6 +171,13 @@ def test_every_output_format_works_as_for_rank() -> None:
     assert "Programmes for £50,000: fits, then fits with a caveat" in table.stdout
 
 
+def test_an_unknown_field_lists_match_s_own_fields_too() -> None:
+    result = CliRunner().invoke(cli, ["--registry", str(SHIPPED), "match", "--amount", "5",
+                                      "--fields", "slug,fitt"])
+    assert result.exit_code == 2
+    assert "Unknown field 'fitt'; available fields: fit, reason, slug," in result.stderr
+
+
 def test_help_has_an_example() -> None:
     result = CliRunner().invoke(cli, ["match", "--help"])
     assert "fundcmp match --amount 250000 --months 24" in result.stdout
