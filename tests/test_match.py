@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -287,7 +288,7 @@ def test_match_on_real_grants_agrees_with_statistics_quantiles(
     amounts = published_amounts(path, funder_id, title)
     deciles = statistics.quantiles(amounts, n=10, method="inclusive")
     asks = sorted({*deciles, min(amounts), max(amounts) * 1.5,
-                   *((a + b) / 2 for a, b in zip(deciles, deciles[1:], strict=False))})
+                   *((a + b) / 2 for a, b in pairwise(deciles))})
     for ask in asks:
         out = CliRunner().invoke(cli, ["--registry", str(registry), "match", "--amount",
                                        repr(ask), "--fields", "name,reason", "--format",
