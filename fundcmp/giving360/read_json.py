@@ -1,0 +1,167 @@
+"""Grants from a 360Giving JSON data package (`{"grants": [...], ...}`), streamed.
+
+ijson decodes the file in chunks with its C backend (yajl2_c) where that is
+installed, else its pure-Python backend: the same events, slower. Grants are
+taken one at a time from `grants`; the package's own `publisher`, `issued` and
+`modified` are picked from the same bytes by small parsers beside it, so the
+file is read once and memory stays flat however many grants it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from fundcmp.errors import one_line
+from fundcmp.giving360.fields import text
+from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, open_binary
+
+META_KEYS = ("issued", "modified")
+SCALARS = ("string", "number", "integer", "double")
+TAIL_BYTES = 1 << 16
+MAX_TAIL_TRIES = 200
+
+
+def backend() -> ModuleType:
+    """ijson's C backend when it is installed, else its pure-Python one."""
+    import ijson
+
+    try:
+        return ijson.get_backend("yajl2_c")  # type: ignore[no-any-return]
+    except ImportError:
+        return ijson.get_backend("python")  # type: ignore[no-any-return]
+
+
+def _first(value: Any) -> dict[str, Any]:
+    """The first object of a 360Giving array field (or the object itself)."""
+    if isinstance(value, list):
+        value = value[0] if value else {}
+    return value if isinstance(value, dict) else {}
+
+
+def facts(obj: Any) -> dict[str, Any]:
+    """The facts fundcmp reads from one grant object."""
+    if not isinstance(obj, dict):
+        return {}
+    get = obj.get
+    funder, programme = _first(get("fundingOrganization")), _first(get("grantProgramme"))
+    planned, recipient = _first(get("plannedDates")), _first(get("recipientOrganization"))
+    return {
+        "id": get("id"), "amount": get("amountAwarded"), "currency": get("currency"),
+        "award_date": get("awardDate"), "funder_id": funder.get("id"),
+        "funder_name": funder.get("name"), "programme_code": programme.get("code"),
+        "programme_title": programme.get("title"), "start": planned.get("startDate"),
+        "end": planned.get("endDate"), "duration": planned.get("duration"),
+        "recipient_id": recipient.get("id"), "recipient_name": recipient.get("name"),
+    }
+
+
+def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None,
+           ijson_backend: ModuleType | None = None) -> Iterator[RawGrant]:
+    """Every grant of the package, in order; info gets the package's publisher and date."""
+    ijson = ijson_backend or backend()
+    meta = _meta_before_grants(path, info, ijson)
+    where = f"{info.name}: grants["
+    with open_binary(path, info) as raw:
+        stream = _Tail(raw, on_bytes)
+        index = 0
+        try:
+            for obj in ijson.items(stream, "grants.item", use_float=True):
+                yield f"{where}{index}]", facts(obj)
+                index += 1
+        except Exception as exc:  # ijson's errors share no base class across backends
+            raise info.refuse(f"not valid JSON near byte {stream.read_bytes}: "
+                              f"{one_line(_first_line(exc), 120)}") from None
+    meta.update(_meta_after_grants(stream.tail))
+    publisher = meta.get("publisher")
+    info.publisher = text(publisher.get("name")) if isinstance(publisher, dict) else ""
+    info.issued = max((text(meta[k]) for k in ("modified", "issued") if text(meta.get(k))),
+                      default="")
+
+
+def _meta_before_grants(path: Path, info: FileInfo, ijson: ModuleType) -> dict[str, Any]:
+    """The package's members written before `grants`; refuses a file that is no package."""
+    meta: dict[str, Any] = {}
+    with open_binary(path, info) as stream:
+        head = stream.read(4).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        if head != b"{":
+            what = "a list" if head == b"[" else "empty" if not head else "not a JSON object"
+            raise info.refuse(f"not a 360Giving data package ({what}); expected an object "
+                              "{\"grants\": [...]}")
+        stream.seek(0)
+        try:
+            for key, value in _members(_Tail(stream, None), ijson):
+                if key == "grants":
+                    return meta
+                meta[key] = value
+        except Exception as exc:
+            raise info.refuse(f"not valid JSON: {one_line(_first_line(exc), 120)}") from None
+    raise info.refuse("not a 360Giving data package: no \"grants\" list")
+
+
+def _members(stream: Any, ijson: ModuleType) -> Iterator[tuple[str, Any]]:
+    """Top-level members up to `grants` (yielded with no value): small ones only."""
+    events = ijson.parse(stream, use_float=True)
+    key = ""
+    for prefix, event, value in events:
+        if prefix == "" and event == "map_key":
+            key = value
+            if key == "grants":
+                yield key, None
+                return
+        elif prefix == key and key in META_KEYS and event in SCALARS:
+            yield key, value
+        elif prefix == "publisher.name" and event == "string":
+            yield "publisher", {"name": value}
+
+
+def _meta_after_grants(tail: bytes) -> dict[str, Any]:
+    """Members written after the `grants` list, read from the file's last bytes.
+
+    The list ends at the earliest `]` after which the rest reads as the end of an
+    object (`, "issued": "2020-01-01"}`); a `]` inside a grant never does.
+    """
+    import json
+
+    text_tail = tail.decode("utf-8", "replace").rstrip()
+    if not text_tail.endswith("}"):
+        return {}
+    closes = [i for i, c in enumerate(text_tail) if c == "]"][-MAX_TAIL_TRIES:]
+    for position in closes:
+        rest = text_tail[position + 1:].lstrip()
+        if not rest.startswith((",", "}")):
+            continue
+        try:
+            found = json.loads("{" + rest.lstrip(",").lstrip())
+        except ValueError:
+            continue
+        return found if isinstance(found, dict) else {}
+    return {}
+
+
+class _Tail:
+    """A binary stream that remembers its last bytes read and reports progress."""
+
+    def __init__(self, stream: Any, on_bytes: ProgressSink | None) -> None:
+        self.stream = stream
+        self.on_bytes = on_bytes
+        self.read_bytes = 0
+        self.tail = b""
+
+    def read(self, size: int = -1) -> bytes:
+        chunk: bytes = self.stream.read(size)
+        if self.read_bytes == 0 and chunk.startswith(b"\xef\xbb\xbf"):
+            chunk = chunk[3:]
+        self.read_bytes += len(chunk)
+        self.tail = (self.tail + chunk)[-TAIL_BYTES:]
+        if self.on_bytes is not None:
+            self.on_bytes(self.read_bytes)
+        return chunk
+
+
+def _first_line(exc: Exception) -> str:
+    """yajl draws a caret under the error on further lines; the first says what it is."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
