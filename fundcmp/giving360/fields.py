@@ -334,25 +334,12 @@ def months_between(start: str, end: str) -> tuple[float, float]:
             raise FieldProblem("planned end before start", f"{start} to {end}")
         months = round(days / DAYS_PER_MONTH, 1)
         return months, months
-    first_start, last_start = _bounds(start)
-    first_end, last_end = _bounds(end)
-    longest = (last_end - first_start).days + 1
-    shortest = max((first_end - last_start).days + 1, 0)
+    from fundcmp.arithmetic import months_between as whole_months
+
+    shortest, longest = whole_months(start[:7], end[:7])
     if longest <= 0:
         raise FieldProblem("planned end before start", f"{start} to {end}")
-    return round(shortest / DAYS_PER_MONTH, 1), round(longest / DAYS_PER_MONTH, 1)
-
-
-def _bounds(iso: str) -> tuple[date, date]:
-    """The first and last day a YYYY, YYYY-MM or YYYY-MM-DD date can stand for."""
-    if len(iso) == 10:
-        day = date.fromisoformat(iso)
-        return day, day
-    if len(iso) == 7:
-        first = date.fromisoformat(iso + "-01")
-        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        return first, following - timedelta(days=1)
-    return date(int(iso), 1, 1), date(int(iso), 12, 31)
+    return float(shortest), float(longest)
 
 
 # ---- programme titles -------------------------------------------------------------------------
