@@ -486,6 +486,8 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
       fundcmp import grants.xlsx --into mine.yaml --dry-run --report problems.csv
       fundcmp --registry mine.yaml list
     """
+    import datetime
+
     from fundcmp import atomic, giving360, registry_merge
     from fundcmp.errors import one_line
     from fundcmp.progress import byte_progress
@@ -511,13 +513,14 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
             if summary.without_programme and not ungrouped_as_programme else ""
         raise giving360.ImportDataError(f"nothing importable: no grant made a programme "
                                         f"entry{hint}")
+    undated = "" if summary.source_date else " (the data states no date: dated the day read)"
     source = {
         "id": "360giving-" + (giving360.slugify(files[0].stem) or "grants")
               + (f"-and-{len(files) - 1}-more" if len(files) > 1 else ""),
         "publisher": "; ".join(summary.publishers),
         "title": f"360Giving grants data: {summary.grants_read} grant identifiers read, "
-                 f"{summary.grants_used} imported",
-        "date": summary.source_date or "unknown",
+                 f"{summary.grants_used} imported{undated}",
+        "date": summary.source_date or datetime.date.today().isoformat(),
         "document": ", ".join(f.name for f in files),
     }
     merged = registry_merge.merge(old_text, str(into), summary.entries, source, replace)

@@ -15,11 +15,11 @@ from click.testing import CliRunner, Result
 
 from fundcmp import giving360
 from fundcmp.arithmetic import months_between
+from fundcmp.cli import cli
 from fundcmp.giving360 import fields
 from fundcmp.giving360.check import check
 from fundcmp.giving360.read_json import facts
 from fundcmp.giving360.reading import JSON_NAMES
-from fundcmp.cli import cli
 from fundcmp.registry import SHIPPED, load
 
 FUND_ONE = ("GB-CHC-1000001", "Fund One")
