@@ -10,6 +10,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
+
+# Hypothesis in the ordinary suite (and CI) runs derandomized: the same examples every run, so
+# a red build always means the change under test. Random exploration is the long fuzz profile
+# (FUNDCMP_FUZZ=long, tests/test_fuzz.py) or HYPOTHESIS_PROFILE=explore.
+settings.register_profile("ci", derandomize=True, deadline=None, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "programmes.yaml"

@@ -26,6 +26,7 @@ from fundcmp.model import DateFact, Kind, Programme, Quantity, TextFact, Unit
 from fundcmp.registry import DATE_RE, SHIPPED, SLUG_RE, UNSAFE_CHAR_RE, Registry, load
 
 settings.register_profile("fuzz-bounded", max_examples=150, deadline=None, database=None,
+                          derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("fuzz-long", max_examples=10_000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -85,7 +85,8 @@ def _rows(path: Path) -> Iterator[dict[str, Any]]:
         book.close()
     for r in records:
         yield {"id": _cell(r.get("Identifier")), "amount": r.get("Amount Awarded"),
-               "currency": _cell(r.get("Currency")), "funder": _cell(r.get("Funding Org:Identifier")),
+               "currency": _cell(r.get("Currency")),
+               "funder": _cell(r.get("Funding Org:Identifier")),
                "code": _cell(r.get("Grant Programme:Code")),
                "title": _cell(r.get("Grant Programme:Title"))}
 

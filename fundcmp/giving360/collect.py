@@ -55,7 +55,7 @@ class _DateOrders:
             if key in self.orders:
                 continue
             value = raw.get(key)
-            if not isinstance(value, str):
+            if not isinstance(value, str) or value[4:5] == "-":  # not text, or ISO
                 continue
             order = fields.slash_order(value)
             if order == "either":

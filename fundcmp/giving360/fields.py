@@ -37,6 +37,8 @@ class FieldProblem(ValueError):
 
 def text(value: Any) -> str:
     """A value as stripped text; containers and None are empty."""
+    if type(value) is str:
+        return value.strip()
     if value is None or isinstance(value, (dict, list)):
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -224,6 +226,15 @@ def read_date(value: Any, order: Order = "dmy") -> tuple[str, bool]:
     with order "mdy"), MM/YYYY and YYYY as partial dates, "19 April 2013",
     "April 2013", spreadsheet date cells and spreadsheet serial numbers.
     """
+    if type(value) is str and len(value) >= 10 and value[4] == "-" and value[7] == "-" \
+            and (len(value) == 10 or value[10] in "T "):
+        try:  # the common case, an ISO date or date-time, read without a pattern
+            day = date.fromisoformat(value[:10])
+        except ValueError:
+            pass
+        else:
+            if FIRST_YEAR <= day.year <= LAST_YEAR:
+                return value[:10], False
     if isinstance(value, datetime):
         return _day(value.year, value.month, value.day, str(value)), False
     if isinstance(value, date):

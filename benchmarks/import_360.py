@@ -1,0 +1,172 @@
+"""Time `fundcmp import` on generated 360Giving files against the floors it cannot beat.
+
+    python benchmarks/import_360.py                   # 1,000,000 grants (JSON, CSV), 100,000 (XLSX)
+    python benchmarks/import_360.py --grants 100000   # a quicker run
+
+Each case runs as a fresh process; the table shows seconds and peak memory (the
+child's maxrss, from wait4). Floors: ijson's bare iteration of the same JSON
+(`ijson.items(f, "grants.item")`, C backend) and csv.reader's bare iteration of
+the same CSV. Beside them, what an analyst would run instead (pandas
+json_normalize + groupby, duckdb read_json/read_csv + GROUP BY, polars), when
+those are installed in the running Python; they are never fundcmp dependencies,
+and a missing one is reported as skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+COLUMNS = ["Identifier", "Title", "Currency", "Amount Awarded", "Award Date",
+           "Planned Dates:Start Date", "Planned Dates:End Date",
+           "Planned Dates:Duration (months)", "Recipient Org:Identifier", "Recipient Org:Name",
+           "Funding Org:Identifier", "Funding Org:Name", "Grant Programme:Code",
+           "Grant Programme:Title"]
+
+
+def grants(n: int, seed: int = 14) -> list[list[object]]:
+    """Real-shaped grants: 40 programmes of 8 funders, amounts, dates and durations."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        funder = rng.randrange(8)
+        programme = rng.randrange(40)
+        year = 2010 + rng.randrange(12)
+        months = rng.choice([6, 12, 12, 24, 36])
+        rows.append([f"360G-bench-{i}", f"Grant to Org {i % 5000}", "GBP",
+                     round(rng.lognormvariate(9.5, 1.0), 2), f"{year}-{rng.randint(1, 12):02d}-15",
+                     f"{year}-06-01", f"{year + months // 12}-05-31", months,
+                     f"GB-CHC-{i % 5000}", f"Org {i % 5000}", f"GB-CHC-{100 + funder}",
+                     f"Funder {funder}", f"P{programme}", f"Programme {programme} of {funder}"])
+    return rows
+
+
+def write_files(n: int, xlsx_rows: int, folder: Path) -> dict[str, Path]:
+    rows = grants(n)
+    paths = {"json": folder / "grants.json", "csv": folder / "grants.csv",
+             "xlsx": folder / "grants.xlsx"}
+    with paths["csv"].open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+    with paths["json"].open("w", encoding="utf-8") as out:
+        out.write('{"grants": [\n')
+        for i, r in enumerate(rows):
+            out.write((",\n" if i else "") + json.dumps({
+                "id": r[0], "title": r[1], "currency": r[2], "amountAwarded": r[3],
+                "awardDate": r[4], "plannedDates": [{"startDate": r[5], "endDate": r[6],
+                                                     "duration": r[7]}],
+                "recipientOrganization": [{"id": r[8], "name": r[9]}],
+                "fundingOrganization": [{"id": r[10], "name": r[11]}],
+                "grantProgramme": [{"code": r[12], "title": r[13]}]}))
+        out.write("\n]}\n")
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("grants")
+    sheet.append(COLUMNS)
+    for r in rows[:xlsx_rows]:
+        sheet.append(r)
+    book.save(paths["xlsx"])
+    return paths
+
+
+FLOORS = {
+    "ijson bare iteration": "import ijson, sys; b = ijson.get_backend('yajl2_c')\n"
+                            "for _ in b.items(open(sys.argv[1], 'rb'), 'grants.item', "
+                            "use_float=True): pass",
+    "csv.reader bare iteration": "import csv, sys\n"
+                                 "for _ in csv.reader(open(sys.argv[1], newline='')): pass",
+    "openpyxl read-only iteration": "import openpyxl, sys\n"
+                                    "b = openpyxl.load_workbook(sys.argv[1], read_only=True)\n"
+                                    "for _ in b.worksheets[0].iter_rows(values_only=True): pass",
+    "pandas json_normalize + groupby": (
+        "import json, sys, pandas as pd\n"
+        "g = pd.json_normalize(json.load(open(sys.argv[1]))['grants'], "
+        "meta=['amountAwarded'], record_path=None)\n"
+        "g['f'] = g['fundingOrganization'].str[0].str['id']\n"
+        "g['p'] = g['grantProgramme'].str[0].str['title']\n"
+        "g.groupby(['f', 'p', 'currency'])['amountAwarded'].agg(['count', 'min', 'median', "
+        "'max', 'sum'])"),
+    "duckdb read_json + GROUP BY": (
+        "import duckdb, sys\n"
+        "duckdb.sql(f\"SELECT fundingOrganization[1].id, grantProgramme[1].title, currency, "
+        "count(*), min(amountAwarded), median(amountAwarded), max(amountAwarded), "
+        "sum(amountAwarded) FROM (SELECT unnest(grants, max_depth := 2) FROM "
+        "read_json('{sys.argv[1]}', maximum_object_size=2000000000)) GROUP BY ALL\").fetchall()"),
+    "duckdb read_csv + GROUP BY": (
+        "import duckdb, sys\n"
+        "duckdb.sql(f\"SELECT \\\"Funding Org:Identifier\\\", \\\"Grant Programme:Title\\\", "
+        "Currency, count(*), min(\\\"Amount Awarded\\\"), median(\\\"Amount Awarded\\\"), "
+        "max(\\\"Amount Awarded\\\"), sum(\\\"Amount Awarded\\\") FROM "
+        "read_csv('{sys.argv[1]}') GROUP BY ALL\").fetchall()"),
+    "polars read_csv + group_by": (
+        "import polars as pl, sys\n"
+        "pl.read_csv(sys.argv[1]).group_by(['Funding Org:Identifier', 'Grant Programme:Title', "
+        "'Currency']).agg(pl.col('Amount Awarded').median())"),
+}
+CASES = [("json", "ijson bare iteration"), ("json", "pandas json_normalize + groupby"),
+         ("json", "duckdb read_json + GROUP BY"), ("json", "fundcmp import"),
+         ("csv", "csv.reader bare iteration"), ("csv", "duckdb read_csv + GROUP BY"),
+         ("csv", "polars read_csv + group_by"), ("csv", "fundcmp import"),
+         ("xlsx", "openpyxl read-only iteration"), ("xlsx", "fundcmp import")]
+NEEDS = {"pandas": "pandas", "duckdb": "duckdb", "polars": "polars"}
+
+
+def timed(argv: list[str]) -> tuple[float, int, int]:
+    """Seconds, peak memory in MB and exit status of one fresh process."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    return time.perf_counter() - start, usage.ru_maxrss // 1024, os.waitstatus_to_exitcode(status)
+
+
+def installed(module: str) -> bool:
+    return subprocess.run([sys.executable, "-c", f"import {module}"],
+                          capture_output=True).returncode == 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grants", type=int, default=1_000_000)
+    parser.add_argument("--xlsx-rows", type=int, default=100_000)
+    args = parser.parse_args()
+    fundcmp = str(Path(sys.executable).with_name("fundcmp"))
+    with tempfile.TemporaryDirectory() as folder:
+        paths = write_files(args.grants, args.xlsx_rows, Path(folder))
+        results = []
+        for fmt, name in CASES:
+            tool = next((m for word, m in NEEDS.items() if word in name), None)
+            if tool and not installed(tool):
+                results.append((fmt, name, None, None, f"skipped: {tool} not installed"))
+                continue
+            if name == "fundcmp import":
+                argv = [fundcmp, "import", str(paths[fmt]), "--into",
+                        str(Path(folder) / "r.yaml"), "--dry-run"]
+            else:
+                argv = [sys.executable, "-c", FLOORS[name], str(paths[fmt])]
+            seconds, peak, status = timed(argv)
+            results.append((fmt, name, seconds, peak, "" if status == 0 else f"exit {status}"))
+    rows = f"{args.grants:,} grants (JSON, CSV), {args.xlsx_rows:,} rows (XLSX)"
+    print(f"| format | what | seconds | peak MB | note |  ({rows})")
+    print("| --- | --- | --- | --- | --- |")
+    floor: dict[str, float] = {}
+    for fmt, name, seconds, peak, note in results:
+        if seconds is not None and "bare" in name or "iteration" in name:
+            floor[fmt] = seconds or 0.0
+        if name == "fundcmp import" and seconds is not None and fmt in floor:
+            note = f"{seconds / floor[fmt]:.2f}x the bare iteration " + note
+        shown = "-" if seconds is None else f"{seconds:.2f}"
+        print(f"| {fmt} | {name} | {shown} | {peak if peak is not None else '-'} | {note} |")
+
+
+if __name__ == "__main__":
+    main()
