@@ -302,3 +302,49 @@ def test_a_day_first_date_reads_back_as_written(day: int, month: int, year: int)
 @example(26000, 0)
 def test_a_money_string_reads_as_its_number(pounds: int, pence: int) -> None:
     assert fields.read_amount(f"£{pounds:,}.{pence:02d}") == (pounds + pence / 100, "£")
+
+
+# The shortcut for plain grants agrees with the full check --------------------------------
+
+texts = st.one_of(st.none(), st.sampled_from(["", " x", "x ", "a  b", "a\tb", "\xa0x", "GB-1",
+                                              "Main", "N.A", "gbp", "GBP", "EUR", "GPB"]),
+                  st.text(max_size=8))
+dates = st.one_of(st.none(), st.sampled_from(["", "2020-01-31", "2020-02-30", "0001-01-01",
+                                              "2021-06-01T10:00:00Z", "2020-01-31 10:00",
+                                              "2020-01-31X", "31/01/2020", "2020", "2020-06"]),
+                  st.text(max_size=12))
+numbers = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**16),
+                    st.floats(allow_nan=True, allow_infinity=True),
+                    st.sampled_from(["100", "£5", "12 months", ""]))
+
+
+@given(st.fixed_dictionaries({
+    "id": texts, "amount": numbers, "currency": texts, "award_date": dates,
+    "funder_id": texts, "funder_name": texts, "programme_code": texts,
+    "programme_title": texts, "start": dates, "end": dates, "duration": numbers,
+    "recipient_id": texts, "recipient_name": texts}))
+@example({"id": "G", "amount": 5, "currency": "GBP", "award_date": "2020-01-01",
+          "funder_id": "F", "funder_name": None, "programme_code": None,
+          "programme_title": "a\u2003b", "start": None, "end": None, "duration": None,
+          "recipient_id": None, "recipient_name": None})
+def test_the_shortcut_gives_what_the_full_check_gives(raw: dict[str, Any]) -> None:
+    from fundcmp.giving360.check import check, quick
+    from fundcmp.giving360.reading import JSON_NAMES
+
+    shortcut = quick(raw)
+    if shortcut is not None:
+        assert check(raw, JSON_NAMES, "w") == (shortcut, [])
+
+
+def test_a_plain_grant_takes_the_shortcut_to_the_same_grant() -> None:
+    from fundcmp.giving360.check import check, quick
+    from fundcmp.giving360.reading import JSON_NAMES
+
+    raw = {"id": "G-1", "amount": 1500.5, "currency": "GBP", "award_date": "2020-01-01",
+           "funder_id": "GB-1", "funder_name": "Fund", "programme_code": "R1",
+           "programme_title": "Main Grants", "start": "2020-02-01T00:00:00+00:00",
+           "end": "2021-01-31", "duration": None, "recipient_id": "", "recipient_name": "Org"}
+    shortcut = quick(raw)
+    assert shortcut is not None and shortcut.duration_months == (12.0, 12.0)
+    assert check(raw, JSON_NAMES, "w") == (shortcut, [])
+    assert quick({**raw, "duration": 6}) == check({**raw, "duration": 6}, JSON_NAMES, "w")[0]

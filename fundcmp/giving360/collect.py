@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fundcmp.giving360 import fields
-from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check
+from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick
 from fundcmp.giving360.fields import MAX_AMOUNT, MAX_TITLE_CHARS, Order
 from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, read
 from fundcmp.giving360.store import Store
@@ -90,21 +90,15 @@ class _Grouping:
         self.groups: dict[tuple[str, str, str], int] = {}
         self.first: list[Grant] = []
         self.code_titles: dict[tuple[str, str], dict[str, None]] = {}
-        self.placeholders: Counter[tuple[str, str]] = Counter()
-        self.cut = 0
 
     def group_of(self, grant: Grant) -> int | None:
         title, code = grant.programme_title, grant.programme_code
         if title:
             key = "t:" + title.casefold()
-            if fields.is_placeholder(title):
-                self.placeholders[(grant.funder_name or grant.funder_id, title)] += 1
             if code:
                 titles = self.code_titles.setdefault((grant.funder_id, code), {})
                 if len(titles) <= _CODE_TITLES_KEPT:
                     titles.setdefault(title, None)
-            if len(title) == MAX_TITLE_CHARS and title.endswith("..."):
-                self.cut += 1
         elif code and not fields.is_placeholder(code):
             key = "c:" + code
         elif self.ungrouped:
@@ -116,7 +110,8 @@ class _Grouping:
             self.first.append(grant)
         return group
 
-    def notes(self) -> list[str]:
+    def notes(self, entries: list[Entry]) -> list[str]:
+        """Codes spanning several titles, placeholder titles and titles cut short."""
         found = []
         for (funder, code), titles in self.code_titles.items():
             if len(titles) > 1:
@@ -125,12 +120,16 @@ class _Grouping:
                 found.append(f"programme code {code!r} ({funder}) spans {len(titles)}"
                               f"{'+' if more else ''} titles, grouped apart by title: "
                               + "; ".join(repr(t) for t in names) + more)
-        for (funder, title), count in self.placeholders.most_common():
-            found.append(f"{count} grant{'s' if count != 1 else ''} of {funder} have the "
-                         f"placeholder programme title {title!r}: imported under it as written")
-        if self.cut:
-            found.append(f"{self.cut} grants' programme titles were longer than "
-                         f"{MAX_TITLE_CHARS} characters: cut to {MAX_TITLE_CHARS}")
+        for e in entries:
+            if e.programme_title and fields.is_placeholder(e.programme_title):
+                found.append(f"{e.grants} grant{'s' if e.grants != 1 else ''} of "
+                             f"{e.funder_name} have the placeholder programme title "
+                             f"{e.programme_title!r}: imported under it as written")
+        cut = [e for e in entries if len(e.programme_title) == MAX_TITLE_CHARS
+               and e.programme_title.endswith("...")]
+        if cut:
+            found.append(f"{len(cut)} programme titles were longer than {MAX_TITLE_CHARS} "
+                         f"characters: cut to {MAX_TITLE_CHARS}")
         return found
 
 
@@ -161,6 +160,11 @@ def collect(paths: Sequence[Path], funder: str | None = None,
 
             for where, raw in read(path, info, progress):
                 summary.grants_read += 1
+                if not dates.pending and funder is None:
+                    grant = quick(raw)
+                    if grant is not None:
+                        _counted(where, grant, [], info, summary, store, grouping)
+                        continue
                 if dates.see(raw) or dates.pending:
                     dates.pending.append((where, raw))
                     if dates.ready():
@@ -177,10 +181,10 @@ def collect(paths: Sequence[Path], funder: str | None = None,
             summary.issued = max(summary.issued, _day(info.issued))
             if on_bytes is not None:
                 done_bytes += path.stat().st_size
-        for note in grouping.notes():
-            summary.note(note)
         store.finish()
         summary.entries = _with_slugs(_entries(store, grouping))
+        for note in grouping.notes(summary.entries):
+            summary.note(note)
         if report is not None:
             report(report_csv(store.problems()))
     finally:
@@ -206,19 +210,33 @@ def _one(where: str, raw: dict[str, Any], info: FileInfo, orders: dict[str, Orde
         return
     grant, problems = check(raw, info.names, where, orders, keep_zero)
     if grant is not None:
-        if grant.award_date > summary.latest_award:
-            summary.latest_award = grant.award_date
-        group = grouping.group_of(grant)
-        if not store.add(grant.id, group, grant, MAX_AMOUNT):
-            problems.append(Problem(where, grant.id, info.names["id"], "duplicate identifier "
-                                    "(the first grant with it is kept)",
-                                    "duplicate identifier", LEFT_OUT, grant.amount))
-        elif group is None:
-            summary.without_programme += 1
-        else:
-            summary.grants_used += 1
+        _counted(where, grant, problems, info, summary, store, grouping, on_problem)
+    elif problems:
+        _tally(problems, fields.text(raw.get("currency")), summary, store, on_problem)
+
+
+def _counted(where: str, grant: Grant, problems: list[Problem], info: FileInfo,
+             summary: Summary, store: Store, grouping: _Grouping,
+             on_problem: ProblemSink | None = None) -> None:
+    """Store a grant that counts under its group, unless its identifier was seen before."""
+    if grant.award_date > summary.latest_award:
+        summary.latest_award = grant.award_date
+    group = grouping.group_of(grant)
+    if not store.add(grant.id, group, grant, MAX_AMOUNT):
+        problems = [*problems, Problem(where, grant.id, info.names["id"], "duplicate "
+                                       "identifier (the first grant with it is kept)",
+                                       "duplicate identifier", LEFT_OUT, grant.amount)]
+    elif group is None:
+        summary.without_programme += 1
+    else:
+        summary.grants_used += 1
     if problems:
-        currency = grant.currency if grant is not None else fields.text(raw.get("currency"))
+        _tally(problems, grant.currency, summary, store, on_problem)
+
+
+def _tally(problems: list[Problem], currency: str, summary: Summary, store: Store,
+           on_problem: ProblemSink | None) -> None:
+    if problems:
         if any(p.left_out for p in problems):
             summary.left_out += 1
         for p in problems:

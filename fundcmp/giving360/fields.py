@@ -229,12 +229,11 @@ def read_date(value: Any, order: Order = "dmy") -> tuple[str, bool]:
     if type(value) is str and len(value) >= 10 and value[4] == "-" and value[7] == "-" \
             and (len(value) == 10 or value[10] in "T "):
         try:  # the common case, an ISO date or date-time, read without a pattern
-            day = date.fromisoformat(value[:10])
+            year = date.fromisoformat(value[:10]).year
         except ValueError:
-            pass
-        else:
-            if FIRST_YEAR <= day.year <= LAST_YEAR:
-                return value[:10], False
+            year = 0
+        if FIRST_YEAR <= year <= LAST_YEAR:
+            return value[:10], False
     if isinstance(value, datetime):
         return _day(value.year, value.month, value.day, str(value)), False
     if isinstance(value, date):

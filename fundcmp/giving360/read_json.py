@@ -34,20 +34,30 @@ def backend() -> ModuleType:
         return ijson.get_backend("python")  # type: ignore[no-any-return]
 
 
-def _first(value: Any) -> dict[str, Any]:
-    """The first object of a 360Giving array field (or the object itself)."""
-    if isinstance(value, list):
-        value = value[0] if value else {}
-    return value if isinstance(value, dict) else {}
-
-
 def facts(obj: Any) -> dict[str, Any]:
-    """The facts fundcmp reads from one grant object."""
-    if not isinstance(obj, dict):
+    """The facts fundcmp reads from one grant object (of an array field, its first object)."""
+    if type(obj) is not dict:
         return {}
     get = obj.get
-    funder, programme = _first(get("fundingOrganization")), _first(get("grantProgramme"))
-    planned, recipient = _first(get("plannedDates")), _first(get("recipientOrganization"))
+    funder, programme = get("fundingOrganization"), get("grantProgramme")
+    planned, recipient = get("plannedDates"), get("recipientOrganization")
+    # Written out rather than a helper per field: this runs once per grant of millions.
+    if type(funder) is list:
+        funder = funder[0] if funder else None
+    if type(funder) is not dict:
+        funder = _NONE
+    if type(programme) is list:
+        programme = programme[0] if programme else None
+    if type(programme) is not dict:
+        programme = _NONE
+    if type(planned) is list:
+        planned = planned[0] if planned else None
+    if type(planned) is not dict:
+        planned = _NONE
+    if type(recipient) is list:
+        recipient = recipient[0] if recipient else None
+    if type(recipient) is not dict:
+        recipient = _NONE
     return {
         "id": get("id"), "amount": get("amountAwarded"), "currency": get("currency"),
         "award_date": get("awardDate"), "funder_id": funder.get("id"),
@@ -56,6 +66,9 @@ def facts(obj: Any) -> dict[str, Any]:
         "end": planned.get("endDate"), "duration": planned.get("duration"),
         "recipient_id": recipient.get("id"), "recipient_name": recipient.get("name"),
     }
+
+
+_NONE: dict[str, Any] = {}
 
 
 def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None,
