@@ -348,3 +348,51 @@ def test_a_plain_grant_takes_the_shortcut_to_the_same_grant() -> None:
     assert shortcut is not None and shortcut.duration_months == (12.0, 12.0)
     assert check(raw, JSON_NAMES, "w") == (shortcut, [])
     assert quick({**raw, "duration": 6}) == check({**raw, "duration": 6}, JSON_NAMES, "w")[0]
+
+
+# The depth guard in front of ijson -------------------------------------------------------
+
+def _true_depth(text: str) -> int:
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (c == "\\", c != '"')
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
+json_values = st.recursive(
+    st.sampled_from(['a"b', "x\\", "[[[", "]]}", '\\"', "ok", 1, None]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["k", "[", "]", "\\", '"']), inner, max_size=3), max_leaves=30)
+
+
+@given(json_values, st.lists(st.integers(0, 10_000), max_size=4))
+def test_the_depth_guard_never_misses_and_never_doubles(value: Any, cuts: list[int]) -> None:
+    from fundcmp.giving360 import read_json
+
+    text = json.dumps(value).encode()
+    depth = _true_depth(text.decode())
+    points = sorted({c % (len(text) + 1) for c in cuts})
+    pieces = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+
+    def refused(limit: int) -> bool:
+        guard = read_json._Depth()
+        try:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(read_json, "MAX_DEPTH", limit)
+                for piece in pieces:
+                    guard.check(piece)
+        except read_json.TooDeep:
+            return True
+        return False
+
+    assert not refused(2 * depth)
+    assert depth == 0 or refused(depth - 1)

@@ -9,6 +9,7 @@ file is read once and memory stays flat however many grants it holds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -85,8 +86,8 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None,
                 yield f"{where}{index}]", facts(obj)
                 index += 1
         except Exception as exc:  # ijson's errors share no base class across backends
-            raise info.refuse(f"not valid JSON near byte {stream.read_bytes}: "
-                              f"{one_line(_first_line(exc), 120)}") from None
+            raise info.refuse(f"not a 360Giving JSON data package: {_what(exc)} "
+                              f"(character {stream.read_bytes})") from None
     meta.update(_meta_after_grants(stream.tail))
     publisher = meta.get("publisher")
     info.publisher = text(publisher.get("name")) if isinstance(publisher, dict) else ""
@@ -105,12 +106,14 @@ def _meta_before_grants(path: Path, info: FileInfo, ijson: ModuleType) -> dict[s
                               "{\"grants\": [...]}")
         stream.seek(0)
         try:
-            for key, value in _members(_Tail(stream, None), ijson):
+            tail = _Tail(stream, None)
+            for key, value in _members(tail, ijson):
                 if key == "grants":
                     return meta
                 meta[key] = value
-        except Exception as exc:
-            raise info.refuse(f"not valid JSON: {one_line(_first_line(exc), 120)}") from None
+        except Exception as exc:  # ijson's errors share no base class across backends
+            raise info.refuse(f"not a 360Giving JSON data package: {_what(exc)} "
+                              f"(character {tail.read_bytes})") from None
     raise info.refuse("not a 360Giving data package: no \"grants\" list")
 
 
@@ -154,19 +157,76 @@ def _meta_after_grants(tail: bytes) -> dict[str, Any]:
     return {}
 
 
+class TooDeep(ValueError):
+    """JSON nested deeper than any grant: ijson's cost grows with the square of the depth."""
+
+
+class _Depth:
+    """The nesting depth of JSON read a chunk at a time, checked before ijson sees it.
+
+    Text in strings is set aside first (escapes, then quoted runs, carried across chunk
+    boundaries); of what is left only brackets matter. Every pass of removing "()"
+    takes one level off, so a chunk costs a few passes over a few bytes per grant.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.in_string = False
+        self.escaped = False
+
+    def check(self, chunk: bytes) -> None:
+        if self.escaped and chunk:
+            chunk, self.escaped = chunk[1:], False
+        if b"\\" in chunk:
+            chunk = _ESCAPE.sub(b"", chunk)
+            if chunk.endswith(b"\\"):
+                chunk, self.escaped = chunk[:-1], True
+        marks = chunk.translate(None, _NOT_MARKS)
+        if self.in_string:
+            end = marks.find(b'"')
+            if end == -1:
+                return
+            marks, self.in_string = marks[end + 1:], False
+        marks = _QUOTED.sub(b"", marks)
+        quote = marks.find(b'"')
+        if quote != -1:
+            marks, self.in_string = marks[:quote], True
+        brackets = marks.translate(_PARENS)
+        passes = 0
+        while b"()" in brackets:
+            brackets = brackets.replace(b"()", b"")
+            passes += 1
+            if self.depth + passes > MAX_DEPTH:
+                raise TooDeep
+        opens = brackets.count(b"(")
+        if self.depth + passes + opens > MAX_DEPTH:
+            raise TooDeep
+        self.depth += opens - (len(brackets) - opens)
+
+
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_QUOTED = re.compile(rb'"[^"]*"')
+_NOT_MARKS = bytes(b for b in range(256) if b not in b'"[]{}')
+_PARENS = bytes.maketrans(b"[]{}", b"()()")
+MAX_DEPTH = 1000  # a grant nests about five deep
+
+
 class _Tail:
-    """A binary stream that remembers its last bytes read and reports progress."""
+    """A binary stream that remembers its last bytes read, reports progress, and refuses
+    nesting deeper than MAX_DEPTH."""
 
     def __init__(self, stream: Any, on_bytes: ProgressSink | None) -> None:
         self.stream = stream
         self.on_bytes = on_bytes
         self.read_bytes = 0
         self.tail = b""
+        self.depth = _Depth()
 
     def read(self, size: int = -1) -> bytes:
         chunk: bytes = self.stream.read(size)
         if self.read_bytes == 0 and chunk.startswith(b"\xef\xbb\xbf"):
             chunk = chunk[3:]
+        self.depth.check(chunk)
         self.read_bytes += len(chunk)
         self.tail = (self.tail + chunk)[-TAIL_BYTES:]
         if self.on_bytes is not None:
@@ -174,7 +234,12 @@ class _Tail:
         return chunk
 
 
-def _first_line(exc: Exception) -> str:
-    """yajl draws a caret under the error on further lines; the first says what it is."""
+def _what(exc: Exception) -> str:
+    """What is wrong, in words: yajl draws a caret under the error on further lines."""
+    if isinstance(exc, TooDeep):
+        return "nested too deeply to be a grant"
     lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+    words = lines[0] if lines else type(exc).__name__
+    if "integer overflow" in words or "integer string conversion" in words:
+        return "a number too long to read"
+    return f"not valid JSON: {one_line(words, 120)}"
