@@ -19,6 +19,7 @@ import csv
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -139,10 +140,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grants", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
+    parser.add_argument("--write", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write:
+        write_files(args.grants, args.xlsx_rows, Path(args.write))
+        return
     fundcmp = str(Path(sys.executable).with_name("fundcmp"))
     with tempfile.TemporaryDirectory() as folder:
-        paths = write_files(args.grants, args.xlsx_rows, Path(folder))
+        # Written by a child process: Linux starts a child's maxrss at its parent's size, so
+        # this process stays small and the peaks below are the children's own.
+        subprocess.run([sys.executable, __file__, "--write", folder, "--grants",
+                        str(args.grants), "--xlsx-rows", str(args.xlsx_rows)], check=True)
+        paths = {fmt: Path(folder) / f"grants.{fmt}" for fmt in ("json", "csv", "xlsx")}
         results = []
         for fmt, name in CASES:
             tool = next((m for word, m in NEEDS.items() if word in name), None)
@@ -156,8 +165,11 @@ def main() -> None:
                 argv = [sys.executable, "-c", FLOORS[name], str(paths[fmt])]
             seconds, peak, status = timed(argv)
             results.append((fmt, name, seconds, peak, "" if status == 0 else f"exit {status}"))
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     rows = f"{args.grants:,} grants (JSON, CSV), {args.xlsx_rows:,} rows (XLSX)"
-    print(f"| format | what | seconds | peak MB | note |  ({rows})")
+    print(f"{rows}; this script's own peak {own} MB (a child's peak at or below it means "
+          "no more than that)")
+    print("| format | what | seconds | peak MB | note |")
     print("| --- | --- | --- | --- | --- |")
     floor: dict[str, float] = {}
     for fmt, name, seconds, peak, note in results:

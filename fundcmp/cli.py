@@ -521,7 +521,7 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
         "title": f"360Giving grants data: {summary.grants_read} grant identifiers read, "
                  f"{summary.grants_used} imported{undated}",
         "date": summary.source_date or datetime.date.today().isoformat(),
-        "document": ", ".join(f.name for f in files),
+        "document": giving360.fields.printable(", ".join(f.name for f in files)),
     }
     merged = registry_merge.merge(old_text, str(into), summary.entries, source, replace)
     names = {e.slug: e for e in summary.entries}

@@ -358,7 +358,8 @@ class _Chain:
                 self.row(fact, part, f"from {name}", how, part.evidence)
         elif q.formula:
             working = q.formula + (f" ({q.note})" if q.note else "")
-            self.row(fact, q, "derived", working, q.evidence)
+            step = "observed" if q.kind is Kind.OBSERVED else "derived"
+            self.row(fact, q, step, working, q.evidence)
         else:
             self.row(fact, q, "stated", q.note, q.evidence)
 

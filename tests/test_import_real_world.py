@@ -271,9 +271,12 @@ def test_per_year_is_the_spread_of_each_grants_own_rate(tmp_path: Path) -> None:
     (programme,) = load(into, use_cache=False).programmes
     q = programme.funding_per_year
     assert (q.low, q.mid, q.high, q.n) == (30000, 40000, 40000, 3)
-    explained = run("--registry", into, "explain", programme.slug)
-    assert "observed: each grant's own amountAwarded / its own planned duration" in \
-        " ".join(explained.stdout.split())
+    explained = run("--registry", into, "explain", programme.slug, "--format", "tsv")
+    (row,) = [line.split("\t") for line in explained.stdout.splitlines()
+              if line.startswith("Funding per team per year\t")]
+    assert row[1:3] == ["30000-40000", "observed"]
+    assert row[3].startswith("observed: each grant's own amountAwarded / its own planned "
+                             "duration x 12, over the 3 of 3 grants stating both")
 
 
 # 10. Source date --------------------------------------------------------------------------
@@ -396,3 +399,15 @@ def test_the_depth_guard_never_misses_and_never_doubles(value: Any, cuts: list[i
 
     assert not refused(2 * depth)
     assert depth == 0 or refused(depth - 1)
+
+
+def test_a_control_character_in_a_name_is_replaced_and_reported_not_fatal(
+        tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", title="Main\u202e"),
+                                         grant("G-2", title="Main\u202e")])
+    into = tmp_path / "r.yaml"
+    result = run("import", data, "--into", into)
+    assert result.exit_code == 0
+    assert "2 grants (£20,000): grantProgramme.title: control characters, shown as U+FFFD; " \
+           "amount kept, read as said: G-1, G-2" in result.stderr
+    assert [p.name for p in load(into, use_cache=False).programmes] == ["Main\ufffd"]

@@ -8,6 +8,7 @@ award date or duration unknown and is reported; the amount still counts.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -58,6 +59,9 @@ class Grant:
     duration_months: tuple[float, float] | None
 
 
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?\Z")
+
+
 def _plain(value: Any) -> str | None:
     """Text already in its plainest form (None: not text, or needing the general rules)."""
     if value is None:
@@ -94,6 +98,8 @@ def quick(raw: dict[str, Any]) -> Grant | None:
     amount: Any = get("amount")
     currency: Any = get("currency")
     funder_id = _plain(get("funder_id"))
+    if type(amount) is str and _PLAIN_NUMBER.match(amount):
+        amount = float(amount)  # as read_amount reads plain digits, CSV's usual amount
     if type(grant_id) is not str or not grant_id or len(grant_id.strip()) != len(grant_id) \
             or type(amount) not in (int, float) \
             or not 0 < amount <= fields.MAX_AMOUNT or type(currency) is not str \
@@ -116,6 +122,8 @@ def quick(raw: dict[str, Any]) -> Grant | None:
         months = round(days / fields.DAYS_PER_MONTH, 1)
         duration = (months, months)
     if stated is not None and stated != "":
+        if type(stated) is str and _PLAIN_NUMBER.match(stated):
+            stated = float(stated)
         if type(stated) not in (int, float) or not 0 < stated < math.inf:
             return None
         months = round(float(stated), 2)
@@ -185,10 +193,17 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
     if not counted:
         return None, problems
     assert amount is not None
+    shown: dict[str, str] = {}
+    for key in ("funder_name", "programme_code", "programme_title"):
+        written = fields.text(get(key))
+        shown[key] = fields.capped(written) if key != "funder_name" else \
+            fields.printable(written)
+        if fields.printable(written) != written:
+            problem(key, FieldProblem("control characters, shown as U+FFFD", written),
+                    READ_AS_SAID)
     return Grant(
-        id=grant_id, funder_id=funder_id, funder_name=fields.text(get("funder_name")),
-        programme_code=fields.capped(fields.text(get("programme_code"))),
-        programme_title=fields.capped(fields.text(get("programme_title"))),
+        id=grant_id, funder_id=funder_id, funder_name=shown["funder_name"],
+        programme_code=shown["programme_code"], programme_title=shown["programme_title"],
         currency=currency, amount=amount, award_date=award,
         recipient=fields.text(get("recipient_id")) or fields.text(get("recipient_name")),
         duration_months=duration), problems

@@ -176,8 +176,9 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                 handle(*held)
             for note in info.notes:
                 summary.note(f"{info.name}: {note}")
-            if info.publisher and info.publisher not in summary.publishers:
-                summary.publishers.append(info.publisher)
+            publisher = fields.printable(info.publisher)
+            if publisher and publisher not in summary.publishers:
+                summary.publishers.append(publisher)
             summary.issued = max(summary.issued, _day(info.issued))
             if on_bytes is not None:
                 done_bytes += path.stat().st_size

@@ -369,7 +369,17 @@ def is_placeholder(title: str) -> bool:
     return " ".join(title.split()).casefold().strip(" .") in _PLACEHOLDER_KEYS
 
 
+def printable(text: str) -> str:
+    """Text with each control or bidirectional-override character (which the registry
+    refuses: it could rewrite a terminal) replaced by U+FFFD."""
+    if text.isprintable():
+        return text
+    from fundcmp.registry import UNSAFE_CHAR_RE
+
+    return UNSAFE_CHAR_RE.sub("\ufffd", text)
+
+
 def capped(title: str) -> str:
     """A title with its spacing made single and its length at most MAX_TITLE_CHARS."""
-    title = " ".join(title.split())
+    title = " ".join(printable(title).split())
     return title if len(title) <= MAX_TITLE_CHARS else title[: MAX_TITLE_CHARS - 3] + "..."
