@@ -371,10 +371,16 @@ def _true_depth(text: str) -> int:
     return deepest
 
 
-json_values = st.recursive(
-    st.sampled_from(['a"b', "x\\", "[[[", "]]}", '\\"', "ok", 1, None]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(["k", "[", "]", "\\", '"']), inner, max_size=3), max_leaves=30)
+JSON_KEYS = st.sampled_from(["k", "[", "]", "\\", '"'])
+
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.lists(children, max_size=3),
+                     st.dictionaries(JSON_KEYS, children, max_size=3))
+
+
+json_values = st.recursive(st.sampled_from(['a"b', "x\\", "[[[", "]]}", '\\"', "ok", 1, None]),
+                           _containers, max_leaves=30)
 
 
 @given(json_values, st.lists(st.integers(0, 10_000), max_size=4))
