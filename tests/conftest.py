@@ -12,13 +12,14 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
 
-# Hypothesis in the ordinary suite (and CI) runs derandomized: the same examples every run, so
-# a red build always means the change under test. Random exploration is the long fuzz profile
-# (FUNDCMP_FUZZ=long, tests/test_fuzz.py) or HYPOTHESIS_PROFILE=explore.
-settings.register_profile("ci", derandomize=True, deadline=None, database=None,
+# Property tests are reproducible by default: the same examples on every run and in CI, so a
+# red CI means the change, not the dice. FUNDCMP_FUZZ=long is the random, longer exploration.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("explore", deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+settings.register_profile("fuzz-long", max_examples=10_000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+LONG_FUZZ = os.environ.get("FUNDCMP_FUZZ") == "long"
+settings.load_profile("fuzz-long" if LONG_FUZZ else "ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "programmes.yaml"
@@ -51,7 +52,6 @@ def write_registry(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
-
 
 
 def pytest_configure(config: pytest.Config) -> None:
