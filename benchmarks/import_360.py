@@ -8,8 +8,12 @@ child's maxrss, from wait4). Floors: ijson's bare iteration of the same JSON
 (`ijson.items(f, "grants.item")`, C backend) and csv.reader's bare iteration of
 the same CSV. Beside them, what an analyst would run instead (pandas
 json_normalize + groupby, duckdb read_json/read_csv + GROUP BY, polars), when
-those are installed in the running Python; they are never fundcmp dependencies,
-and a missing one is reported as skipped.
+those are installed in the Python named by --tools-python (default: the running
+one); they are never fundcmp dependencies, and a missing one is reported as
+skipped. For example:
+
+    python3 -m venv /tmp/analyst && /tmp/analyst/bin/pip install pandas duckdb polars
+    python benchmarks/import_360.py --tools-python /tmp/analyst/bin/python
 """
 
 from __future__ import annotations
@@ -131,8 +135,8 @@ def timed(argv: list[str]) -> tuple[float, int, int]:
     return time.perf_counter() - start, usage.ru_maxrss // 1024, os.waitstatus_to_exitcode(status)
 
 
-def installed(module: str) -> bool:
-    return subprocess.run([sys.executable, "-c", f"import {module}"],
+def installed(python: str, module: str) -> bool:
+    return subprocess.run([python, "-c", f"import {module}"],
                           capture_output=True).returncode == 0
 
 
@@ -140,6 +144,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grants", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
+    parser.add_argument("--tools-python", metavar="PYTHON", default=sys.executable,
+                        help="the Python with pandas, duckdb and polars installed")
     parser.add_argument("--write", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write:
@@ -155,14 +161,15 @@ def main() -> None:
         results = []
         for fmt, name in CASES:
             tool = next((m for word, m in NEEDS.items() if word in name), None)
-            if tool and not installed(tool):
+            if tool and not installed(args.tools_python, tool):
                 results.append((fmt, name, None, None, f"skipped: {tool} not installed"))
                 continue
             if name == "fundcmp import":
                 argv = [fundcmp, "import", str(paths[fmt]), "--into",
                         str(Path(folder) / "r.yaml"), "--dry-run"]
             else:
-                argv = [sys.executable, "-c", FLOORS[name], str(paths[fmt])]
+                python = args.tools_python if tool else sys.executable
+                argv = [python, "-c", FLOORS[name], str(paths[fmt])]
             seconds, peak, status = timed(argv)
             results.append((fmt, name, seconds, peak, "" if status == 0 else f"exit {status}"))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024

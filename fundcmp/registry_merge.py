@@ -106,8 +106,9 @@ def _dump(item: dict[str, Any], dash_column: int) -> str:
     """One list item as block YAML, its dash at dash_column; short lists and spreads inline."""
     import yaml
 
-    class Dumper(yaml.SafeDumper):
-        pass
+    class Dumper(yaml.CSafeDumper if yaml.__with_libyaml__ else yaml.SafeDumper):  # type: ignore[misc]
+        """libyaml's emitter where built: the pure-Python one is most of a large import's
+        writing time."""
 
     def flow_mapping(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
         return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)

@@ -181,17 +181,11 @@ class _Depth:
             chunk = _ESCAPE.sub(b"", chunk)
             if chunk.endswith(b"\\"):
                 chunk, self.escaped = chunk[:-1], True
-        marks = chunk.translate(None, _NOT_MARKS)
-        if self.in_string:
-            end = marks.find(b'"')
-            if end == -1:
-                return
-            marks, self.in_string = marks[end + 1:], False
-        marks = _QUOTED.sub(b"", marks)
-        quote = marks.find(b'"')
-        if quote != -1:
-            marks, self.in_string = marks[:quote], True
-        brackets = marks.translate(_PARENS)
+        pieces = chunk.translate(None, _NOT_MARKS).split(b'"')
+        outside = pieces[1::2] if self.in_string else pieces[0::2]
+        if len(pieces) % 2 == 0:  # an odd number of quotes: the string state flips
+            self.in_string = not self.in_string
+        brackets = b"".join(outside).translate(_PARENS)
         passes = 0
         while b"()" in brackets:
             brackets = brackets.replace(b"()", b"")
@@ -205,7 +199,6 @@ class _Depth:
 
 
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
-_QUOTED = re.compile(rb'"[^"]*"')
 _NOT_MARKS = bytes(b for b in range(256) if b not in b'"[]{}')
 _PARENS = bytes.maketrans(b"[]{}", b"()()")
 MAX_DEPTH = 1000  # a grant nests about five deep
