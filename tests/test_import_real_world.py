@@ -417,3 +417,21 @@ def test_a_control_character_in_a_name_is_replaced_and_reported_not_fatal(
     assert "2 grants (£20,000): grantProgramme.title: control characters, shown as U+FFFD; " \
            "amount kept, read as said: G-1, G-2" in result.stderr
     assert [p.name for p in load(into, use_cache=False).programmes] == ["Main\ufffd"]
+
+
+HEADER = ["Identifier", "Amount Awarded", "Currency", "Award Date", "Funding Org:Identifier",
+          "Grant Programme:Title"]
+
+
+@pytest.mark.parametrize(("encoding", "delimiter", "above"), [
+    ("utf-8", ";", []), ("utf-16", "\t", []), ("utf-8-sig", ",", [["Grants awarded 2020"], []])])
+def test_csv_as_spreadsheets_save_it(tmp_path: Path, encoding: str, delimiter: str,
+                                     above: list[list[str]]) -> None:
+    path = tmp_path / "g.csv"
+    with path.open("w", newline="", encoding=encoding) as out:
+        csv.writer(out, delimiter=delimiter).writerows(
+            [*above, HEADER, ["G-1", "1000", "GBP", "20200131", "GB-1", "Main"]])
+    summary = giving360.collect([path])
+    (entry,) = summary.entries
+    assert (entry.total, entry.first_award) == (1000, "2020-01-31")
+    assert not summary.kinds

@@ -58,9 +58,11 @@ def shown(value: Any, limit: int = 40) -> str:
 # title first, then titles from its earlier drafts and common variants.
 COLUMN_TITLES: dict[str, tuple[str, ...]] = {
     "id": ("Identifier", "Grant Identifier", "Grant ID"),
-    "amount": ("Amount Awarded", "Amount Awarded (GBP)", "Amount:Awarded"),
+    "amount": ("Amount Awarded", "Amount Awarded (GBP)", "Amount Awarded (£)", "Amount:Awarded",
+               "Award Amount"),
     "currency": ("Currency",),
-    "award_date": ("Award Date", "Award date:Start date", "Award Date:Date", "Date Awarded"),
+    "award_date": ("Award Date", "Award date:Start date", "Award Date:Date", "Date Awarded",
+                   "Date of Award"),
     "funder_id": ("Funding Org:Identifier", "Funding Organisation:Identifier",
                   "Funding Organization:Identifier", "Funder:Identifier"),
     "funder_name": ("Funding Org:Name", "Funding Organisation:Name",
@@ -68,7 +70,8 @@ COLUMN_TITLES: dict[str, tuple[str, ...]] = {
     "programme_code": ("Grant Programme:Code", "Grant Program:Code",
                        "Classification:Grant Programme Code"),
     "programme_title": ("Grant Programme:Title", "Grant Program:Title",
-                        "Classification:Grant Programme", "Grant Programme"),
+                        "Grant Programme:Name", "Classification:Grant Programme",
+                        "Grant Programme"),
     "start": ("Planned Dates:Start Date", "Planned Dates:Start", "Planned Start Date"),
     "end": ("Planned Dates:End Date", "Planned Dates:End", "Planned End Date"),
     "duration": ("Planned Dates:Duration (months)", "Planned Dates:Duration",
@@ -266,6 +269,8 @@ def read_date(value: Any, order: Order = "dmy") -> tuple[str, bool]:
         if not FIRST_YEAR <= year <= LAST_YEAR:
             raise FieldProblem("a year before 1800 or after 2200", words)
         return words, False
+    if len(words) == 8 and words.isdigit() and words[:2] in ("19", "20"):
+        return _day(int(words[:4]), int(words[4:6]), int(words[6:]), words), False  # YYYYMMDD
     if words.isdigit() or re.fullmatch(r"\d+\.\d+", words):
         return _number_date(float(words), words)
     return _named_month_date(words), False

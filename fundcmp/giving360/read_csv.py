@@ -18,10 +18,25 @@ from fundcmp.giving360.fields import match_columns, missing_columns
 from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, column_names, open_binary
 
 CHECK_BYTES = 1 << 20
+HEADER_ROWS = 10  # how far down the header row is looked for
+
+
+def _delimiter(first_line: str) -> str:
+    """The field separator of the header line: a comma, unless it has none and a
+    semicolon or tab (European Excel, "Unicode text") does."""
+    if "," in first_line:
+        return ","
+    return max(";\t", key=first_line.count) if first_line.count(";") or \
+        first_line.count("\t") else ","
 
 
 def encoding_of(stream: io.BufferedIOBase) -> str:
-    """utf-8-sig when the whole file decodes as UTF-8, else cp1252 (read in chunks)."""
+    """utf-16 with its byte-order mark (Excel's "Unicode text"); else utf-8-sig when the
+    whole file decodes as UTF-8; else cp1252 (read in chunks)."""
+    if stream.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        stream.seek(0)
+        return "utf-16"
+    stream.seek(0)
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         while chunk := stream.read(CHECK_BYTES):
@@ -43,10 +58,16 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                               "sure of every character)")
         text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
         try:
-            reader = csv.reader(text)
-            header = next(reader, [])
-            found = match_columns(header)
-            missing = missing_columns(found)
+            first = text.readline()
+            text.seek(0)
+            reader = csv.reader(text, delimiter=_delimiter(first))
+            for header in reader:  # the header row, below any title rows above it
+                found = match_columns(header)
+                missing = missing_columns(found)
+                if not missing or reader.line_num >= HEADER_ROWS:
+                    break
+            else:
+                header, found, missing = [], {}, missing_columns({})
             if missing:
                 raise info.refuse("not 360Giving CSV: no column "
                                   + ", ".join(repr(m) for m in missing))
