@@ -41,9 +41,6 @@ class Problem:
     def left_out(self) -> bool:
         return self.consequence in (LEFT_OUT, NOT_DISCLOSED)
 
-    def __str__(self) -> str:
-        return f"{self.where}: grant {self.grant_id or '(no id)'}: {self.field}: {self.detail}"
-
 
 @dataclass(frozen=True, slots=True)
 class Grant:

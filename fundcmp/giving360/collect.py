@@ -27,7 +27,6 @@ from fundcmp.giving360.summary import Entry, Summary, report_csv
 
 DATE_KEYS = ("award_date", "start", "end")
 MAX_PENDING = 10_000  # grants held back while a column's date order is undecided
-ProblemSink = Callable[[Problem], None]
 ReportSink = Callable[[Any], None]
 _CODE_TITLES_KEPT = 3
 
@@ -135,11 +134,11 @@ class _Grouping:
 
 def collect(paths: Sequence[Path], funder: str | None = None,
             ungrouped_as_programme: bool = False, keep_zero: bool = False,
-            on_problem: ProblemSink | None = None, on_bytes: ProgressSink | None = None,
+            on_bytes: ProgressSink | None = None,
             report: ReportSink | None = None) -> Summary:
     """Read every file, check every grant, and group the counted ones into entries.
 
-    on_problem hears every problem of every grant as found; report, if given, is
+    on_bytes hears the bytes read so far across all files; report, if given, is
     called once at the end with an iterator of the report's CSV text chunks.
     """
     summary = Summary(tuple(str(p) for p in paths))
@@ -156,7 +155,7 @@ def collect(paths: Sequence[Path], funder: str | None = None,
             def handle(where: str, raw: dict[str, Any], info: FileInfo = info,
                        dates: _DateOrders = dates) -> None:
                 _one(where, raw, info, dates.orders, summary, store, grouping, funder,
-                     keep_zero, on_problem)
+                     keep_zero)
 
             for where, raw in read(path, info, progress):
                 summary.grants_read += 1
@@ -204,21 +203,20 @@ def _day(text: str) -> str:
 
 def _one(where: str, raw: dict[str, Any], info: FileInfo, orders: dict[str, Order],
          summary: Summary, store: Store, grouping: _Grouping, funder: str | None,
-         keep_zero: bool, on_problem: ProblemSink | None) -> None:
+         keep_zero: bool) -> None:
     """Check one grant, tally its problems, and store it if it counts."""
     if funder is not None and fields.text(raw.get("funder_id")) != funder:
         summary.other_funders += 1
         return
     grant, problems = check(raw, info.names, where, orders, keep_zero)
     if grant is not None:
-        _counted(where, grant, problems, info, summary, store, grouping, on_problem)
+        _counted(where, grant, problems, info, summary, store, grouping)
     elif problems:
-        _tally(problems, fields.text(raw.get("currency")), summary, store, on_problem)
+        _tally(problems, fields.text(raw.get("currency")), summary, store)
 
 
 def _counted(where: str, grant: Grant, problems: list[Problem], info: FileInfo,
-             summary: Summary, store: Store, grouping: _Grouping,
-             on_problem: ProblemSink | None = None) -> None:
+             summary: Summary, store: Store, grouping: _Grouping) -> None:
     """Store a grant that counts under its group, unless its identifier was seen before."""
     if grant.award_date > summary.latest_award:
         summary.latest_award = grant.award_date
@@ -232,19 +230,16 @@ def _counted(where: str, grant: Grant, problems: list[Problem], info: FileInfo,
     else:
         summary.grants_used += 1
     if problems:
-        _tally(problems, grant.currency, summary, store, on_problem)
+        _tally(problems, grant.currency, summary, store)
 
 
-def _tally(problems: list[Problem], currency: str, summary: Summary, store: Store,
-           on_problem: ProblemSink | None) -> None:
-    if problems:
-        if any(p.left_out for p in problems):
-            summary.left_out += 1
-        for p in problems:
-            summary.add(p, currency)
-            store.add_problem(p, currency)
-            if on_problem is not None:
-                on_problem(p)
+def _tally(problems: list[Problem], currency: str, summary: Summary, store: Store) -> None:
+    """Count one grant's problems in the summary and keep each for the report."""
+    if any(p.left_out for p in problems):
+        summary.left_out += 1
+    for p in problems:
+        summary.add(p, currency)
+        store.add_problem(p, currency)
 
 
 def _entries(store: Store, grouping: _Grouping) -> list[Entry]:
