@@ -497,7 +497,11 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
 
     def write_report(chunks: Any) -> None:
         if report is not None:
-            atomic.write_chunks(report, chunks)
+            try:
+                atomic.write_chunks(report, chunks)
+            except OSError as exc:
+                raise giving360.ImportDataError(f"{one_line(str(report))}: cannot write the "
+                                                f"report: {exc.strerror}") from None
 
     with byte_progress(total_bytes, "Reading grants") as on_bytes:
         summary = giving360.collect(files, funder, ungrouped_as_programme, keep_zero,

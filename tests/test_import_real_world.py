@@ -435,3 +435,13 @@ def test_csv_as_spreadsheets_save_it(tmp_path: Path, encoding: str, delimiter: s
     (entry,) = summary.entries
     assert (entry.total, entry.first_award) == (1000, "2020-01-31")
     assert not summary.kinds
+
+
+def test_an_unwritable_report_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", "tbc"), grant("G-2")])
+    report = tmp_path / "no-such-dir" / "problems.csv"
+    result = run("import", data, "--into", tmp_path / "r.yaml", "--report", report)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (f"fundcmp: {report}: cannot write the report: "
+                                              "No such file or directory")
+    assert not (tmp_path / "r.yaml").exists()
