@@ -445,3 +445,25 @@ def test_an_unwritable_report_is_one_line_and_writes_nothing(tmp_path: Path) -> 
     assert result.stderr.splitlines()[-1] == (f"fundcmp: {report}: cannot write the report: "
                                               "No such file or directory")
     assert not (tmp_path / "r.yaml").exists()
+
+
+def test_without_ijsons_c_backend_the_python_one_reads_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ijson
+
+    from fundcmp.giving360 import read_json
+
+    data = package(tmp_path / "g.json", [grant("G-1", award="05/06/2014"), grant("G-2", 5)],
+                   publisher={"name": "Fund"}, modified="2021-01-01")
+    with_c = giving360.collect([data])
+    real = ijson.get_backend
+
+    def no_c(name: str) -> Any:
+        if name == "yajl2_c":
+            raise ImportError("no C backend here")
+        return real(name)
+
+    monkeypatch.setattr(ijson, "get_backend", no_c)
+    assert read_json.backend().__name__.endswith(".python")
+    assert giving360.collect([data]) == with_c
+    assert with_c.publishers == ["Fund"] and with_c.source_date == "2021-01-01"

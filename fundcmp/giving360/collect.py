@@ -154,12 +154,14 @@ def collect(paths: Sequence[Path], funder: str | None = None,
 
             def handle(where: str, raw: dict[str, Any], info: FileInfo = info,
                        dates: _DateOrders = dates) -> None:
-                _one(where, raw, info, dates.orders, summary, store, grouping, funder,
-                     keep_zero)
+                _one(where, raw, info, dates.orders, summary, store, grouping, keep_zero)
 
             for where, raw in read(path, info, progress):
                 summary.grants_read += 1
-                if not dates.pending and funder is None:
+                if funder is not None and fields.text(raw.get("funder_id")) != funder:
+                    summary.other_funders += 1
+                    continue
+                if not dates.pending:
                     grant = quick(raw)
                     if grant is not None:
                         _counted(where, grant, [], info, summary, store, grouping)
@@ -202,12 +204,8 @@ def _day(text: str) -> str:
 
 
 def _one(where: str, raw: dict[str, Any], info: FileInfo, orders: dict[str, Order],
-         summary: Summary, store: Store, grouping: _Grouping, funder: str | None,
-         keep_zero: bool) -> None:
+         summary: Summary, store: Store, grouping: _Grouping, keep_zero: bool) -> None:
     """Check one grant, tally its problems, and store it if it counts."""
-    if funder is not None and fields.text(raw.get("funder_id")) != funder:
-        summary.other_funders += 1
-        return
     grant, problems = check(raw, info.names, where, orders, keep_zero)
     if grant is not None:
         _counted(where, grant, problems, info, summary, store, grouping)
