@@ -28,59 +28,81 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-COLUMNS = ["Identifier", "Title", "Currency", "Amount Awarded", "Award Date",
+COLUMNS = ["Identifier", "Title", "Description", "Currency", "Amount Awarded", "Award Date",
            "Planned Dates:Start Date", "Planned Dates:End Date",
            "Planned Dates:Duration (months)", "Recipient Org:Identifier", "Recipient Org:Name",
+           "Recipient Org:Charity Number", "Recipient Org:Street Address",
+           "Recipient Org:City", "Recipient Org:Postal Code", "Recipient Org:Country",
+           "Beneficiary Location:Name", "Beneficiary Location:Geographic Code",
            "Funding Org:Identifier", "Funding Org:Name", "Grant Programme:Code",
-           "Grant Programme:Title"]
+           "Grant Programme:Title", "From an open call?", "Data Source", "Last modified"]
+WORDS = ("community", "project", "support", "young", "people", "local", "charity", "costs",
+         "core", "funding", "volunteers", "training", "health", "wellbeing", "advice",
+         "services", "families", "towards", "salary", "running", "two", "years",
+         "development", "work", "rural", "isolated", "older")
 
 
-def grants(n: int, seed: int = 14) -> list[list[object]]:
-    """Real-shaped grants: 40 programmes of 8 funders, amounts, dates and durations."""
+def grants(n: int, seed: int = 14) -> Iterator[list[object]]:
+    """Real-shaped grants (about 900 bytes each as JSON, as the Lloyds Bank Foundation's
+    are): 40 programmes of 8 funders, amounts, dates, durations, a description and an
+    address, as the rows of the CSV and XLSX."""
     rng = random.Random(seed)
-    rows = []
     for i in range(n):
         funder = rng.randrange(8)
         programme = rng.randrange(40)
         year = 2010 + rng.randrange(12)
         months = rng.choice([6, 12, 12, 24, 36])
-        rows.append([f"360G-bench-{i}", f"Grant to Org {i % 5000}", "GBP",
-                     round(rng.lognormvariate(9.5, 1.0), 2), f"{year}-{rng.randint(1, 12):02d}-15",
-                     f"{year}-06-01", f"{year + (5 + months) // 12}-{(4 + months) % 12 + 1:02d}-01",
-                     months,
-                     f"GB-CHC-{i % 5000}", f"Org {i % 5000}", f"GB-CHC-{100 + funder}",
-                     f"Funder {funder}", f"P{programme}", f"Programme {programme} of {funder}"])
-    return rows
+        end_month = 5 + months
+        org = i % 5000
+        yield [f"360G-bench-{i}", f"Grant to Organisation Number {org}",
+               " ".join(rng.choice(WORDS) for _ in range(rng.randint(25, 45))).capitalize(),
+               "GBP", round(rng.lognormvariate(9.5, 1.0), 2), f"{year}-{rng.randint(1, 12):02d}-15",
+               f"{year}-06-01", f"{year + end_month // 12}-{end_month % 12 + 1:02d}-01", months,
+               f"GB-CHC-{1100000 + org}", f"Organisation Number {org}", str(1100000 + org),
+               f"{rng.randint(1, 300)} High Street", "Leicester", f"LE{org % 20} {org % 9}AA",
+               "United Kingdom", "Leicester", f"E0800{org % 100:04d}", f"GB-CHC-{100 + funder}",
+               f"Funder Number {funder} Foundation", f"P{programme}",
+               f"Programme {programme} of funder {funder}", "Yes",
+               f"https://funder{funder}.example.org/grants", f"{year + 1}-01-31T00:00:00+00:00"]
+
+
+def _json(r: list[object]) -> dict[str, object]:
+    return {
+        "id": r[0], "title": r[1], "description": r[2], "currency": r[3],
+        "amountAwarded": r[4], "awardDate": r[5],
+        "plannedDates": [{"startDate": r[6], "endDate": r[7], "duration": r[8]}],
+        "recipientOrganization": [{"id": r[9], "name": r[10], "charityNumber": r[11],
+                                   "streetAddress": r[12], "addressLocality": r[13],
+                                   "postalCode": r[14], "addressCountry": r[15]}],
+        "beneficiaryLocation": [{"name": r[16], "geoCode": r[17], "geoCodeType": "LAD"}],
+        "fundingOrganization": [{"id": r[18], "name": r[19]}],
+        "grantProgramme": [{"code": r[20], "title": r[21]}],
+        "fromOpenCall": r[22], "dataSource": r[23], "dateModified": r[24]}
 
 
 def write_files(n: int, xlsx_rows: int, folder: Path) -> dict[str, Path]:
-    rows = grants(n)
+    """The same grants as JSON and CSV (n) and XLSX (the first xlsx_rows), streamed."""
     paths = {"json": folder / "grants.json", "csv": folder / "grants.csv",
              "xlsx": folder / "grants.xlsx"}
-    with paths["csv"].open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
+    with paths["csv"].open("w", newline="", encoding="utf-8") as table, \
+            paths["json"].open("w", encoding="utf-8") as package:
+        writer = csv.writer(table)
         writer.writerow(COLUMNS)
-        writer.writerows(rows)
-    with paths["json"].open("w", encoding="utf-8") as out:
-        out.write('{"grants": [\n')
-        for i, r in enumerate(rows):
-            out.write((",\n" if i else "") + json.dumps({
-                "id": r[0], "title": r[1], "currency": r[2], "amountAwarded": r[3],
-                "awardDate": r[4], "plannedDates": [{"startDate": r[5], "endDate": r[6],
-                                                     "duration": r[7]}],
-                "recipientOrganization": [{"id": r[8], "name": r[9]}],
-                "fundingOrganization": [{"id": r[10], "name": r[11]}],
-                "grantProgramme": [{"code": r[12], "title": r[13]}]}))
-        out.write("\n]}\n")
+        package.write('{"grants": [\n')
+        for i, row in enumerate(grants(n)):
+            writer.writerow(row)
+            package.write((",\n" if i else "") + json.dumps(_json(row)))
+        package.write("\n]}\n")
     import openpyxl
 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("grants")
     sheet.append(COLUMNS)
-    for r in rows[:xlsx_rows]:
-        sheet.append(r)
+    for row in grants(xlsx_rows):
+        sheet.append(row)
     book.save(paths["xlsx"])
     return paths
 
