@@ -153,12 +153,16 @@ def overview_lines(summary: Summary) -> list[str]:
     lines.append(f"{len(summary.entries)} programme entries from {summary.grants_used} grants "
                  f"({counted})")
     if summary.left_out:
-        lines.append(f"{summary.left_out} grants left out of the money: see the problems on "
+        lines.append(f"{_grants(summary.left_out)} left out of the money: see the problems on "
                      "stderr (--report FILE.csv lists each)")
     if summary.other_funders:
         lines.append(f"left out {summary.other_funders} grants of other funders")
     if summary.without_programme:
         how = "imported as one entry per funder" if any(e.ungrouped for e in summary.entries) \
             else "not imported (--ungrouped-as-programme imports them)"
-        lines.append(f"{summary.without_programme} grants name no programme: {how}")
+        lines.append(f"{_grants(summary.without_programme)} name no programme: {how}")
     return lines
+
+
+def _grants(n: int) -> str:
+    return f"{n} grant{'s' if n != 1 else ''}"
