@@ -34,8 +34,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_CODES = """\b
 Exit status: 0 success; 1 a data error (such as a bad registry), an
 export that cannot be written, or facts that disagree (check);
-2 a usage error (unknown option, slug or field); 3 import skipped some
-bad grants; 130 interrupted (Ctrl-C).
+2 a usage error (unknown option, slug or field); 3 import left some
+grants out of the money; 130 interrupted (Ctrl-C).
 """
 
 
