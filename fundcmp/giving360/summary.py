@@ -150,7 +150,8 @@ def overview_lines(summary: Summary) -> list[str]:
     """What was read and counted, and what was left out by choice, in a few lines."""
     lines = [f"read {summary.grants_read} grants from {', '.join(summary.files)}"]
     counted = money_words(summary.money_counted)
-    lines.append(f"{len(summary.entries)} programme entries from {summary.grants_used} grants "
+    entries = "entry" if len(summary.entries) == 1 else "entries"
+    lines.append(f"{len(summary.entries)} programme {entries} from {summary.grants_used} grants "
                  f"({counted})")
     if summary.left_out:
         lines.append(f"{_grants(summary.left_out)} left out of the money: see the problems on "
@@ -158,9 +159,8 @@ def overview_lines(summary: Summary) -> list[str]:
     if summary.other_funders:
         lines.append(f"left out {summary.other_funders} grants of other funders")
     if summary.without_programme:
-        how = "imported as one entry per funder" if any(e.ungrouped for e in summary.entries) \
-            else "not imported (--ungrouped-as-programme imports them)"
-        lines.append(f"{_grants(summary.without_programme)} name no programme: {how}")
+        lines.append(f"{_grants(summary.without_programme)} name no programme while others of "
+                     "their funder do: not imported (--ungrouped-as-programme imports them)")
     return lines
 
 
