@@ -41,8 +41,8 @@ def programme_data(e: Entry, source_id: str) -> dict[str, Any]:
         recipients += f" ({e.grants_without_recipient} grants name none)"
     funding = _with_source(observed(
         e.amount.low, e.amount.median, e.amount.high, e.amount.n, e.currency,
-        formula=f"amountAwarded of each of {grants}; the median stands for the programme"),
-        source_id)
+        formula=f"amountAwarded of each of {grants}; the median stands for the programme",
+        quantiles=e.amount.quantiles), source_id)
     if money_note:
         funding = replace(funding, note=money_note)
     teams = Quantity(Kind.DERIVED, Unit.COUNT, e.grants, e.grants, e.grants,
@@ -59,7 +59,7 @@ def programme_data(e: Entry, source_id: str) -> dict[str, Any]:
             spread.low, spread.median, spread.high, spread.n, Unit.MONTHS,
             formula="planned duration of each grant: its stated months, else start to end "
                     "date (a YYYY or YYYY-MM date widens it to a range; the median is of "
-                    "midpoints)"), source_id)
+                    "midpoints)", quantiles=spread.quantiles), source_id)
     data: dict[str, Any] = {
         "slug": e.slug,
         "name": entry_name(e),
@@ -75,7 +75,8 @@ def programme_data(e: Entry, source_id: str) -> dict[str, Any]:
             e.per_year.low, e.per_year.median, e.per_year.high, e.per_year.n, e.currency,
             formula=f"observed: each grant's own amountAwarded / its own planned duration "
                     f"x 12, over the {e.per_year.n} of {grants} stating both (a duration "
-                    "from YYYY or YYYY-MM dates taken at its midpoint)"), source_id)
+                    "from YYYY or YYYY-MM dates taken at its midpoint)",
+            quantiles=e.per_year.quantiles), source_id)
         data["funding_per_year"] = quantity_data(replace(yearly, note=money_note)
                                                  if money_note else yearly)
     if e.price_year is not None:

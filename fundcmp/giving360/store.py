@@ -16,19 +16,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from fundcmp import quantiles
 from fundcmp.giving360.check import Grant, Problem
+from fundcmp.model import Quantiles
 
 COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
 
 
 @dataclass(frozen=True, slots=True)
 class Spread:
-    """min, median and max over n values (the median as statistics.median gives it)."""
+    """min, median and max over n values (the median as statistics.median gives it), and
+    the quartiles and deciles (fundcmp.quantiles.METHOD)."""
 
     low: float
     median: float
     high: float
     n: int
+    quantiles: Quantiles | None = None
 
 
 class Store:
@@ -110,7 +114,13 @@ class Store:
             "WHERE grp = ?", (group,)).fetchone()
         if not n:
             return None
-        return Spread(float(low), self.median(group, column, n), float(high), n)
+
+        def pair_at(rank: int) -> tuple[float, float]:
+            value = self.value_at_rank(group, column, rank)
+            return value, self.value_at_rank(group, column, rank + 1) if rank + 1 < n else value
+
+        return Spread(float(low), self.median(group, column, n), float(high), n,
+                      quantiles.from_ranks(n, pair_at))
 
     def group_facts(self, group: int) -> tuple[int, float, int, int, str, str, float, float]:
         """grants, exact total, recipients, grants naming none, first and last award date,
