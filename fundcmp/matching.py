@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from fundcmp.arithmetic import per_year
+from fundcmp.arithmetic import funding_per_year
 from fundcmp.display import amount, span
 from fundcmp.model import Kind, Programme, Quantity, Unit, is_money
 
@@ -228,8 +228,7 @@ def match(p: Programme, ask: Ask) -> Match:
         tests += _with_published(place(ask.months, Unit.MONTHS, p.duration, MONTHS),
                                  observed)
     if ask.per_year is not None:
-        yearly = per_year(p.funding_per_team, p.duration)
-        tests.append(place_stated(ask.per_year, money, yearly, PER_YEAR))
+        tests.append(place(ask.per_year, money, funding_per_year(p), PER_YEAR))
     if ask.words is not None:
         tests.append(words_test(p, ask.words))
     return Match(p, tuple(tests))

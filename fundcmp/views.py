@@ -150,6 +150,7 @@ def _cut(q: Quantiles, name: str) -> float:
 CUTS = ("q1", "q3", *(f"d{i}" for i in range(1, 10)))
 SPREAD_FIELDS: dict[str, Callable[[Programme], Quantity | None]] = {
     "funding": lambda p: p.funding_per_team, "duration": lambda p: p.duration,
+    "funding_per_year": lambda p: p.funding_per_year,
     "published_funding": lambda p: _published(p, "funding_per_grant"),
     "published_duration": lambda p: _published(p, "duration"),
 }
@@ -240,7 +241,7 @@ def _derived_note(records: Sequence[Record]) -> tuple[str, ...]:
 def _with_spreads(programmes: Sequence[Programme]) -> tuple[str, ...]:
     """compare's default rows, plus box plots and published grants where any programme has them."""
     keys = list(COMPARE_FIELDS)
-    for key in ("duration", "funding"):
+    for key in ("duration", "funding_per_year", "funding"):
         if any(CATALOGUE[f"{key}_spread"][1](p) is not None for p in programmes):
             keys.insert(keys.index(key) + 1, f"{key}_spread")
     if any(p.published is not None for p in programmes):

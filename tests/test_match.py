@@ -296,3 +296,24 @@ def test_match_on_real_grants_agrees_with_statistics_quantiles(
         reason = next(line.split("\t")[1] for line in out.splitlines()
                       if line.split("\t")[0] == title)
         assert expected_place(ask, amounts) in reason, (ask, reason)
+
+
+def test_per_year_on_imported_grants_uses_their_own_yearly_amounts(tmp_path: Path) -> None:
+    """Each grant's amount / its own duration x 12, placed among its deciles."""
+    import statistics
+
+    path = REAL / "grantnav-test_data-grantnav-20180903134856.json"
+    registry = tmp_path / "r.yaml"
+    CliRunner().invoke(cli, ["import", str(path), "--into", str(registry)])
+    grants = json.loads(path.read_text(encoding="utf-8"))["grants"]
+    yearly = [g["amountAwarded"] / g["plannedDates"][0]["duration"] * 12 for g in grants]
+    deciles = statistics.quantiles(yearly, n=10, method="inclusive")
+    ask = (deciles[3] + deciles[4]) / 2
+    out = CliRunner().invoke(cli, ["--registry", str(registry), "match", "--per-year",
+                                   repr(ask), "--fields", "fit,reason", "--format", "tsv",
+                                   "--no-header"]).stdout
+    fit, reason = out.rstrip("\n").split("\t")
+    assert fit == "fits"
+    assert reason.endswith(f"a year lies between the 4th decile and the 5th decile of its 5 "
+                           f"grants (4th decile £{deciles[3]:,.0f} a year, 5th decile "
+                           f"£{deciles[4]:,.0f} a year)")
