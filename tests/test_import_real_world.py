@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from fundcmp import giving360
+from fundcmp import giving360, quantiles
 from fundcmp.cli import cli
 from fundcmp.giving360 import fields
 from fundcmp.giving360.fields import FieldProblem
@@ -109,7 +109,8 @@ def test_an_xlsx_workbook_imports_like_its_csv(tmp_path: Path) -> None:
     summary = giving360.collect([tmp_path / "g.xlsx"])
     (entry,) = summary.entries
     assert (entry.grants, entry.total, entry.amount.median) == (2, 4000.5, 2000.25)
-    assert entry.per_year == giving360.Spread(1000.0, 3500.5, 6001.0, 2)
+    assert entry.per_year == giving360.Spread(1000.0, 3500.5, 6001.0, 2,
+                                              quantiles.of([1000.0, 6001.0]))
 
 
 # 3. Date problems never drop money --------------------------------------------------------
@@ -134,7 +135,7 @@ def test_durations_in_words_and_serial_dates_are_read(tmp_path: Path) -> None:
                                          grant("G-2", award=43831, duration="2 years")])
     summary = giving360.collect([data])
     (entry,) = summary.entries
-    assert entry.duration_months == giving360.Spread(12, 18, 24, 2)
+    assert entry.duration_months == giving360.Spread(12, 18, 24, 2, quantiles.of([12, 24]))
     assert entry.first_award == "2020-01-01"
     assert [k[1] for k in summary.kinds] == [
         "a spreadsheet serial number, read as the date it stands for (2020-01-01)"]
@@ -214,11 +215,13 @@ def test_currencies_must_be_iso_4217_and_agree_with_a_money_sign() -> None:
 def test_zero_awards_are_not_disclosed_unless_kept(tmp_path: Path) -> None:
     data = package(tmp_path / "g.json", [grant("G-1", 0), grant("G-2", 100), grant("G-3", 300)])
     summary = giving360.collect([data])
-    assert summary.entries[0].amount == giving360.Spread(100, 200, 300, 2)
+    assert summary.entries[0].amount == giving360.Spread(100, 200, 300, 2, quantiles.of([100, 300]))
     assert [(k[1], t.count) for k, t in summary.kinds.items()] == [
         ("amount not disclosed (0)", 1)]
     kept = giving360.collect([data], keep_zero=True)
-    assert kept.entries[0].amount == giving360.Spread(0, 100, 300, 3) and not kept.kinds
+    assert kept.entries[0].amount == giving360.Spread(0, 100, 300, 3,
+                                                      quantiles.of([0, 100, 300]))
+    assert not kept.kinds
 
 
 def test_a_windows_1252_csv_is_read_with_one_note(tmp_path: Path) -> None:
