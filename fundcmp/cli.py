@@ -374,15 +374,22 @@ def _currency_code(ctx: click.Context, param: click.Parameter, value: str) -> st
     return value
 
 
-AMOUNT = click.FloatRange(min=0, max=1e15)
+def _ask(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A finite figure no larger than the registry allows (FloatRange lets nan and inf in)."""
+    if value is not None and not 0 <= value <= 1e15:
+        raise click.BadParameter(f"must be a number from 0 to 1e15, not {value}", ctx, param)
+    return value
+
+
+AMOUNT = click.FloatRange(min=0)
 
 
 @cli.command()
-@click.option("--amount", type=AMOUNT, callback=_finite, metavar="MONEY",
+@click.option("--amount", type=AMOUNT, callback=_ask, metavar="MONEY",
               help="The amount asked for, per team (grant), in --currency.")
-@click.option("--months", type=click.FloatRange(min=0, max=1200), callback=_finite,
-              metavar="N", help="How long the work runs, in months.")
-@click.option("--per-year", "per_year", type=AMOUNT, callback=_finite, metavar="MONEY",
+@click.option("--months", type=AMOUNT, callback=_ask, metavar="N",
+              help="How long the work runs, in months.")
+@click.option("--per-year", "per_year", type=AMOUNT, callback=_ask, metavar="MONEY",
               help="The amount asked for a year, per team.")
 @click.option("--currency", default="GBP", show_default=True, callback=_currency_code,
               metavar="CODE", help="Currency of --amount and --per-year; programmes in "

@@ -145,6 +145,8 @@ def test_another_currency_is_never_converted() -> None:
     ([], "say what you need"),
     (["--amount", "-5"], "--amount"),
     (["--amount", "nan"], "--amount"),
+    (["--amount", "inf"], "--amount"),
+    (["--months", "1e16"], "--months"),
     (["--currency", "pounds", "--amount", "5"], "ISO 4217"),
     (["--words", "  "], "--words needs some words"),
 ])
