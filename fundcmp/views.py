@@ -379,6 +379,7 @@ def show_table(p: Programme) -> Table:
     if p.published is not None:
         _published_rows(add, p)
     add("Funding per team per year", funding_per_year(p), None)
+    _spread_row(add, "Funding per team per year", p.funding_per_year)
     add("Total funding", total_funding(p), p.total_funding.evidence)
     s = p.support
     if s.description:

@@ -201,3 +201,29 @@ def test_stored_quantiles_equal_an_independent_computation(name: str, tmp_path: 
         assert stored is not None, e.slug
         assert list(stored.quartiles) == independent_cuts(amounts, 4), e.slug
         assert list(stored.deciles) == independent_cuts(amounts, 10), e.slug
+
+
+def test_durations_and_yearly_amounts_keep_their_quantiles_too(tmp_path: Path) -> None:
+    """The same exact cuts for durations (of each grant's months) and amounts per year."""
+    from tests.test_import import grant, write_json
+
+    months = [6, 12, 12, 18, 24, 24, 36, 48]
+    amounts = [5000.0 * (i + 1) for i in range(len(months))]
+    data = write_json(tmp_path / "g.json", [grant(f"G-{i}", a, months=m)
+                                            for i, (a, m) in enumerate(zip(amounts, months,
+                                                                           strict=True))])
+    registry = tmp_path / "r.yaml"
+    result = CliRunner().invoke(cli, ["import", str(data), "--into", str(registry)])
+    assert result.exit_code == 0, result.stderr
+    (p,) = load(registry, use_cache=False).programmes
+    assert p.duration.quantiles == quantiles.of([float(m) for m in months])
+    assert p.duration.quantiles is not None
+    assert list(p.duration.quantiles.deciles) == independent_cuts([float(m) for m in months], 10)
+    yearly = [a / m * 12 for a, m in zip(amounts, months, strict=True)]
+    assert p.funding_per_year.quantiles is not None
+    assert list(p.funding_per_year.quantiles.quartiles) == independent_cuts(yearly, 4)
+    shown = CliRunner().invoke(cli, ["--registry", str(registry), "show", p.slug, "--format",
+                                     "tsv"]).stdout
+    rows = {line.split("\t")[0]: line.split("\t")[1] for line in shown.splitlines()}
+    assert rows["Funding per team per year: spread"].startswith(f"min={min(yearly):g} ")
+    assert rows["Duration: spread"].startswith("min=6 q1=12 median=21 q3=27 max=48 d1=")
