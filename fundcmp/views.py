@@ -175,18 +175,31 @@ def compare_table(programmes: Sequence[Programme], fields: Sequence[str] | None 
     if "slug" not in keys:
         keys = ("slug", *keys)
     records = _records(programmes, keys)
-    marked = set()
+    marked: set[tuple[int, str]] = set()
+    unstarred = []
     for key in keys:
         if key in BEST_MARKED:
-            cells = [r[key] for r in records]
-            quantities = [c.value if isinstance(c, Support) else c for c in cells]
-            if all(isinstance(q, Quantity) for q in quantities):
-                marked |= {(i, key) for i in best(quantities, basis)}  # type: ignore[arg-type]
-    notes = (f"★ best in its row, judged on the {basis} of each figure",
+            quantities = [_figure(r[key]) for r in records]
+            judged = best(quantities, basis)
+            marked |= {(i, key) for i in judged.positions}
+            if judged.why_none:
+                unstarred.append(f"{CATALOGUE[key][0]}: {judged.why_none}")
+    cap = "not at all" if basis == "low" else "at its cap"
+    notes = (f"★ what `rank --basis {basis}` puts first: ceilings count {cap}, floors at "
+             "their floor, unknowns not at all; teams and applications are counts, not "
+             "merits, so never starred",
+             *(f"no ★ for {row}" for row in unstarred),
              *_derived_note(records))
     names = " vs ".join(p.name for p in programmes)
     return Table(f"Comparing {names}", _columns(keys), records, transpose=True,
                  best=frozenset(marked), notes=notes)
+
+
+def _figure(cell: Cell) -> Quantity:
+    """The figure a cell is judged on: support on its money value."""
+    q = cell.value if isinstance(cell, Support) else cell
+    assert isinstance(q, Quantity)
+    return q
 
 
 RANK_TITLES = {
@@ -237,7 +250,10 @@ def _rank_note(q: Quantity, basis: str, unit: str | None) -> str:
     if q.unit != unit:
         return f"in {q.unit}, so not ranked against figures in {unit}"
     if q.high is None:
-        return q.note
+        if q.note:
+            return f"ranked by its floor; {q.note}"
+        how = f"derived: {q.formula}; " if q.formula else ""
+        return f"{how}ranked by its floor: {span(q)}"
     if q.basis(basis) is None:
         return f"unknown on the {basis} basis: only a ceiling is stated"
     words = ""
