@@ -61,6 +61,14 @@ class Table:
     notes: tuple[str, ...] = ()
     stamp: tuple[tuple[str, dict[str, object]], ...] = ()
     """Facts about the whole table that every JSON object carries, such as its prices."""
+    optional: tuple[str, ...] = ()
+    """Columns a narrow screen may leave out, the first first (never money)."""
+
+
+UNKNOWN_IF_EMPTY = frozenset({"announced", "start", "end", "price_year"})
+"""Fields where nothing stated reads "unknown", as an unknown figure does."""
+FIGURE_TEXT_KEYS = frozenset({"slug", "announced", "start", "end", "years", "file"})
+"""Text fields that are identifiers or dates: never wrapped inside."""
 
 
 class UnknownFieldError(FundcmpError):
@@ -166,7 +174,8 @@ def _derived_note(records: Sequence[Record]) -> tuple[str, ...]:
 def list_table(programmes: Sequence[Programme], fields: Sequence[str] | None = None) -> Table:
     keys = choose_fields(fields, LIST_FIELDS)
     records = _records(programmes, keys)
-    return Table("Programmes", _columns(keys), records, notes=_derived_note(records))
+    return Table("Programmes", _columns(keys), records, notes=_derived_note(records),
+                 optional=() if fields else ("funder", "teams", "name"))
 
 
 def compare_table(programmes: Sequence[Programme], fields: Sequence[str] | None = None,
@@ -174,7 +183,7 @@ def compare_table(programmes: Sequence[Programme], fields: Sequence[str] | None 
     keys = choose_fields(fields, COMPARE_FIELDS)
     if "slug" not in keys:
         keys = ("slug", *keys)
-    records = _records(programmes, keys)
+    records = _records(programmes, (*keys, "name") if "name" not in keys else keys)
     marked: set[tuple[int, str]] = set()
     unstarred = []
     for key in keys:
@@ -184,7 +193,7 @@ def compare_table(programmes: Sequence[Programme], fields: Sequence[str] | None 
             marked |= {(i, key) for i in judged.positions}
             if judged.why_none:
                 unstarred.append(f"{CATALOGUE[key][0]}: {judged.why_none}")
-    cap = "not at all" if basis == "low" else "at its cap"
+    cap = "not at all" if basis == "low" else "at their cap"
     notes = (f"★ what `rank --basis {basis}` puts first: ceilings count {cap}, floors at "
              "their floor, unknowns not at all; teams and applications are counts, not "
              "merits, so never starred",
@@ -239,9 +248,10 @@ def rank_table(programmes: Sequence[Programme], by: str | Sequence[str], basis: 
     order = "smallest first" if reverse else "largest first"
     title = f"Programmes by {', then '.join(RANK_TITLES[k] for k in keys_by)}, {order} " \
             f"(basis: {basis})"
+    optional = () if fields else (*(f"{RANK_FIELD[k]}_{basis}" for k in keys_by), "name")
     return Table(title, columns, tuple(records), notes=(
         "unknown figures are listed last, never read as zero",
-        *_derived_note(records)))
+        *_derived_note(records)), optional=optional)
 
 
 def _rank_note(q: Quantity, basis: str, unit: str | None) -> str:
