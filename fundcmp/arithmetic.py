@@ -12,16 +12,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from fundcmp.display import amount, span
-from fundcmp.model import Kind, Programme, Quantity, Support, Unit, derived, is_money, unknown
+from fundcmp.model import (
+    Kind,
+    Programme,
+    Quantity,
+    Support,
+    Unit,
+    derived,
+    is_money,
+    said_unknown,
+    unknown,
+)
 
 BASES = ("low", "mid", "high")
 
 
 def _words(q: Quantity) -> str:
-    """A quantity inside a formula: a range is shown as [low, high]."""
+    """A quantity inside a formula: a range is shown as [low, high], money to the penny
+    where it has pence, so the working reproduces the answer."""
     if q.low is not None and q.high is not None and q.low != q.high:
-        return f"[{amount(q.low, q.unit)}, {amount(q.high, q.unit)}]"
-    return span(q)
+        return f"[{amount(q.low, q.unit, True)}, {amount(q.high, q.unit, True)}]"
+    return span(q, exact=True)
 
 
 def per_year(funding: Quantity, duration: Quantity) -> Quantity:
@@ -51,8 +62,11 @@ def per_year(funding: Quantity, duration: Quantity) -> Quantity:
 
 
 def total_funding(p: Programme) -> Quantity:
-    """The stated programme total, or teams x per-team funding when none is stated."""
-    if p.total_funding.kind is not Kind.UNKNOWN:
+    """The stated programme total, or teams x per-team funding when none is stated.
+
+    A total the registry states as unknown, with its reason, stays unknown.
+    """
+    if p.total_funding.kind is not Kind.UNKNOWN or said_unknown(p.total_funding):
         return p.total_funding
     teams, each = p.teams, p.funding_per_team
     if not teams.known or not each.known:
@@ -210,7 +224,7 @@ def value_programme(p: Programme, day_rate_gbp: float | None) -> Programme:
 def _part(q: Quantity, name: str) -> str:
     if q.low is None and q.high is None:
         return f"{name} (unknown)"
-    return _words(q) if q.high is not None else f"at least {amount(q.low or 0, q.unit)}"
+    return _words(q) if q.high is not None else f"at least {amount(q.low or 0, q.unit, True)}"
 
 
 def add(parts: Sequence[tuple[str, Quantity]]) -> Quantity:

@@ -22,6 +22,7 @@ from fundcmp import __version__
 from fundcmp.arithmetic import MEASURES
 from fundcmp.completion import fields as complete_fields
 from fundcmp.completion import slugs as complete_slugs
+from fundcmp.display import plural
 from fundcmp.errors import FundcmpError, UnknownSlugError
 from fundcmp.model import Programme
 from fundcmp.registry import Registry, load, resolve_path
@@ -413,7 +414,7 @@ def check_cmd(state: State, fmt: str | None, fields: list[str], no_header: bool,
     registry = state.registry()
     findings = check(registry.programmes)
     if not findings:
-        click.echo(f"ok: {len(registry.programmes)} programmes in {registry.path}; "
+        click.echo(f"ok: {plural(len(registry.programmes), 'programme')} in {registry.path}; "
                    "no facts disagree", err=True)
         if fmt is not None and fmt != "table":
             emit(select(check_table(findings, registry.path), fields), fmt, no_header, color)
@@ -503,13 +504,13 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
     }
     merged = registry_merge.merge(old_text, str(into), summary.entries, source, replace)
     names = {e.slug: e for e in summary.entries}
-    for verb, slugs in (("added", merged.added), ("replaced", merged.replaced)):
+    verbs = ("would add", "would replace") if dry_run else ("added", "replaced")
+    for verb, slugs in zip(verbs, (merged.added, merged.replaced), strict=True):
         if slugs:
-            click.echo(f"{verb} {len(slugs)} programme{'s' if len(slugs) != 1 else ''}:")
+            click.echo(f"{verb} {plural(len(slugs), 'programme')}:")
             for slug in slugs:
                 e = names[slug]
-                plural = "s" if e.grants != 1 else ""
-                click.echo(f"  {slug}\t{giving360.entry_name(e)}\t{e.grants} grant{plural}\t"
+                click.echo(f"  {slug}\t{giving360.entry_name(e)}\t{plural(e.grants, 'grant')}\t"
                            f"{e.currency}")
     if merged.kept:
         click.echo(f"kept {len(merged.kept)} already in {into} as they are (--replace "
@@ -546,17 +547,19 @@ def _registry_text(path: Path) -> str | None:
 def _import_summary(summary: Any) -> list[str]:
     """The summary lines of an import: what was read, skipped and left out."""
     files = ", ".join(summary.files)
-    lines = [f"read {summary.grants_read} grants from {files}"]
+    lines = [f"read {plural(summary.grants_read, 'grant')} from {files}"]
     if summary.skipped_total:
         parts = ", ".join(f"{count} {field}" for field, count in sorted(summary.skipped.items()))
-        lines.append(f"skipped {summary.skipped_total} bad grants ({parts})")
+        lines.append(f"skipped {plural(summary.skipped_total, 'bad grant')} ({parts})")
     if summary.other_funders:
-        lines.append(f"left out {summary.other_funders} grants of other funders")
+        lines.append(f"left out {plural(summary.other_funders, 'grant')} of other funders")
     if summary.without_programme:
         how = "imported as one entry per funder" if any(e.ungrouped for e in summary.entries) \
             else "not imported (--ungrouped-as-programme imports them)"
-        lines.append(f"{summary.without_programme} grants name no programme: {how}")
-    lines.append(f"{len(summary.entries)} programme entries from {summary.grants_used} grants")
+        names = "grant names" if summary.without_programme == 1 else "grants name"
+        lines.append(f"{summary.without_programme} {names} no programme: {how}")
+    lines.append(f"{plural(len(summary.entries), 'programme entry', 'programme entries')} "
+                 f"from {plural(summary.grants_used, 'grant')}")
     return lines
 
 

@@ -104,15 +104,19 @@ def _objects(table: Table) -> list[dict[str, Any]]:
     return objects
 
 
-def _grid(table: Table, cell: Any, header: bool) -> list[list[str]]:
+def _grid(table: Table, to_text: Any, header: bool) -> list[list[str]]:
     """Rows of strings, turned so that compare has programmes as columns."""
     keys = [c.key for c in table.columns]
+
+    def cell(value: Cell, key: str) -> str:
+        return "unknown" if value is None and key in UNKNOWN_IF_EMPTY else to_text(value)
+
     if table.transpose:
-        rows = [[c.key, *(cell(r[c.key]) for r in table.records)] for c in table.columns
+        rows = [[c.key, *(cell(r[c.key], c.key) for r in table.records)] for c in table.columns
                 if c.key != "slug"]
         head = ["field", *(str(r.get("slug", "")) for r in table.records)]
     else:
-        rows = [[cell(r[k]) for k in keys] for r in table.records]
+        rows = [[cell(r[k], k) for k in keys] for r in table.records]
         head = keys
     return [head, *rows] if header else rows
 

@@ -274,10 +274,16 @@ def _rank_note(q: Quantity, basis: str, unit: str | None) -> str:
     return "; ".join(part for part in (words, q.note) if part)
 
 
+def _teams_label(p: Programme) -> str:
+    """"Teams", or "Teams (award-holder teams)" where the registry names them otherwise."""
+    return "Teams" if p.team_noun == "teams" else f"Teams ({p.team_noun})"
+
+
 def _source_words(src: Source | None) -> str:
     if src is None:
         return ""
-    return f"{src.publisher}, \u201c{src.title}\u201d, {src.date}"
+    words = f"{src.publisher}, \u201c{src.title}\u201d, {src.date}"
+    return f"{words}, {src.url}" if src.url else words
 
 
 def show_table(p: Programme) -> Table:
@@ -297,7 +303,7 @@ def show_table(p: Programme) -> Table:
     for label, date in (("Announced", p.announced), ("Starts", p.start), ("Ends", p.end)):
         if date:
             add(label, date.text, date.evidence)
-    add(f"Teams ({p.team_noun})", p.teams, p.teams.evidence)
+    add(_teams_label(p), p.teams, p.teams.evidence)
     add("Funding per team", p.funding_per_team, p.funding_per_team.evidence)
     add("Duration", p.duration, p.duration.evidence)
     add("Funding per team per year", per_year(p.funding_per_team, p.duration), None)
@@ -319,6 +325,12 @@ def show_table(p: Programme) -> Table:
         q = cell if isinstance(cell, Quantity) else None
         if q is not None and not how:
             how = f"derived: {q.formula}" if q.formula else q.note
+            if q.kind is not Kind.UNKNOWN and not q.formula and evidence is not None:
+                how = "; ".join(part for part in ("stated", q.note) if part)
+            elif q.kind is Kind.UNKNOWN:
+                how = f"unknown: {q.note}" if q.note else "unknown"
+        elif evidence is not None and not how:
+            how = "stated"
         records.append({
             "fact": label,
             "value": cell,
@@ -381,7 +393,8 @@ class _Chain:
                     f"derived: {part.formula}" if part.formula else "stated"
                 if part.kind is not Kind.UNKNOWN and "restated" in part.note:
                     how += f"; {part.note}"
-                self.row(fact, part, f"from {name}", how, part.evidence)
+                self.row(f"input: {name}", part, f"input to {fact.lower()}", how,
+                         part.evidence)
         elif q.formula:
             working = q.formula + (f" ({q.note})" if q.note else "")
             self.row(fact, q, "derived", working, q.evidence)
@@ -408,7 +421,7 @@ def explain_table(p: Programme, prices: Prices | None = None,
     after = at_prices([p], prices)[0] if prices else p
     shown = value_programme(after, day_rate_gbp)
     chain = _Chain(p, prices)
-    chain.known(f"Teams ({p.team_noun})", p.teams)
+    chain.known(_teams_label(p), p.teams)
     if p.applications.kind is not Kind.UNKNOWN:
         chain.known("Applications", p.applications)
         chain.known("Success rate", success_rate(p),
@@ -466,7 +479,8 @@ def _support_chain(chain: _Chain, p: Programme, after: Programme, shown: Program
     chain.row("Support value per team", valued, "derived",
               f"{valued.formula} = {text(valued)} (day rate from --day-rate "
               f"{day_rate_gbp:g}{prices})")
-    chain.row("Support value per team", s.days, "from support days", "stated", s.days.evidence)
+    chain.row("input: support days per team", s.days, "input to support value per team",
+              "stated", s.days.evidence)
 
 
 CHECK_COLUMNS = (Column("slug", "Programme"), Column("check", "Disagreement"),
