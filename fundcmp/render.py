@@ -29,7 +29,8 @@ TABULATE_FORMATS = (
     "orgtbl", "outline", "pipe", "plain", "presto", "pretty", "psql", "rounded_grid",
     "rounded_outline", "rst", "simple", "simple_grid", "simple_outline", "textile", "youtrack",
 )
-FORMATS = ("table", *MACHINE_FORMATS, *TABULATE_FORMATS)
+ALIASES = {"markdown": "github"}
+FORMATS = ("table", *MACHINE_FORMATS, *TABULATE_FORMATS, *ALIASES)
 EXPORT_SUFFIXES = (".svg", ".html")
 DERIVED_MARK = " *"
 BEST_MARK = "★ "
@@ -125,6 +126,7 @@ def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str 
           width: int | None = None, export: str | None = None) -> None:
     """Write the table to `out` in `fmt`; with `export`, also save the table as a person
     sees it on a terminal (whatever format went to `out`)."""
+    fmt = ALIASES.get(fmt, fmt)
     if fmt == "table":
         _rich(table, out, color, width, export)
         return

@@ -138,18 +138,35 @@ BEST_MARKED = ("funding", "funding_per_year", "duration", "support", "total_fund
                "success_rate")
 
 
+def check_fields(fields: Sequence[str], available: Sequence[str]) -> None:
+    """Every command refuses an unknown field the same way: a close match, then the list."""
+    for name in fields:
+        if name not in available:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(available), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UnknownFieldError(f"Unknown field '{name}'{hint}; available fields: "
+                                    + ", ".join(available))
+
+
+def fields_for(command: str) -> tuple[str, ...] | None:
+    """The fields --fields may name on a command (None: a command this module does not
+    know, which checks its own)."""
+    tables = {"show": SHOW_COLUMNS, "explain": EXPLAIN_COLUMNS, "check": CHECK_COLUMNS,
+              "indices": INDEX_COLUMNS}
+    if command in ("list", "compare"):
+        return tuple(CATALOGUE)
+    if command == "rank":
+        return (*CATALOGUE, "note")
+    return tuple(c.key for c in tables[command]) if command in tables else None
+
+
 def choose_fields(fields: Sequence[str] | None, default: Sequence[str]) -> tuple[str, ...]:
     """The fields asked for, in the order asked, or the view's default."""
     if not fields:
         return tuple(default)
-    for name in fields:
-        if name not in CATALOGUE:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(CATALOGUE), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise UnknownFieldError(f"Unknown field '{name}'{hint}; available fields: "
-                                    + ", ".join(CATALOGUE))
+    check_fields(fields, tuple(CATALOGUE))
     return tuple(fields)
 
 
@@ -274,6 +291,10 @@ def _rank_note(q: Quantity, basis: str, unit: str | None) -> str:
     return "; ".join(part for part in (words, q.note) if part)
 
 
+SHOW_COLUMNS = (Column("fact", "Fact"), Column("value", "Value"), Column("how", "How known"),
+                Column("quote", "Quote"), Column("source", "Source"))
+
+
 def _teams_label(p: Programme) -> str:
     """"Teams", or "Teams (award-holder teams)" where the registry names them otherwise."""
     return "Teams" if p.team_noun == "teams" else f"Teams ({p.team_noun})"
@@ -338,9 +359,7 @@ def show_table(p: Programme) -> Table:
             "quote": evidence.quote if evidence else None,
             "source": _source_words(p.source(evidence.source)) if evidence else None,
         })
-    columns = (Column("fact", "Fact"), Column("value", "Value"), Column("how", "How known"),
-               Column("quote", "Quote"), Column("source", "Source"))
-    return Table(f"{p.name} ({p.slug})", columns, tuple(records),
+    return Table(f"{p.name} ({p.slug})", SHOW_COLUMNS, tuple(records),
                  notes=_derived_note(records))
 
 
