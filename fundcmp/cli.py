@@ -226,9 +226,8 @@ def _split_by(ctx: click.Context, param: click.Parameter, value: str) -> list[st
             import difflib
 
             close = difflib.get_close_matches(key, RANK_KEYS, n=1)
-            hint = f"did you mean {close[0]}? " if close else ""
-            raise click.BadParameter(f"'{key}' is not a key; {hint}The keys: "
-                                     f"{', '.join(RANK_KEYS)}")
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise click.BadParameter(f"'{key}' is not one of {', '.join(RANK_KEYS)}{hint}")
     return keys
 
 
@@ -309,9 +308,14 @@ cli.params.insert(0, registry_option())
 @click.argument("command", nargs=-1)
 @click.pass_context
 def help_cmd(ctx: click.Context, command: tuple[str, ...]) -> None:
-    """Help on fundcmp or one of its commands: `fundcmp help rank`."""
+    """Help on fundcmp or one of its commands.
+
+    \b
+    Example:
+      fundcmp help rank
+    """
     group: click.Command = cli
-    words = []
+    words: list[str] = []
     for word in command:
         found = group.get_command(ctx, word) if isinstance(group, click.Group) else None
         if found is None:
@@ -324,7 +328,12 @@ def help_cmd(ctx: click.Context, command: tuple[str, ...]) -> None:
 
 @cli.group("registry", cls=click.Group)
 def registry_group() -> None:
-    """Where the registry fundcmp ships is (name it `shipped` in --registry)."""
+    """Where the registry fundcmp ships is (name it `shipped` in --registry).
+
+    \b
+    Example:
+      fundcmp registry path
+    """
 
 
 @registry_group.command("path")

@@ -230,7 +230,7 @@ def test_compare_stars_a_ceiling_at_its_cap_as_rank_orders_it(runner: CliRunner)
     assert "support" in bhp["best"] and "support" not in ca["best"]
     out, _ = run(runner, "compare", "building-health-partnerships", "common-ambition",
                  "--basis", "low", "--format", "json")
-    assert [p["best"] for p in json.loads(out)][0] == []
+    assert json.loads(out)[0]["best"] == []
 
 
 def test_rank_notes_carry_each_figures_own_note(runner: CliRunner) -> None:
