@@ -51,8 +51,8 @@ def load_all(files: Sequence[Path], use_cache: bool = True) -> Registry:
         for p in registry.programmes:
             if p.slug in where:
                 first, line = where[p.slug]
-                raise RegistryError(registry.path, p.line, f"slug '{p.slug}' is defined "
-                                    f"twice: here and in {first}:{line}", p.slug, "slug")
+                raise RegistryError(registry.path, p.line, f"defined twice: here and in "
+                                    f"{first}:{line}", p.slug, "slug")
             where[p.slug] = (registry.path, p.line)
     return Registry(" + ".join(r.path for r in loaded),
                     tuple(p for r in loaded for p in r.programmes),
