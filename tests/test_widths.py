@@ -111,3 +111,16 @@ def test_at_40_columns_records_are_stacked_not_cut() -> None:
     out = CliRunner().invoke(cli, ["list", "--format", "table"], env={"COLUMNS": "40"}).stdout
     assert "building-health-partnerships\n" in out
     assert "  Funding per team: £300,000-£500,000" in out
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_chart_keeps_every_figure_whole(width: int) -> None:
+    runner = CliRunner()
+    env = {"COLUMNS": str(width)}
+    data = json.loads(runner.invoke(cli, ["rank", "--by", "funding", "--format", "json"],
+                                    env=env).stdout)
+    lines = runner.invoke(cli, ["rank", "--by", "funding", "--chart"], env=env).stdout \
+        .splitlines()
+    for figure in {m for s in _shown_strings(data) for m in MONEY.findall(s)}:
+        whole = re.compile(rf"(?<![\d,.]){re.escape(figure)}(?![\d,])")
+        assert any(whole.search(line) for line in lines), f"{figure} cut at {width}"
