@@ -121,6 +121,8 @@ def test_the_chart_keeps_every_figure_whole(width: int) -> None:
                                     env=env).stdout)
     lines = runner.invoke(cli, ["rank", "--by", "funding", "--chart"], env=env).stdout \
         .splitlines()
-    for figure in {m for s in _shown_strings(data) for m in MONEY.findall(s)}:
+    figures = {m for r in data for m in MONEY.findall(r["funding"]["text"])}
+    assert len(figures) == 4
+    for figure in figures:
         whole = re.compile(rf"(?<![\d,.]){re.escape(figure)}(?![\d,])")
         assert any(whole.search(line) for line in lines), f"{figure} cut at {width}"
