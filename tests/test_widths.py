@@ -126,3 +126,5 @@ def test_the_chart_keeps_every_figure_whole(width: int) -> None:
     for figure in figures:
         whole = re.compile(rf"(?<![\d,.]){re.escape(figure)}(?![\d,])")
         assert any(whole.search(line) for line in lines), f"{figure} cut at {width}"
+    for line in lines:
+        assert all(m in figures for m in MONEY.findall(line)), f"cut at {width}: {line}"
