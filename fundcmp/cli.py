@@ -508,12 +508,14 @@ def check_cmd(state: State, fmt: str | None, fields: list[str], no_header: bool,
       fundcmp check
       fundcmp --registry my.yaml check
     """
-    from fundcmp.checks import check
+    from fundcmp.checks import check, derivable
     from fundcmp.views import check_table, select
 
     state.warn = False
     registry = state.registry()
     findings = check(registry.programmes)
+    for note in derivable(registry.programmes):
+        click.echo(f"fundcmp: note: {note}", err=True)
     if not findings:
         click.echo(f"ok: {plural(len(registry.programmes), 'programme')} in {registry.path}; "
                    "no facts disagree", err=True)

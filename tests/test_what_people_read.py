@@ -131,3 +131,13 @@ def test_compare_headers_stay_names_with_fields(runner: CliRunner) -> None:
     head = out.splitlines()[0]
     assert "Shared Purpose" in head and "Common Ambition" in head
     assert "| Slug" in out and "shared-purpose" in out
+
+
+def test_check_points_out_a_stated_unknown_that_could_be_derived(
+        runner: CliRunner, write_registry: Write) -> None:
+    path = write_registry(REGISTRY)
+    result = runner.invoke(cli, ["--registry", str(path), "check"])
+    assert result.exit_code == 0
+    assert ("fundcmp: note: stated-unknown: total funding is stated unknown (“the total was "
+            "never published”), though 3 teams x [£200,000, £600,000] would give "
+            "£600,000-£1,800,000\n") in result.stderr
