@@ -326,14 +326,17 @@ def help_cmd(ctx: click.Context, command: tuple[str, ...]) -> None:
         click.echo(group.get_help(help_ctx))
 
 
-@cli.group("registry", cls=click.Group)
-def registry_group() -> None:
+@cli.group("registry", cls=click.Group, invoke_without_command=True)
+@click.pass_context
+def registry_group(ctx: click.Context) -> None:
     """Where the registry fundcmp ships is (name it `shipped` in --registry).
 
     \b
     Example:
       fundcmp registry path
     """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 @registry_group.command("path")

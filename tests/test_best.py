@@ -5,13 +5,17 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from fundcmp.arithmetic import BASES, MEASURES, common_unit, standing
+from fundcmp.arithmetic import BASES, MEASURES, best, common_unit, rank_by, standing
 from fundcmp.cli import cli
+from fundcmp.model import Kind, Quantity, Unit, between, ceiling, exact, unknown
 from fundcmp.registry import SHIPPED, load
 from fundcmp.views import BEST_MARKED, RANK_FIELD, compare_table, rank_table
 
@@ -89,3 +93,35 @@ def test_a_floor_is_ranked_by_its_bound_above_the_unknowns_and_labelled(
     assert first[:3] == ["floored", "Floored", ">=25000"]
     assert "ranked by its floor" in first[4] and "at least £25,000" in first[4]
     assert second[0] == "unknown-one"
+
+
+def _figures() -> st.SearchStrategy[Quantity]:
+    money = st.integers(0, 1000).map(float)
+    return st.one_of(
+        money.map(lambda v: exact(v, Unit.GBP)),
+        st.tuples(money, money).map(lambda t: between(min(t), max(t), Unit.GBP)),
+        money.map(lambda v: ceiling(v, Unit.GBP)),
+        money.map(lambda v: Quantity(Kind.DERIVED, Unit.GBP, v, None, None)),
+        st.just(unknown(Unit.GBP)),
+        money.map(lambda v: exact(v, "EUR")),
+    )
+
+
+@given(st.lists(_figures(), min_size=2, max_size=6), st.sampled_from(BASES))
+@example([ceiling(45000, Unit.GBP), between(30000, 50000, Unit.GBP)], "mid")
+@example([Quantity(Kind.DERIVED, Unit.GBP, 25000, None, None), unknown(Unit.GBP)], "mid")
+def test_best_is_what_rank_puts_first(figures: list[Quantity], basis: str) -> None:
+    base = PROGRAMMES[0]
+    programmes = [replace(base, slug=f"p{i}", funding_per_team=q) for i, q in enumerate(figures)]
+    ranked = rank_by(programmes, [MEASURES["funding"]], basis)
+    judged = best(figures, basis)
+    unit = common_unit(figures)
+    values = [standing(q, basis, unit) for q in figures]
+    first = int(ranked[0].programme.slug[1:])
+    if judged.positions:
+        assert first in judged.positions
+        assert {values[i] for i in judged.positions} == {max(v for v in values if v is not None)}
+    else:
+        known = [v for v in values if v is not None]
+        assert len(known) < 2 or len(set(known)) == 1
+        assert judged.why_none
