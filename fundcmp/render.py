@@ -200,8 +200,9 @@ def _legend(table: Table, fmt: str) -> str:
 
         return "".join(f"<p>{html.escape(note)}</p>\n" for note in table.notes)
     if fmt in (*MARKDOWN_FORMATS, "rst"):
-        escaped = [note.replace("*", "\\*").replace("`", "``" if fmt == "rst" else "`")
-                   for note in table.notes]
+        escaped = [note.replace("*", "\\*") for note in table.notes]
+        if fmt == "rst":  # a literal is ``x`` there
+            escaped = [note.replace("`", "``") for note in escaped]
         return "\n" + "".join(f"{note}\n\n" for note in escaped).rstrip("\n") + "\n"
     return "\n" + "".join(f"{note}\n" for note in table.notes)
 
