@@ -211,9 +211,9 @@ def compare_table(programmes: Sequence[Programme], fields: Sequence[str] | None 
             if judged.why_none:
                 unstarred.append(f"{CATALOGUE[key][0]}: {judged.why_none}")
     cap = "not at all" if basis == "low" else "at their cap"
-    notes = (f"★ what `rank --basis {basis}` puts first: ceilings count {cap}, floors at "
-             "their floor, unknowns not at all; teams and applications are counts, not "
-             "merits, so never starred",
+    notes = (f"★ best in its row: what `rank --basis {basis}` would put first (ceilings "
+             f"count {cap}, floors at their floor, unknowns not at all); teams and "
+             "applications are counts, not merits, so never starred",
              *(f"no ★ for {row}" for row in unstarred),
              *_derived_note(records))
     names = " vs ".join(p.name for p in programmes)
