@@ -19,7 +19,6 @@ import unicodedata
 from dataclasses import dataclass
 
 PROSE_MIN = 12  # a prose column is never narrower than this (or its longest word)
-SHORT_PROSE = 30  # a prose column this wide or less is given its full width before long ones
 GAP = 2  # characters between columns of a borderless table
 _DATE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?$")
 _RANGE_DASH = re.compile(r"(?<=\d)-(?=[£$€\d])")
@@ -138,35 +137,42 @@ Grid = list[list[tuple[str, bool]]]
 
 
 def _widths(grid: Grid, keep: tuple[int, ...], room: int) -> tuple[int, ...] | None:
-    """Column widths within `room`: each column's least width, then the spare shared in
-    proportion to how much more each would take on one line; None if the least is too wide."""
+    """Column widths within `room`, or None if even each column's least width is too wide.
+
+    A figure column is worth widening only to its full width (a range on one
+    line): those are widened first, smallest widening first, while room lasts.
+    The prose columns then share what is left fairly: each gets its full width
+    up to a common cap, the cap as high as the room allows, so a short column
+    (compare's labels) is not wrapped to give a long one (a list of support)
+    more room than it needs.
+    """
     lows = [max(least(row[i][0], row[i][1]) for row in grid) for i in keep]
-    wants = [max(natural(row[i][0]) for row in grid) for i in keep]
-    wants = [max(w, lo) for w, lo in zip(wants, lows, strict=True)]
+    wants = [max(max(natural(row[i][0]) for row in grid), low) for i, low in zip(keep, lows,
+                                                                                 strict=True)]
     if sum(wants) <= room:
         return tuple(wants)
     if sum(lows) > room:
         return None
     given = list(lows)
     spare = room - sum(lows)
-    # A figure column is worth widening only to its full width (a range on one line), and
-    # so is a short prose column such as compare's labels: the smallest widenings first,
-    # then what is left goes to the long prose columns in proportion.
-    whole = [n for n, i in enumerate(keep)
-             if wants[n] <= SHORT_PROSE or not any(row[i][1] for row in grid[1:])]
-    for n in sorted(whole, key=lambda n: wants[n] - lows[n]):
+    figures = {n for n, i in enumerate(keep) if not any(row[i][1] for row in grid[1:])}
+    for n in sorted(figures, key=lambda n: wants[n] - lows[n]):
         if wants[n] - lows[n] <= spare:
             spare -= wants[n] - lows[n]
             given[n] = wants[n]
-    extra = [w - g for w, g in zip(wants, given, strict=True)]
-    total = sum(extra) or 1
-    given = [g + spare * e // total for g, e in zip(given, extra, strict=True)]
+    prose = [n for n in range(len(keep)) if n not in figures]
+
+    def total(cap: int) -> int:
+        return sum(min(wants[n], max(lows[n], cap)) for n in prose)
+
+    budget = spare + sum(given[n] for n in prose)
+    cap = max((c for c in range(max(wants) + 1) if total(c) <= budget), default=0)
+    for n in prose:
+        given[n] = min(wants[n], max(lows[n], cap))
     left = room - sum(given)
-    for i in sorted(range(len(given)), key=lambda i: given[i] - wants[i]):
-        if left <= 0:
-            break
-        if given[i] < wants[i]:
-            given[i] += 1
+    for n in sorted(prose, key=lambda n: given[n]):
+        if left > 0 and given[n] < wants[n]:
+            given[n] += 1
             left -= 1
     return tuple(given)
 
