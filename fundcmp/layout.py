@@ -86,6 +86,7 @@ def natural(text: str) -> int:
 def wrap(text: str, chars: int, prose: bool) -> list[str]:
     """Lines of at most `chars` columns, breaking only between tokens (or inside a
     foldable word too long for a line)."""
+    chars = max(chars, 1)
     lines: list[str] = []
     line = ""
     for token in tokens(text, prose):
@@ -101,10 +102,21 @@ def wrap(text: str, chars: int, prose: bool) -> list[str]:
             lines.append(line)
         line = token.text
         while token.foldable and width(line) > chars:
-            lines.append(line[:chars])
-            line = line[chars:]
+            cut = _fits(line, chars)
+            lines.append(line[:cut])
+            line = line[cut:]
     lines.append(line)
     return lines
+
+
+def _fits(text: str, chars: int) -> int:
+    """How many of text's characters fit in `chars` columns (at least one, so folding ends)."""
+    used = 0
+    for n, c in enumerate(text):
+        used += width(c)
+        if used > chars:
+            return max(n, 1)
+    return len(text)
 
 
 @dataclass(frozen=True, slots=True)

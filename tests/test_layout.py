@@ -31,3 +31,13 @@ def test_a_fitted_table_is_never_wider_than_the_screen(cells: list[str], screen:
         assert sum(fitted.widths) + fitted.style.overhead(len(fitted.keep)) <= screen
         for i, chars in zip(fitted.keep, fitted.widths, strict=True):
             assert chars >= layout.least(cells[i], False)
+
+
+@given(st.text(alphabet="ab漢 £1-", max_size=40), st.integers(-2, 30), st.booleans())
+@example("漢漢漢", 1, True)
+def test_wrapped_lines_fit_unless_a_figure_is_wider(text: str, chars: int, prose: bool) -> None:
+    lines = layout.wrap(text, chars, prose)
+    for line in lines:
+        assert layout.width(line) <= max(chars, 1) or not any(
+            t.foldable for t in layout.tokens(line, prose)) or layout.width(line) <= 2
+    assert "".join(text.split()) == "".join("".join(lines).split())
