@@ -148,7 +148,25 @@ Grid = list[list[tuple[str, bool]]]
 """Rows of (text, prose) cells, the header row first."""
 
 
-def _widths(grid: Grid, keep: tuple[int, ...], room: int) -> tuple[int, ...] | None:
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """Each column's least and one-line widths, and whether it holds only figures,
+    measured once for every layout tried."""
+
+    lows: tuple[int, ...]
+    wants: tuple[int, ...]
+    figures: frozenset[int]
+
+    @classmethod
+    def measure(cls, grid: Grid) -> _Columns:
+        columns = range(len(grid[0]))
+        lows = tuple(max(least(row[i][0], row[i][1]) for row in grid) for i in columns)
+        wants = tuple(max(max(natural(row[i][0]) for row in grid), lows[i]) for i in columns)
+        figures = frozenset(i for i in columns if not any(row[i][1] for row in grid[1:]))
+        return cls(lows, wants, figures)
+
+
+def _widths(columns: _Columns, keep: tuple[int, ...], room: int) -> tuple[int, ...] | None:
     """Column widths within `room`, or None if even each column's least width is too wide.
 
     A figure column is worth widening only to its full width (a range on one
@@ -158,16 +176,15 @@ def _widths(grid: Grid, keep: tuple[int, ...], room: int) -> tuple[int, ...] | N
     (compare's labels) is not wrapped to give a long one (a list of support)
     more room than it needs.
     """
-    lows = [max(least(row[i][0], row[i][1]) for row in grid) for i in keep]
-    wants = [max(max(natural(row[i][0]) for row in grid), low) for i, low in zip(keep, lows,
-                                                                                 strict=True)]
+    lows = [columns.lows[i] for i in keep]
+    wants = [columns.wants[i] for i in keep]
     if sum(wants) <= room:
         return tuple(wants)
     if sum(lows) > room:
         return None
     given = list(lows)
     spare = room - sum(lows)
-    figures = {n for n, i in enumerate(keep) if not any(row[i][1] for row in grid[1:])}
+    figures = {n for n, i in enumerate(keep) if i in columns.figures}
     for n in sorted(figures, key=lambda n: wants[n] - lows[n]):
         if wants[n] - lows[n] <= spare:
             spare -= wants[n] - lows[n]
@@ -193,14 +210,15 @@ def fit(grid: Grid, screen: int, optional: tuple[int, ...] = ()) -> Fit | None:
     """The widest-keeping layout that fits `screen` columns: bordered with every column,
     then borderless, then without each `optional` column in turn; None when even that
     cannot hold every figure whole (the caller then stacks the records)."""
+    columns = _Columns.measure(grid)
     keep = tuple(range(len(grid[0])))
     for style in (BORDERED, BORDERLESS):
-        widths = _widths(grid, keep, screen - style.overhead(len(keep)))
+        widths = _widths(columns, keep, screen - style.overhead(len(keep)))
         if widths is not None:
             return Fit(keep, widths, style)
     for dropped in optional:
         keep = tuple(i for i in keep if i != dropped)
-        widths = _widths(grid, keep, screen - BORDERLESS.overhead(len(keep)))
+        widths = _widths(columns, keep, screen - BORDERLESS.overhead(len(keep)))
         if widths is not None:
             return Fit(keep, widths, BORDERLESS)
     return None
