@@ -155,15 +155,19 @@ class _Columns:
 
     lows: tuple[int, ...]
     wants: tuple[int, ...]
+    cells: tuple[int, ...]
+    """The one-line width of the cells alone: a header may wrap before a figure does."""
     figures: frozenset[int]
 
     @classmethod
     def measure(cls, grid: Grid) -> _Columns:
         columns = range(len(grid[0]))
         lows = tuple(max(least(row[i][0], row[i][1]) for row in grid) for i in columns)
-        wants = tuple(max(max(natural(row[i][0]) for row in grid), lows[i]) for i in columns)
+        cells = tuple(max(max((natural(row[i][0]) for row in grid[1:]), default=0), lows[i])
+                      for i in columns)
+        wants = tuple(max(natural(grid[0][i][0]), cells[i]) for i in columns)
         figures = frozenset(i for i in columns if not any(row[i][1] for row in grid[1:]))
-        return cls(lows, wants, figures)
+        return cls(lows, wants, cells, figures)
 
 
 def _widths(columns: _Columns, keep: tuple[int, ...], room: int) -> tuple[int, ...] | None:
@@ -177,11 +181,11 @@ def _widths(columns: _Columns, keep: tuple[int, ...], room: int) -> tuple[int, .
     more room than it needs.
     """
     lows = [columns.lows[i] for i in keep]
-    wants = [columns.wants[i] for i in keep]
-    if sum(wants) <= room:
-        return tuple(wants)
+    if sum(columns.wants[i] for i in keep) <= room:
+        return tuple(columns.wants[i] for i in keep)
     if sum(lows) > room:
         return None
+    wants = [columns.cells[i] for i in keep]
     given = list(lows)
     spare = room - sum(lows)
     figures = {n for n, i in enumerate(keep) if i in columns.figures}
@@ -203,6 +207,11 @@ def _widths(columns: _Columns, keep: tuple[int, ...], room: int) -> tuple[int, .
         if left > 0 and given[n] < wants[n]:
             given[n] += 1
             left -= 1
+    for n in range(len(keep)):  # what is still left lets a header stay on one line
+        more = min(left, columns.wants[keep[n]] - given[n])
+        if more > 0:
+            given[n] += more
+            left -= more
     return tuple(given)
 
 
