@@ -23,6 +23,7 @@ GAP = 2  # characters between columns of a borderless table
 _DATE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?$")
 _RANGE_DASH = re.compile(r"(?<=\d)-(?=[£$€\d])")
 _TRAILERS = frozenset({"months", "days"})  # stay on the line of their figure
+_SOFT_TRAILERS = frozenset({"*"})  # goes down with its figure rather than alone, when it can
 _LEADERS = frozenset({"★"})  # stays on the line of the figure it marks
 _FIGURE_LIKE = re.compile(r"[\d£$€]|^[a-z0-9]+(?:-[a-z0-9]+)+$")
 
@@ -88,7 +89,7 @@ def wrap(text: str, chars: int, prose: bool) -> list[str]:
     foldable word too long for a line)."""
     chars = max(chars, 1)
     lines: list[str] = []
-    line = ""
+    line, last = "", ""
     for token in tokens(text, prose):
         if token.text == "\n":
             lines.append(line)
@@ -96,11 +97,16 @@ def wrap(text: str, chars: int, prose: bool) -> list[str]:
             continue
         joined = f"{line}{token.joiner}{token.text}" if line else token.text
         if width(joined) <= chars:
-            line = joined
+            line, last = joined, token.text
+            continue
+        moved = f"{last} {token.text}"
+        if token.text in _SOFT_TRAILERS and line != last and width(moved) <= chars:
+            lines.append(line[: len(line) - len(last)].rstrip())  # the mark takes its figure
+            line = last = moved
             continue
         if line:
             lines.append(line)
-        line = token.text
+        line = last = token.text
         while token.foldable and width(line) > chars:
             cut = _fits(line, chars)
             lines.append(line[:cut])

@@ -41,3 +41,10 @@ def test_wrapped_lines_fit_unless_a_figure_is_wider(text: str, chars: int, prose
         assert layout.width(line) <= max(chars, 1) or not any(
             t.foldable for t in layout.tokens(line, prose)) or layout.width(line) <= 2
     assert "".join(text.split()) == "".join("".join(lines).split())
+
+
+def test_a_derived_mark_goes_down_with_its_figure_rather_than_alone() -> None:
+    assert layout.wrap("up to £45,000 *", 9, False) == ["up to", "£45,000 *"]
+    assert layout.wrap("★ £100,000-£250,000 *", 19, False) == ["★ £100,000-", "£250,000 *"]
+    assert layout.wrap("24-36 months", 9, False) == ["24-", "36 months"]
+    assert layout.wrap("2012-06", 4, False) == ["2012-06"]
