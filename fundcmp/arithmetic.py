@@ -130,9 +130,16 @@ def standing(q: Quantity, basis: str, unit: str | None) -> float | None:
     """
     if q.kind is Kind.UNKNOWN or q.unit != unit:
         return None
-    value = q.basis(basis)
-    if value is None and q.high is None:
-        return q.low
+    return standing_of(q.low, q.mid, q.high, basis)
+
+
+def standing_of(low: float | None, mid: float | None, high: float | None,
+                basis: str) -> float | None:
+    """`standing` on bare bounds (as a store of figures keeps them): the basis's bound,
+    else a floor's low end."""
+    value = low if basis == "low" else high if basis == "high" else mid
+    if value is None and high is None:
+        return low
     return value
 
 
