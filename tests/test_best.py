@@ -13,7 +13,15 @@ from click.testing import CliRunner
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from fundcmp.arithmetic import BASES, MEASURES, best, common_unit, rank_by, standing
+from fundcmp.arithmetic import (
+    BASES,
+    MEASURES,
+    best,
+    common_unit,
+    rank_by,
+    standing,
+    standing_of,
+)
 from fundcmp.cli import cli
 from fundcmp.model import Kind, Quantity, Unit, between, ceiling, exact, unknown
 from fundcmp.registry import SHIPPED, load
@@ -125,3 +133,10 @@ def test_best_is_what_rank_puts_first(figures: list[Quantity], basis: str) -> No
         known = [v for v in values if v is not None]
         assert len(known) < 2 or len(set(known)) == 1
         assert judged.why_none
+
+
+@given(_figures(), st.sampled_from(BASES))
+def test_standing_of_bare_bounds_is_standing(q: Quantity, basis: str) -> None:
+    if q.kind is not Kind.UNKNOWN:
+        assert standing(q, basis, q.unit) == standing_of(q.low, q.mid, q.high, basis)
+    assert standing(q, basis, "XYZ") is None
