@@ -569,7 +569,8 @@ or written; 2 a usage error.
 @click.option("--funder", metavar="ID", default=None,
               help="Only grants of this funder (its 360Giving organisation identifier).")
 @click.option("--ungrouped-as-programme", is_flag=True,
-              help="Import grants without a grant programme as one entry per funder.")
+              help="Import grants without a grant programme as one entry per funder, also "
+                   "for funders that name programmes on other grants.")
 @click.option("--keep-zero", is_flag=True,
               help="Count awards of 0 (by default read as 'amount not disclosed' and left "
                    "out of the spread and total).")

@@ -145,7 +145,8 @@ def test_grants_without_a_programme_are_counted_and_grouped_only_on_request(
         grant("G-3", 700, code=None, title=None)])
     out = tmp_path / "out.yaml"
     result = run("import", data, "--into", out)
-    assert "2 grants name no programme: not imported" in result.stdout
+    assert "2 grants name no programme while others of their funder do: not imported" \
+        in result.stdout
     assert list(listed(out)) == ["small-grants-gb-chc-1000001"]
     other = tmp_path / "other.yaml"
     result = run("import", data, "--into", other, "--ungrouped-as-programme")
@@ -154,6 +155,20 @@ def test_grants_without_a_programme_are_counted_and_grouped_only_on_request(
     ungrouped = rows["no-programme-gb-chc-1000001"]
     assert ungrouped["name"] == "Fund One: grants without a programme"
     assert (ungrouped["teams"]["mid"], ungrouped["total_funding"]["mid"]) == (2, 1200)
+
+
+def test_a_funder_naming_no_programme_at_all_becomes_one_entry_and_is_told(
+        tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [
+        grant("G-1", 500, code=None, title=None), grant("G-2", 700, code=None, title=None)])
+    out = tmp_path / "out.yaml"
+    result = run("import", data, "--into", out)
+    assert result.exit_code == 0, result.stderr
+    assert "naming no programme on any grant (Fund One): 2 grants imported as one entry" \
+        in result.stderr
+    rows = listed(out)
+    assert list(rows) == ["no-programme-gb-chc-1000001"]
+    assert rows["no-programme-gb-chc-1000001"]["total_funding"]["mid"] == 1200
 
 
 def test_partial_dates_give_duration_ranges(tmp_path: Path) -> None:

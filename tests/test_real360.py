@@ -103,6 +103,7 @@ def _amount(value: Any) -> float | None:
 def expected(path: Path) -> dict[tuple[str, str, str], list[float]]:
     """The amounts of each programme's countable grants, by (funder, programme, currency)."""
     groups: dict[tuple[str, str, str], list[float]] = {}
+    unnamed: dict[tuple[str, str, str], list[float]] = {}
     seen: set[str] = set()
     for g in _rows(path):
         amount = _amount(g["amount"])
@@ -113,8 +114,11 @@ def expected(path: Path) -> dict[tuple[str, str, str], list[float]]:
                 or currency not in CURRENCIES or g["id"] in seen:
             continue
         seen.add(g["id"])
-        if programme:
-            groups.setdefault((g["funder"], programme, currency), []).append(amount)
+        kept = groups if programme else unnamed
+        kept.setdefault((g["funder"], programme, currency), []).append(amount)
+    # A funder that names no programme on any grant has its grants as one entry.
+    naming = {funder for funder, _, _ in groups}
+    groups.update({k: v for k, v in unnamed.items() if k[0] not in naming})
     return groups
 
 
@@ -219,9 +223,10 @@ def test_codes_used_for_rounds_and_batches_do_not_merge_or_split_programmes() ->
 
 
 def test_indigo_csv_reads_uk_date_times_and_durations_in_words() -> None:
-    summary = giving360.collect([HERE / "grantnav-sample_data-IndigoTrust_360giving.csv"],
-                                ungrouped_as_programme=True)
-    (entry,) = summary.entries
+    summary = giving360.collect([HERE / "grantnav-sample_data-IndigoTrust_360giving.csv"])
+    (entry,) = summary.entries  # no grant names a programme: the funder's grants are one entry
+    assert entry.ungrouped and summary.without_programme == 0
+    assert any("naming no programme on any grant (Indigo Trust)" in n for n in summary.notes)
     assert entry.grants == 269 and entry.duration_months is not None
     assert entry.duration_months.n == 266  # three durations are not months: reported
     assert entry.first_award == "2001-03-26"

@@ -86,11 +86,13 @@ class _Grouping:
 
     def __init__(self, ungrouped_as_programme: bool) -> None:
         self.ungrouped = ungrouped_as_programme
+        self.naming_funders: set[str] = set()
         self.groups: dict[tuple[str, str, str], int] = {}
         self.first: list[Grant] = []
         self.code_titles: dict[tuple[str, str], dict[str, None]] = {}
 
-    def group_of(self, grant: Grant) -> int | None:
+    def group_of(self, grant: Grant) -> int:
+        """Grants naming no programme are held in their funder's group under the key ""."""
         title, code = grant.programme_title, grant.programme_code
         if title:
             key = "t:" + title.casefold()
@@ -100,17 +102,23 @@ class _Grouping:
                     titles.setdefault(title, None)
         elif code and not fields.is_placeholder(code):
             key = "c:" + code
-        elif self.ungrouped:
-            key = ""
         else:
-            return None
+            key = ""
+        if key:
+            self.naming_funders.add(grant.funder_id)
         group = self.groups.setdefault((grant.funder_id, key, grant.currency), len(self.first))
         if group == len(self.first):
             self.first.append(grant)
         return group
 
+    def imported(self, funder_id: str, key: str) -> bool:
+        """Grants naming no programme become an entry of their own when asked, or when their
+        funder names no programme for any grant (its grants have no other place to go)."""
+        return bool(key) or self.ungrouped or funder_id not in self.naming_funders
+
     def notes(self, entries: list[Entry]) -> list[str]:
-        """Codes spanning several titles, placeholder titles and titles cut short."""
+        """Codes spanning several titles, placeholder titles, funders naming no programme and
+        titles cut short."""
         found = []
         for (funder, code), titles in self.code_titles.items():
             if len(titles) > 1:
@@ -124,6 +132,15 @@ class _Grouping:
                 found.append(f"{e.grants} grant{'s' if e.grants != 1 else ''} of "
                              f"{e.funder_name} have the placeholder programme title "
                              f"{e.programme_title!r}: imported under it as written")
+        whole = [e for e in entries if e.ungrouped]
+        if whole and not self.ungrouped:
+            grants = sum(e.grants for e in whole)
+            funders = ", ".join(e.funder_name for e in whole[:3])
+            more = f" and {len(whole) - 3} more" if len(whole) > 3 else ""
+            found.append(f"{len(whole)} funder{'s' if len(whole) != 1 else ''} naming no "
+                         f"programme on any grant ({funders}{more}): {grants} grant"
+                         f"{'s' if grants != 1 else ''} imported as one entry per funder, "
+                         "'<funder>: grants without a programme'")
         cut = [e for e in entries if len(e.programme_title) == MAX_TITLE_CHARS
                and e.programme_title.endswith("...")]
         if cut:
@@ -184,7 +201,7 @@ def collect(paths: Sequence[Path], funder: str | None = None,
             if on_bytes is not None:
                 done_bytes += path.stat().st_size
         store.finish()
-        summary.entries = _with_slugs(_entries(store, grouping))
+        summary.entries = _with_slugs(_entries(store, grouping, summary))
         for note in grouping.notes(summary.entries):
             summary.note(note)
         if report is not None:
@@ -223,10 +240,6 @@ def _counted(where: str, grant: Grant, problems: list[Problem], info: FileInfo,
         problems = [*problems, Problem(where, grant.id, info.names["id"], "duplicate "
                                        "identifier (the first grant with it is kept)",
                                        "duplicate identifier", LEFT_OUT, grant.amount)]
-    elif group is None:
-        summary.without_programme += 1
-    else:
-        summary.grants_used += 1
     if problems:
         _tally(problems, grant.currency, summary, store)
 
@@ -240,7 +253,7 @@ def _tally(problems: list[Problem], currency: str, summary: Summary, store: Stor
         store.add_problem(p, currency)
 
 
-def _entries(store: Store, grouping: _Grouping) -> list[Entry]:
+def _entries(store: Store, grouping: _Grouping, summary: Summary) -> list[Entry]:
     result = []
     for (funder_id, key, currency), group in grouping.groups.items():
         first = grouping.first[group]
@@ -248,6 +261,10 @@ def _entries(store: Store, grouping: _Grouping) -> list[Entry]:
             store.group_facts(group)
         if n == 0:
             continue
+        if not grouping.imported(funder_id, key):
+            summary.without_programme += n
+            continue
+        summary.grants_used += n
         amount = store.spread(group, "amount")
         assert amount is not None
         duration = store.spread(group, "dur_mid")

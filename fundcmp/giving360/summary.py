@@ -159,10 +159,9 @@ def overview_lines(summary: Summary) -> list[str]:
     if summary.other_funders:
         lines.append(f"left out {_grants(summary.other_funders)} of other funders")
     if summary.without_programme:
-        how = "imported as one entry per funder" if any(e.ungrouped for e in summary.entries) \
-            else "not imported (--ungrouped-as-programme imports them)"
-        verb = "names" if summary.without_programme == 1 else "name"
-        lines.append(f"{_grants(summary.without_programme)} {verb} no programme: {how}")
+        verb, own = ("names", "its") if summary.without_programme == 1 else ("name", "their")
+        lines.append(f"{_grants(summary.without_programme)} {verb} no programme while others "
+                     f"of {own} funder do: not imported (--ungrouped-as-programme imports them)")
     return lines
 
 
