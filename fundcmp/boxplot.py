@@ -1,8 +1,9 @@
 """An observed spread drawn as one line of text: a box plot a terminal can show.
 
-Drawing only, from the numbers in the Quantity: `├` the smallest grant, `─`
-whiskers, `▒` the middle half (first to third quartile), `┃` the median, `┤`
-the largest. Without quartiles (an older import) only the ends and the median
+Drawing only, from the numbers in the Quantity: `·` the axis from 0 up to the
+smallest grant (visible, so no layout can trim it away), `├` the smallest grant,
+`─` whiskers, `▒` the middle half (first to third quartile), `┃` the median,
+`┤` the largest. Without quartiles (an older import) only the ends and the median
 are drawn. Plain characters, so any output, an SVG or HTML export included,
 carries it.
 """
@@ -17,6 +18,7 @@ HIGH_END = "┤"
 WHISKER = "─"
 BOX = "▒"
 MEDIAN = "┃"
+AXIS = "·"
 LEGEND = (f"{LOW_END}{WHISKER}{BOX}{MEDIAN}{BOX}{WHISKER}{HIGH_END} observed: smallest, "
           "quartiles (box), median, largest")
 WIDTH = 24
@@ -36,8 +38,8 @@ def line(q: Quantity, width: int = WIDTH, top: float | None = None) -> str:
             return 0
         return min(width - 1, max(0, round(value / axis * (width - 1))))
 
-    cells = [" "] * width
     low, high = at(q.low), at(q.high)
+    cells = [AXIS] * low + [" "] * (width - low)
     for i in range(low, high + 1):
         cells[i] = WHISKER
     if q.quantiles is not None:
