@@ -240,7 +240,16 @@ def common_unit(quantities: Sequence[Quantity]) -> str | None:
     Imported programmes may pay in euros or dollars; those are never ranked
     against pounds, since no exchange rate is assumed.
     """
-    counts = Counter(q.unit for q in quantities if q.kind is not Kind.UNKNOWN)
+    return most_common_unit(Counter(u for q in quantities if (u := counted_unit(q))))
+
+
+def counted_unit(q: Quantity) -> str | None:
+    """The unit a figure counts for when choosing the common unit: none if it is unknown."""
+    return None if q.kind is Kind.UNKNOWN else q.unit
+
+
+def most_common_unit(counts: Counter[str]) -> str | None:
+    """The unit counted most often, pounds on a tie; None when nothing is counted."""
     if not counts:
         return None
     return max(counts, key=lambda unit: (counts[unit], unit == Unit.GBP))
@@ -268,9 +277,20 @@ def rank_by(programmes: Sequence[Programme],
         return (*parts, programmes[position].slug if first_known else "", position)
 
     order = sorted(range(len(programmes)), key=key)
-    return [Ranked(programmes[i], tuple(figures[i]),
-                   figures[i][0].basis(basis) if figures[i][0].unit == units[0] else None)
-            for i in order]
+    return [_ranked(programmes[i], figures[i], basis, units[0]) for i in order]
+
+
+def _ranked(p: Programme, figures: Sequence[Quantity], basis: str, unit: str | None) -> Ranked:
+    first = figures[0]
+    return Ranked(p, tuple(figures), first.basis(basis) if first.unit == unit else None)
+
+
+def placed(programmes: Sequence[Programme],
+           measures: Sequence[Callable[[Programme], Quantity]], basis: str,
+           unit: str | None) -> list[Ranked]:
+    """Programmes already in ranked order (as the cache's index gives them), with their figures;
+    `unit` is the first key's common unit over the whole registry."""
+    return [_ranked(p, [measure(p) for measure in measures], basis, unit) for p in programmes]
 
 
 MEASURES: dict[str, Callable[[Programme], Quantity]] = {

@@ -1,17 +1,25 @@
-"""A cache of validated registries, so an unchanged file is not parsed twice.
+"""An indexed store of each validated registry, so a run reads only what it prints.
 
-Parsing and validating YAML is the slow part of a run on a large registry.
-The validated programmes are stored as JSON in the user cache directory
-($XDG_CACHE_HOME/fundcmp, else ~/.cache/fundcmp), in a file named by the
-SHA-256 of the registry's bytes and of fundcmp's own loading code, so any
-change to the file or to the validator misses the cache.
+Parsing and validating a large registry is the slow part of a run. The first
+run on a registry file stores it in an SQLite database (Python's standard
+library) in the user cache directory ($XDG_CACHE_HOME/fundcmp, else
+~/.cache/fundcmp), named by the SHA-256 of the file's bytes and of fundcmp's
+own code, so any change to either misses. A row per programme holds the plain
+values it was read from plus, for every rank key, the figure's unit and its
+low/mid/high, computed once by fundcmp.arithmetic (never by SQL), and the
+cells and notes a ranking prints. So a ranking is an ordered query, `compare
+A B` reads two rows by slug, and only the programmes printed become objects.
 
-JSON is a safe format for this: decoding it can only make dicts, lists,
-strings, numbers, booleans and None, never run code or build arbitrary
-objects (as pickle, or marshal's code objects, could). The decoder below
-turns those plain values back into fundcmp's own model classes only, by name,
-and any entry it cannot read, for whatever reason, counts as a miss and is
-rebuilt from the registry.
+Nothing in the store is believed blindly:
+- it is used only in a directory owned by the user and writable by no one
+  else, from a file owned by the user and writable by no one else (as ssh
+  treats its keys); otherwise it is neither read nor written;
+- every programme revived goes through the registry's own validator, with the
+  same checks as a parse, and its stored rank figures must equal what
+  arithmetic computes from it; text printed straight from the store (names,
+  cells, notes, warnings) is checked for control characters;
+- an entry that fails any of this, or that SQLite cannot read, is deleted
+  and rebuilt from the registry file, never believed.
 """
 
 from __future__ import annotations
@@ -20,22 +28,33 @@ import contextlib
 import hashlib
 import json
 import os
-from enum import Enum
+import sqlite3
+import stat
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from fundcmp import model
-from fundcmp.model import Programme, Source
+from fundcmp.arithmetic import MEASURES, counted_unit, most_common_unit
+from fundcmp.errors import RegistryError
+from fundcmp.model import Programme, Quantity, Source
+
+if TYPE_CHECKING:
+    from fundcmp.registry import Record, Registry
 
 ENV_DISABLE = "FUNDCMP_NO_CACHE"
-FORMAT = 1
+FORMAT = 2
 KEEP_ENTRIES = 8
-_CLASSES: dict[str, Any] = {cls.__name__: cls for cls in (
-    model.Kind, model.Unit, model.Evidence, model.Quantity, model.DateFact, model.Support,
-    model.Source, model.TextFact, model.Programme)}
-_MEMBERS = {cls.__name__: {m.value: m for m in cls} for cls in (model.Kind, model.Unit)}
-_READ_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-                RecursionError)
+SUFFIX = ".sqlite"
+BASES = ("low", "mid", "high")
+COLUMN = {key: key.replace("-", "_") for key in MEASURES}
+_FIGURE = ("kind", "unit", "low", "mid", "high")
+T = TypeVar("T")
+
+
+class Stale(Exception):
+    """An entry that cannot be believed: it is deleted and rebuilt."""
 
 
 def enabled() -> bool:
@@ -50,84 +69,439 @@ def directory() -> Path:
     return root / "fundcmp"
 
 
-def key(content: bytes) -> str | None:
-    """SHA-256 of the registry's bytes and of fundcmp's own code; None if the code is unreadable.
+def _mine(info: os.stat_result) -> bool:
+    """Owned by this user and writable by no one else."""
+    return info.st_uid == os.geteuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
-    All of the package's modules count, not just the loader's, so a new
-    validation rule anywhere can never be skipped by an entry made before it.
-    """
-    digest = hashlib.sha256(content)
+
+def trusted_directory(folder: Path, create: bool) -> bool:
+    """Whether the cache may be used here; a missing directory is made private (0700)."""
+    try:
+        info = os.lstat(folder)
+    except FileNotFoundError:
+        if not create:
+            return False
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700)
+            info = os.lstat(folder)
+        except OSError:
+            return False
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and _mine(info)
+
+
+def key(content: bytes) -> str | None:
+    """SHA-256 of the registry's bytes and of fundcmp's own code; None if the code is unreadable."""
+    return _keyed(hashlib.sha256(content))
+
+
+def _keyed(digest: Any) -> str | None:
+    """All of the package's modules count, not just the loader's, so a new validation rule
+    anywhere can never be skipped by an entry made before it."""
     try:
         for module in sorted(Path(__file__).parent.glob("*.py")):
             digest.update(b"\0" + module.read_bytes())
     except OSError:
         return None
-    return digest.hexdigest()
+    return str(digest.hexdigest())
 
 
-def _encode(value: Any) -> Any:
-    """Model values as plain JSON values: an object or enum as {class name: fields}."""
-    if isinstance(value, Enum):
-        return {type(value).__name__: value.value}
-    if isinstance(value, tuple):
-        return [_encode(v) for v in value]
-    slots = getattr(type(value), "__slots__", None)
-    if slots is not None and type(value).__name__ in _CLASSES:
-        return {type(value).__name__: [_encode(getattr(value, s)) for s in slots]}
+def file_key(path: Path | str) -> str | None:
+    """The key of a regular file's bytes, read in chunks; None for anything else."""
+    try:
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            digest = hashlib.file_digest(handle, "sha256")
+    except OSError:
+        return None
+    return _keyed(digest)
+
+
+def open_or_build(path: Path | str, records: Callable[[], Iterable[Record]]) -> Store | None:
+    """The store for this registry file: opened if cached, else built from its records.
+
+    None when the cache cannot be used (untrusted or unwritable directory, a
+    file that is not regular): the caller then reads the file itself.
+    """
+    folder = directory()
+    cache_key = file_key(path)
+    if cache_key is None or not trusted_directory(folder, create=True):
+        return None
+    entry = folder / f"{cache_key}{SUFFIX}"
+    store = Store(entry, cache_key, str(path), records)
+    try:
+        store.connect()
+    except Stale:
+        with contextlib.suppress(OSError):
+            entry.unlink(missing_ok=True)
+        if not store.build():
+            return None
+    return store
+
+
+class Store:
+    """One registry's entry: queries answer from its rows, revival validates what it returns."""
+
+    def __init__(self, entry: Path, cache_key: str, path: str,
+                 records: Callable[[], Iterable[Record]]) -> None:
+        self.entry = entry
+        self.key = cache_key
+        self.path = path
+        self._records = records
+        self._db: sqlite3.Connection | None = None
+        self.units: dict[str, str | None] = {}
+
+    # Opening and building
+
+    def connect(self) -> None:
+        """Open the entry read-only and check it is ours and whole; Stale if not."""
+        try:
+            fd = os.open(self.entry, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            raise Stale from None
+        try:
+            if not _mine(os.fstat(fd)):
+                raise Stale
+            db = sqlite3.connect(f"file:/dev/fd/{fd}?mode=ro&immutable=1", uri=True)
+            meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
+            if meta.get("format") != str(FORMAT) or meta.get("key") != self.key:
+                db.close()
+                raise Stale
+            units = json.loads(meta["units"])
+            if set(units) != set(COLUMN.values()) or not all(u is None or isinstance(u, str)
+                                                    for u in units.values()):
+                db.close()
+                raise Stale
+        except (sqlite3.Error, ValueError, KeyError, TypeError):
+            raise Stale from None
+        finally:
+            os.close(fd)
+        self.units = units
+        self._db = db
+
+    def build(self) -> bool:
+        """Validate every record of the registry into a new entry; False if it cannot be written.
+
+        A registry that fails validation raises its RegistryError, leaving no entry.
+        """
+        folder = self.entry.parent
+        try:
+            fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{self.entry.name}.",
+                                        suffix=".tmp")
+            os.close(fd)
+        except OSError:
+            return False
+        try:
+            _write(Path(temp), self.key, self._records())
+            os.replace(temp, self.entry)
+        except (OSError, sqlite3.Error):
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            return False
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+        _prune(folder)
+        try:
+            self.connect()
+        except Stale:
+            return False
+        return True
+
+    def _retry(self, query: Callable[[], T]) -> T:
+        """Answer from the entry; if it cannot be believed, rebuild it once and answer again."""
+        try:
+            return query()
+        except Stale:
+            pass
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        with contextlib.suppress(OSError):
+            self.entry.unlink(missing_ok=True)
+        if not self.build():
+            raise RegistryError(self.path, None, "the cache entry could not be rebuilt; run "
+                                "with --no-cache")
+        return query()
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        assert self._db is not None
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error:
+            raise Stale from None
+
+    # Queries
+
+    def count(self) -> int:
+        return int(self._retry(lambda: self._rows("SELECT COUNT(*) FROM programmes"))[0][0])
+
+    def slugs(self) -> list[str]:
+        return self._retry(lambda: [s for (s,) in self._rows(
+            "SELECT slug FROM programmes ORDER BY position")])
+
+    def findings(self) -> list[str]:
+        """The warning lines of facts that disagree, found when the entry was built."""
+        def query() -> list[str]:
+            found = [line for (text,) in self._rows(
+                "SELECT findings FROM programmes WHERE findings IS NOT NULL ORDER BY position")
+                for line in _strings(text)]
+            _printable(found)
+            return found
+
+        return self._retry(query)
+
+    def registry(self) -> Registry:
+        """Every programme and source, revived and validated."""
+        from fundcmp.registry import Registry
+
+        def query() -> Registry:
+            sources = self._sources(self._rows(
+                "SELECT position, id, line, record FROM sources ORDER BY position"))
+            programmes = self._revive(self._rows("SELECT * FROM programmes ORDER BY position"),
+                                      sources)
+            return Registry(self.path, tuple(programmes), tuple(sources.values()))
+
+        return self._retry(query)
+
+    def by_slugs(self, slugs: Sequence[str]) -> dict[str, Programme]:
+        """The programmes with these slugs (those the registry holds), revived and checked."""
+        def query() -> dict[str, Programme]:
+            marks = ",".join("?" * len(slugs))
+            rows = self._rows(f"SELECT * FROM programmes WHERE slug IN ({marks})", slugs)
+            return {p.slug: p for p in self._revive(rows)}
+
+        return {} if not slugs else self._retry(query)
+
+    def first(self, limit: int) -> list[Programme]:
+        """The first programmes in registry order."""
+        return self._retry(lambda: self._revive(self._rows(
+            "SELECT * FROM programmes ORDER BY position LIMIT ?", (limit,))))
+
+    def ranked(self, keys: Sequence[str], basis: str, reverse: bool,
+               limit: int | None) -> list[Programme]:
+        """The programmes in rank order (as arithmetic.rank_by orders them), revived and checked."""
+        order, params = self._order(keys, basis, reverse)
+        sql = f"SELECT * FROM programmes ORDER BY {order}" + (" LIMIT ?" if limit else "")
+        return self._retry(lambda: self._revive(self._rows(sql, (*params, limit)
+                                                           if limit else params)))
+
+    def rank_cells(self, keys: Sequence[str], basis: str, reverse: bool,
+                   limit: int | None) -> list[list[str]]:
+        """rank's default fields (views.rank_fields) as machine cells, read without revival."""
+        from fundcmp.render import machine
+        from fundcmp.views import Bound, joined_notes, other_unit_note
+
+        order, params = self._order(keys, basis, reverse)
+        picked = ", ".join(f"{c}_kind, {c}_unit, {c}_cell, {c}_{basis}, {c}_note_{basis}"
+                           for c in (COLUMN[k] for k in keys))
+        sql = f"SELECT slug, name_cell, {picked} FROM programmes ORDER BY {order}" \
+              + (" LIMIT ?" if limit else "")
+        units = [self.units[COLUMN[k]] for k in keys]
+
+        def query() -> list[list[str]]:
+            lines = []
+            for row in self._rows(sql, (*params, limit) if limit else params):
+                cells = [row[0], row[1]]
+                notes = []
+                for i, unit in enumerate(units):
+                    kind, own, cell, value, note = row[2 + 5 * i: 7 + 5 * i]
+                    cells += [cell, machine(Bound(value, own))]
+                    notes.append(other_unit_note(own, unit)
+                                 if own != unit and kind != "unknown" else note)
+                cells.append(machine(joined_notes(keys, notes)))
+                lines.append(cells)
+            _printable(cell for line in lines for cell in line)
+            return lines
+
+        return self._retry(query)
+
+    def _order(self, keys: Sequence[str], basis: str, reverse: bool) -> tuple[str, list[Any]]:
+        """ORDER BY terms for arithmetic.rank_by's order: by each key's value on the basis
+        (only in that key's common unit), unknowns last; ties by slug, then registry order."""
+        terms, params = [], []
+        direction = "ASC" if reverse else "DESC"
+        for k in keys:
+            c = COLUMN[k]
+            value = f"(CASE WHEN {c}_unit = ? THEN {c}_{basis} END)"
+            terms += [f"{value} IS NULL", f"{value} {direction}"]
+            params += [self.units[c], self.units[c]]
+        first = COLUMN[keys[0]]
+        terms.append(f"(CASE WHEN {first}_unit = ? AND {first}_{basis} IS NOT NULL "
+                     "THEN slug ELSE '' END)")
+        params.append(self.units[first])
+        terms.append("position")
+        return ", ".join(terms), params
+
+    # Revival: the same checks as a parse
+
+    def _sources(self, rows: Sequence[Any]) -> dict[str, Source]:
+        from fundcmp.registry import located, source
+        from fundcmp.registry_jsonl import decode
+
+        found: dict[str, Source] = {}
+        try:
+            for _, sid, line, record in rows:
+                value = source(located(decode(record, self.path, line), self.path, line),
+                               self.path, line)
+                if value.id != sid:
+                    raise Stale
+                found[sid] = value
+        except (RegistryError, TypeError, ValueError):
+            raise Stale from None
+        return found
+
+    def _programme(self, line: int, record: str, sources: dict[str, Source],
+                   order: dict[str, int]) -> Programme:
+        from fundcmp.registry import located, validate_programme
+        from fundcmp.registry_jsonl import decode
+
+        try:
+            item = located(decode(record, self.path, line), self.path, line)
+            return validate_programme(item, sources, self.path, line, order)
+        except (RegistryError, TypeError, ValueError, KeyError):
+            raise Stale from None
+
+    def _revive(self, found: Sequence[Any],
+                sources: dict[str, Source] | None = None) -> list[Programme]:
+        """Programmes from rows, validated, each row's stored figures checked against them."""
+        names = [d[0] for d in self._cursor_description()]
+        rows = [dict(zip(names, row, strict=True)) for row in found]
+        if sources is None:
+            cited = sorted({sid for row in rows for sid in _strings(row["cites"])})
+            marks = ",".join("?" * len(cited))
+            sources = self._sources(self._rows(
+                f"SELECT position, id, line, record FROM sources WHERE id IN ({marks}) "
+                "ORDER BY position", cited))
+        order = {sid: i for i, sid in enumerate(sources)}
+        revived = []
+        for row in rows:
+            p = self._programme(row["line"], row["record"], sources, order)
+            figures = _columns(p)
+            if p.slug != row["slug"] or figures != {k: row[k] for k in figures}:
+                raise Stale
+            revived.append(p)
+        return revived
+
+    def _cursor_description(self) -> Sequence[Any]:
+        assert self._db is not None
+        try:
+            return self._db.execute("SELECT * FROM programmes LIMIT 0").description
+        except sqlite3.Error:
+            raise Stale from None
+
+
+def _strings(text: str) -> list[str]:
+    """A stored JSON list of text; Stale if it is anything else."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        raise Stale from None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Stale
     return value
 
 
-def _tuples(value: Any) -> Any:
-    return tuple([_tuples(v) for v in value]) if type(value) is list else value
+def _printable(cells: Iterable[str]) -> None:
+    """Text read straight from the store must pass the parse's control-character check."""
+    from fundcmp.registry import UNSAFE_CHAR_RE
+
+    for cell in cells:
+        if not isinstance(cell, str) or (not cell.isprintable()
+                                         and UNSAFE_CHAR_RE.search(cell)):
+            raise Stale
 
 
-def _revive(obj: dict[str, Any]) -> Any:
-    """json's object_hook, the inverse of _encode: a name not in the model raises KeyError."""
-    ((name, body),) = obj.items()
-    members = _MEMBERS.get(name)
-    if members is not None:
-        return members[body]
-    return _CLASSES[name](*[_tuples(v) if type(v) is list else v for v in body])
+def _columns(p: Programme) -> dict[str, Any]:
+    """A programme's stored figures: each rank key's kind, unit, low, mid and high."""
+    row: dict[str, Any] = {}
+    for key, measure in MEASURES.items():
+        q = measure(p)
+        c = COLUMN[key]
+        row.update({f"{c}_kind": str(q.kind), f"{c}_unit": str(q.unit), f"{c}_low": q.low,
+                    f"{c}_mid": q.mid, f"{c}_high": q.high})
+    return row
 
 
-def fetch(cache_key: str) -> tuple[tuple[Programme, ...], tuple[Source, ...]] | None:
-    """The programmes and sources stored under the key, or None if absent or unreadable.
+def _schema() -> str:
+    figures = ", ".join(f"{c}_{part} {'REAL' if part in BASES else 'TEXT'}"
+                        for c in COLUMN.values() for part in (*_FIGURE, "cell",
+                                                              *(f"note_{b}" for b in BASES)))
+    return (
+        "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE sources (position INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, "
+        "line INTEGER NOT NULL, record TEXT NOT NULL);"
+        "CREATE TABLE programmes (position INTEGER PRIMARY KEY, slug TEXT UNIQUE NOT NULL, "
+        "line INTEGER NOT NULL, record TEXT NOT NULL, cites TEXT NOT NULL, "
+        f"name_cell TEXT NOT NULL, findings TEXT, {figures});"
+    )
 
-    An entry is a header line, then the body; the header holds the body's
-    SHA-256, so a truncated or bit-flipped entry is noticed, not believed.
-    """
+
+def _row(position: int, p: Programme, raw: Any, counts: dict[str, Counter[str]]) -> list[Any]:
+    """One programme's row: what it was read from, and its figures for every rank key."""
+    from fundcmp.checks import check
+    from fundcmp.render import machine
+    from fundcmp.views import rank_note
+
+    findings = [f.line() for f in check([p])]
+    cites = sorted({s.id for s in p.sources})
+    row: list[Any] = [position, p.slug, p.line, _json(raw), json.dumps(cites), machine(p.name),
+        json.dumps(findings, ensure_ascii=False) if findings else None]
+    for key, measure in MEASURES.items():
+        q: Quantity = measure(p)
+        unit = counted_unit(q)
+        if unit is not None:
+            counts[key][unit] += 1
+        row += [str(q.kind), str(q.unit), q.low, q.mid, q.high, machine(q),
+                *(rank_note(q, b, q.unit) for b in BASES)]
+    return row
+
+
+def _json(raw: Any) -> str:
+    """A record as JSON text: a JSON line is kept as read, a YAML mapping is written out."""
+    return raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False,
+                                                       separators=(",", ":"))
+
+
+def _write(target: Path, cache_key: str, records: Iterable[Record]) -> None:
+    """Fill a new database file from validated records, streaming: nothing is held but a batch."""
+    db = sqlite3.connect(target)
     try:
-        head, _, body = (directory() / f"{cache_key}.json").read_bytes().partition(b"\n")
-        header = json.loads(head)
-        if header != {"format": FORMAT, "key": cache_key,
-                      "body_sha256": hashlib.sha256(body).hexdigest()}:
-            return None
-        programmes, sources = _tuples(json.loads(body, object_hook=_revive))
-    except _READ_ERRORS:
-        return None
-    if not all(type(p) is Programme for p in programmes) or \
-            not all(type(s) is Source for s in sources):
-        return None
-    return programmes, sources
-
-
-def store(cache_key: str, programmes: tuple[Programme, ...], sources: tuple[Source, ...]) -> None:
-    """Write the entry atomically (a temporary file renamed into place); failures are ignored."""
-    folder = directory()
-    body = json.dumps([_encode(programmes), _encode(sources)],
-                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    header = json.dumps({"format": FORMAT, "key": cache_key,
-                         "body_sha256": hashlib.sha256(body).hexdigest()}).encode("ascii")
-    from fundcmp.atomic import write_bytes
-
-    with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
-        write_bytes(folder / f"{cache_key}.json", header + b"\n" + body)
-        _prune(folder)
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _schema())
+        counts: dict[str, Counter[str]] = {k: Counter() for k in MEASURES}
+        width = 7 + 9 * len(MEASURES)
+        insert = f"INSERT INTO programmes VALUES ({','.join('?' * width)})"
+        batch: list[list[Any]] = []
+        programmes = sources = 0
+        for record in records:
+            value = record.value
+            if isinstance(value, Programme):
+                batch.append(_row(programmes, value, record.raw, counts))
+                programmes += 1
+                if len(batch) >= 2000:
+                    db.executemany(insert, batch)
+                    batch = []
+            else:
+                db.execute("INSERT INTO sources VALUES (?, ?, ?, ?)",
+                           (sources, value.id, record.line, _json(record.raw)))
+                sources += 1
+        db.executemany(insert, batch)
+        units = {COLUMN[k]: most_common_unit(c) for k, c in counts.items()}
+        db.executemany("INSERT INTO meta VALUES (?, ?)", [
+            ("format", str(FORMAT)), ("key", cache_key), ("units", json.dumps(units))])
+        db.commit()
+    finally:
+        db.close()
 
 
 def _prune(folder: Path) -> None:
     """Keep the newest few entries, so editing a large registry does not fill the disk."""
-    entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in entries[KEEP_ENTRIES:]:
-        old.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        entries = sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime,
+                         reverse=True)
+        for old in entries[KEEP_ENTRIES:]:
+            old.unlink(missing_ok=True)

@@ -24,12 +24,14 @@ from fundcmp.completion import fields as complete_fields
 from fundcmp.completion import slugs as complete_slugs
 from fundcmp.errors import FundcmpError, UnknownSlugError
 from fundcmp.model import Programme
-from fundcmp.registry import Registry, load, resolve_path
+from fundcmp.registry import Registry, indexed, load, resolve_path
 
 if TYPE_CHECKING:
+    from fundcmp.cache import Store
     from fundcmp.prices import Prices
 
 F = TypeVar("F", bound=Callable[..., Any])
+PAGE = 50  # rows a terminal shows before saying how to see the rest
 
 EXIT_CODES = """\b
 Exit status: 0 success; 1 a data error (such as a bad registry), an
@@ -55,35 +57,54 @@ class State:
         self.registry_option = registry
         self.use_cache = use_cache
         self._registry: Registry | None = None
+        self._store: Store | None = None
+        self._store_opened = False
         self.warn = True
+        self._warned = False
 
     def registry(self) -> Registry:
         if self._registry is None:
-            self._registry = load(resolve_path(self.registry_option), self.use_cache)
+            store = self.store()
+            self._registry = store.registry() if store else \
+                load(resolve_path(self.registry_option), use_cache=False)
             # The registry lives until the process ends: keep the collector from rescanning it.
             gc.freeze()
-            if self.warn:
+            if self.warn and not self._warned:
+                self._warned = True
                 _warn(self._registry)
         return self._registry
 
+    def store(self) -> Store | None:
+        """The registry's indexed store, to answer from without loading every programme."""
+        if not self._store_opened:
+            self._store_opened = True
+            self._store = indexed(resolve_path(self.registry_option)) if self.use_cache \
+                else None
+            if self._store is not None and self.warn and not self._warned:
+                self._warned = True
+                for line in self._store.findings():
+                    click.echo(f"fundcmp: warning: {line}", err=True)
+        return self._store
+
     def programmes(self, slugs: Sequence[str] | None = None) -> list[Programme]:
-        registry = self.registry()
+        store = self.store()
         if slugs is None:
-            return list(registry.programmes)
+            return list(self.registry().programmes)
         from fundcmp.slug_lines import expand
 
         slugs = expand(slugs, sys.stdin)
         if not slugs:
             raise click.UsageError("no slugs given (stdin held none)",
                                    click.get_current_context())
-        index = registry.by_slug()
+        index = store.by_slugs(slugs) if store else self.registry().by_slug()
         chosen = []
         for slug in slugs:
             if slug not in index:
                 import difflib
 
-                close = difflib.get_close_matches(slug, list(index), n=3)
-                known = list(index) if len(index) <= 20 else []
+                every = store.slugs() if store else list(index)
+                close = difflib.get_close_matches(slug, every, n=3)
+                known = every if len(every) <= 20 else []
                 raise click.UsageError(str(UnknownSlugError(slug, close, known)),
                                        click.get_current_context())
             chosen.append(index[slug])
@@ -164,6 +185,30 @@ def emit(table: Any, fmt: str | None, no_header: bool, color: str,
     else:
         header = not no_header
     write(table, fmt, out, header=header, color=color, export=export)
+
+
+LIMIT = click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
+                     help=f"Show the first N rows; 0 shows all (default: {PAGE} on a "
+                          "terminal, all when piped).")
+
+
+def _page(limit: int | None) -> int | None:
+    """Rows to show: --limit N (0 for all), else a page on a terminal and everything piped."""
+    if limit is None:
+        return PAGE if _terminal() else None
+    return limit or None
+
+
+def _terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _more(shown: int, total: int) -> None:
+    """Say what a page left out and how to see it, as the GitHub CLI does."""
+    if shown < total:
+        sys.stdout.flush()
+        click.echo(f"fundcmp: showing {shown:,} of {total:,} programmes; --limit N shows N, "
+                   "--limit 0 shows all", err=True)
 
 
 RANK_KEYS = tuple(MEASURES)
@@ -252,9 +297,11 @@ def cli(ctx: click.Context, registry: str | None, no_cache: bool) -> None:
 @cli.command("list")
 @price_options
 @output_options
+@LIMIT
 @click.pass_obj
 def list_cmd(state: State, prices_year: int | None, index: str | None, day_rate: float | None,
-             fmt: str | None, fields: list[str], no_header: bool, color: str) -> None:
+             fmt: str | None, fields: list[str], no_header: bool, color: str,
+             limit: int | None) -> None:
     """One row per programme: funder, teams, funding per team, duration, support.
 
     \b
@@ -266,8 +313,15 @@ def list_cmd(state: State, prices_year: int | None, index: str | None, day_rate:
     from fundcmp.views import list_table, priced
 
     prices = _prices(prices_year, index)
-    programmes = _adjusted(state.programmes(), prices, day_rate)
+    page, store = _page(limit), state.store()
+    if page and store:
+        chosen, total = store.first(page), store.count()
+    else:
+        everything = state.programmes()
+        chosen, total = everything[:page], len(everything)
+    programmes = _adjusted(chosen, prices, day_rate)
     emit(priced(list_table(programmes, fields), prices), fmt, no_header, color)
+    _more(len(programmes), total)
 
 
 @cli.command()
@@ -336,10 +390,12 @@ def compare(state: State, slugs: tuple[str, ...], basis: str, prices_year: int |
 @price_options
 @output_options
 @EXPORT
+@LIMIT
 @click.pass_obj
 def rank(state: State, by: list[str], basis: str, reverse: bool, chart: bool,
          prices_year: int | None, index: str | None, day_rate: float | None, fmt: str | None,
-         fields: list[str], no_header: bool, color: str, export: str | None) -> None:
+         fields: list[str], no_header: bool, color: str, export: str | None,
+         limit: int | None) -> None:
     """Programmes in order of one measure (or several); unknowns last, never read as zero.
 
     \b
@@ -355,14 +411,36 @@ def rank(state: State, by: list[str], basis: str, reverse: bool, chart: bool,
     if chart and (fmt or fields):
         raise click.UsageError("--chart draws a picture; it takes no --format or --fields")
     prices = _prices(prices_year, index)
+    page, store = _page(limit), state.store()
+    if store and prices is None and day_rate is None and not chart:
+        # The store's index answers: its figures were computed by arithmetic when it was built.
+        from fundcmp.cache import COLUMN
+        from fundcmp.render import CELL_FORMATS, write_cells
+        from fundcmp.views import rank_fields
+
+        shown = fmt or ("table" if _terminal() else "tsv")
+        total = store.count()
+        if shown in CELL_FORMATS and not fields and not export:
+            head = [list(rank_fields(by, basis))] if fmt and not no_header else []
+            rows = store.rank_cells(by, basis, reverse, page)
+            write_cells(head + rows, shown, sys.stdout)
+            _more(len(rows), total)
+            return
+        units = [store.units[COLUMN[k]] for k in by]
+        table = rank_table(store.ranked(by, basis, reverse, page), by, basis, reverse, fields,
+                           units=units)
+        emit(table, fmt, no_header, color, export)
+        _more(len(table.records), total)
+        return
     programmes = _adjusted(state.programmes(), prices, day_rate)
-    table = priced(rank_table(programmes, by, basis, reverse, fields), prices)
+    table = priced(rank_table(programmes, by, basis, reverse, fields, limit=page), prices)
     if chart:
         from fundcmp.chart import draw
 
         draw(table, RANK_FIELD[by[0]], basis, sys.stdout, color, export=export)
         return
     emit(table, fmt, no_header, color, export)
+    _more(len(table.records), len(programmes))
 
 
 @cli.command()

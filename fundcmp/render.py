@@ -134,15 +134,23 @@ def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str 
     save(recorder, export, table.title)
 
 
-def _text(table: Table, fmt: str, out: IO[str], header: bool) -> None:
-    """Every format but the rich table: plain characters, never styled."""
+CELL_FORMATS = ("tsv", "csv")
+
+
+def write_cells(rows: list[list[str]], fmt: str, out: IO[str]) -> None:
+    """Rows of machine cells as tsv or csv (a header, if wanted, is the first row)."""
     if fmt == "tsv":
-        for row in _grid(table, machine, header):
-            out.write("\t".join(row) + "\n")
-    elif fmt == "csv":
+        out.write("".join("\t".join(row) + "\n" for row in rows))
+    else:
         import csv
 
-        csv.writer(out, lineterminator="\n").writerows(_grid(table, machine, header))
+        csv.writer(out, lineterminator="\n").writerows(rows)
+
+
+def _text(table: Table, fmt: str, out: IO[str], header: bool) -> None:
+    """Every format but the rich table: plain characters, never styled."""
+    if fmt in CELL_FORMATS:
+        write_cells(_grid(table, machine, header), fmt, out)
     elif fmt == "json":
         out.write(json.dumps(_objects(table), indent=2, ensure_ascii=False) + "\n")
     elif fmt == "jsonl":
