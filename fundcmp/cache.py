@@ -51,6 +51,11 @@ BASES = ("low", "mid", "high")
 COLUMN = {key: key.replace("-", "_") for key in MEASURES}
 _FIGURE = ("kind", "unit", "low", "mid", "high")
 T = TypeVar("T")
+# A programme to revive: its row, its record, and its stored figures on every key.
+_FULL = ("SELECT programmes.*, records.record, "
+         + ", ".join(f"{c}.{part} AS {c}_{part}" for c in COLUMN.values() for part in _FIGURE)
+         + " FROM programmes JOIN records USING (position)"
+         + "".join(f" JOIN by_{c} AS {c} USING (position)" for c in COLUMN.values()))
 
 
 class Stale(Exception):
@@ -216,8 +221,8 @@ class Store:
         """Answer from the entry; if it cannot be believed, rebuild it once and answer again."""
         try:
             return query()
-        except Stale:
-            pass
+        except (Stale, TypeError, ValueError, KeyError, IndexError):
+            pass  # what a damaged or forged entry can raise
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -262,8 +267,7 @@ class Store:
         def query() -> Registry:
             sources = self._sources(self._rows(
                 "SELECT position, id, line, record FROM sources ORDER BY position"))
-            programmes = self._revive(self._rows("SELECT * FROM programmes ORDER BY position"),
-                                      sources)
+            programmes = self._revive(self._named(f"{_FULL} ORDER BY position"), sources)
             return Registry(self.path, tuple(programmes), tuple(sources.values()))
 
         return self._retry(query)
@@ -272,70 +276,86 @@ class Store:
         """The programmes with these slugs (those the registry holds), revived and checked."""
         def query() -> dict[str, Programme]:
             marks = ",".join("?" * len(slugs))
-            rows = self._rows(f"SELECT * FROM programmes WHERE slug IN ({marks})", slugs)
+            rows = self._named(f"{_FULL} WHERE slug IN ({marks})", slugs)
             return {p.slug: p for p in self._revive(rows)}
 
         return {} if not slugs else self._retry(query)
 
     def first(self, limit: int) -> list[Programme]:
         """The first programmes in registry order."""
-        return self._retry(lambda: self._revive(self._rows(
-            "SELECT * FROM programmes ORDER BY position LIMIT ?", (limit,))))
+        return self._retry(lambda: self._revive(self._named(
+            f"{_FULL} WHERE position < ? ORDER BY position", (limit,))))
 
     def ranked(self, keys: Sequence[str], basis: str, reverse: bool,
                limit: int | None) -> list[Programme]:
         """The programmes in rank order (as arithmetic.rank_by orders them), revived and checked."""
-        order, params = self._order(keys, basis, reverse)
-        sql = f"SELECT * FROM programmes ORDER BY {order}" + (" LIMIT ?" if limit else "")
-        return self._retry(lambda: self._revive(self._rows(sql, (*params, limit)
-                                                           if limit else params)))
+        tables, order, params = self._order(keys, basis, reverse)
+        sql = f"SELECT programmes.position FROM {tables} ORDER BY {order}" \
+              + (" LIMIT ?" if limit else "")
+
+        def query() -> list[Programme]:
+            positions = [p for (p,) in self._rows(sql, (*params, limit) if limit else params)]
+            rows = {row["position"]: row for row in self._named(
+                f"{_FULL} WHERE position IN ({','.join('?' * len(positions))})", positions)}
+            return self._revive([rows[p] for p in positions])
+
+        return self._retry(query)
 
     def rank_cells(self, keys: Sequence[str], basis: str, reverse: bool,
                    limit: int | None) -> list[list[str]]:
         """rank's default fields (views.rank_fields) as machine cells, read without revival."""
-        from fundcmp.render import machine
-        from fundcmp.views import Bound, joined_notes, other_unit_note
+        from fundcmp.registry import UNSAFE_CHAR_RE
+        from fundcmp.views import joined_notes, other_unit_note
 
-        order, params = self._order(keys, basis, reverse)
-        picked = ", ".join(f"{c}_kind, {c}_unit, {c}_cell, {c}_{basis}, {c}_note_{basis}"
-                           for c in (COLUMN[k] for k in keys))
-        sql = f"SELECT slug, name_cell, {picked} FROM programmes ORDER BY {order}" \
+        tables, order, params = self._order(keys, basis, reverse)
+        picked = ", ".join(f"k{i}.kind, k{i}.unit, k{i}.cell, k{i}.cell_{basis}, "
+                           f"coalesce(k{i}.note_{basis}, k{i}.note_mid)" for i in range(len(keys)))
+        sql = f"SELECT slug, name_cell, {picked} FROM {tables} ORDER BY {order}" \
               + (" LIMIT ?" if limit else "")
         units = [self.units[COLUMN[k]] for k in keys]
 
+        def note(kind: str, unit: str, stored: str, common: str | None) -> str:
+            return other_unit_note(unit, common) if unit != common and kind != "unknown" \
+                else stored
+
         def query() -> list[list[str]]:
-            lines = []
-            for row in self._rows(sql, (*params, limit) if limit else params):
-                cells = [row[0], row[1]]
-                notes = []
-                for i, unit in enumerate(units):
-                    kind, own, cell, value, note = row[2 + 5 * i: 7 + 5 * i]
-                    cells += [cell, machine(Bound(value, own))]
-                    notes.append(other_unit_note(own, unit)
-                                 if own != unit and kind != "unknown" else note)
-                cells.append(machine(joined_notes(keys, notes)))
-                lines.append(cells)
-            _printable(cell for line in lines for cell in line)
+            rows = self._rows(sql, (*params, limit) if limit else params)
+            if len(keys) == 1:
+                (common,) = units
+                lines = [[slug, name, cell, value, note(kind, unit, stored, common)]
+                         for slug, name, kind, unit, cell, value, stored in rows]
+            else:
+                lines = []
+                for row in rows:
+                    cells, notes = [row[0], row[1]], []
+                    for i, common in enumerate(units):
+                        kind, unit, cell, value, stored = row[2 + 5 * i: 7 + 5 * i]
+                        cells += [cell, value]
+                        notes.append(note(kind, unit, stored, common))
+                    lines.append([*cells, joined_notes(keys, notes)])
+            if UNSAFE_CHAR_RE.search("\t".join("\t".join(line) for line in lines)):
+                raise Stale
             return lines
 
         return self._retry(query)
 
-    def _order(self, keys: Sequence[str], basis: str, reverse: bool) -> tuple[str, list[Any]]:
-        """ORDER BY terms for arithmetic.rank_by's order: by each key's value on the basis
-        (only in that key's common unit), unknowns last; ties by slug, then registry order."""
+    def _order(self, keys: Sequence[str], basis: str,
+               reverse: bool) -> tuple[str, str, list[Any]]:
+        """Tables and ORDER BY terms for arithmetic.rank_by's order: by each key's value on the
+        basis (only in that key's common unit), unknowns last; ties by slug, then registry
+        order. Key i's figures are table k{i}."""
+        tables = "programmes" + "".join(f" JOIN by_{COLUMN[k]} AS k{i} USING (position)"
+                                        for i, k in enumerate(keys))
         terms, params = [], []
         direction = "ASC" if reverse else "DESC"
-        for k in keys:
-            c = COLUMN[k]
-            value = f"(CASE WHEN {c}_unit = ? THEN {c}_{basis} END)"
+        for i, k in enumerate(keys):
+            value = f"(CASE WHEN k{i}.unit = ? THEN k{i}.{basis} END)"
             terms += [f"{value} IS NULL", f"{value} {direction}"]
-            params += [self.units[c], self.units[c]]
-        first = COLUMN[keys[0]]
-        terms.append(f"(CASE WHEN {first}_unit = ? AND {first}_{basis} IS NOT NULL "
-                     "THEN slug ELSE '' END)")
-        params.append(self.units[first])
-        terms.append("position")
-        return ", ".join(terms), params
+            params += [self.units[COLUMN[k]]] * 2
+        terms.append(f"(CASE WHEN k0.unit = ? AND k0.{basis} IS NOT NULL THEN slug ELSE '' END)")
+        params.append(self.units[COLUMN[keys[0]]])
+        terms.append("programmes.position")
+        return tables, ", ".join(terms), params
 
     # Revival: the same checks as a parse
 
@@ -366,11 +386,18 @@ class Store:
         except (RegistryError, TypeError, ValueError, KeyError):
             raise Stale from None
 
-    def _revive(self, found: Sequence[Any],
+    def _named(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        assert self._db is not None
+        try:
+            cursor = self._db.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        except sqlite3.Error:
+            raise Stale from None
+
+    def _revive(self, rows: Sequence[dict[str, Any]],
                 sources: dict[str, Source] | None = None) -> list[Programme]:
         """Programmes from rows, validated, each row's stored figures checked against them."""
-        names = [d[0] for d in self._cursor_description()]
-        rows = [dict(zip(names, row, strict=True)) for row in found]
         if sources is None:
             cited = sorted({sid for row in rows for sid in _strings(row["cites"])})
             marks = ",".join("?" * len(cited))
@@ -379,20 +406,13 @@ class Store:
                 "ORDER BY position", cited))
         order = {sid: i for i, sid in enumerate(sources)}
         revived = []
+        stored = [f"{c}_{part}" for c in COLUMN.values() for part in _FIGURE]
         for row in rows:
             p = self._programme(row["line"], row["record"], sources, order)
-            figures = _columns(p)
-            if p.slug != row["slug"] or figures != {k: row[k] for k in figures}:
-                raise Stale
+            if p.slug != row["slug"] or _figures(p, tuple(MEASURES)) != [row[k] for k in stored]:
+                raise Stale  # the figures a ranking was ordered by must be arithmetic's
             revived.append(p)
         return revived
-
-    def _cursor_description(self) -> Sequence[Any]:
-        assert self._db is not None
-        try:
-            return self._db.execute("SELECT * FROM programmes LIMIT 0").description
-        except sqlite3.Error:
-            raise Stale from None
 
 
 def _strings(text: str) -> list[str]:
@@ -416,49 +436,57 @@ def _printable(cells: Iterable[str]) -> None:
             raise Stale
 
 
-def _columns(p: Programme) -> dict[str, Any]:
-    """A programme's stored figures: each rank key's kind, unit, low, mid and high."""
-    row: dict[str, Any] = {}
-    for key, measure in MEASURES.items():
-        q = measure(p)
-        c = COLUMN[key]
-        row.update({f"{c}_kind": str(q.kind), f"{c}_unit": str(q.unit), f"{c}_low": q.low,
-                    f"{c}_mid": q.mid, f"{c}_high": q.high})
-    return row
+def _figures(p: Programme, keys: Sequence[str]) -> list[Any]:
+    """A programme's figures on the keys as stored: kind, unit, low, mid, high of each."""
+    found: list[Any] = []
+    for key in keys:
+        q = MEASURES[key](p)
+        found += [str(q.kind), str(q.unit), q.low, q.mid, q.high]
+    return found
+
+
+_FIGURE_TABLE = ("position INTEGER PRIMARY KEY, kind TEXT NOT NULL, unit TEXT NOT NULL, "
+                 "low REAL, mid REAL, high REAL, cell TEXT NOT NULL, cell_low TEXT NOT NULL, "
+                 "cell_mid TEXT NOT NULL, cell_high TEXT NOT NULL, note_low TEXT, "
+                 "note_mid TEXT NOT NULL, note_high TEXT")
 
 
 def _schema() -> str:
-    figures = ", ".join(f"{c}_{part} {'REAL' if part in BASES else 'TEXT'}"
-                        for c in COLUMN.values() for part in (*_FIGURE, "cell",
-                                                              *(f"note_{b}" for b in BASES)))
+    """A narrow table per rank key, so a ranking scans only the figures it orders by."""
     return (
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
         "CREATE TABLE sources (position INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, "
         "line INTEGER NOT NULL, record TEXT NOT NULL);"
         "CREATE TABLE programmes (position INTEGER PRIMARY KEY, slug TEXT UNIQUE NOT NULL, "
-        "line INTEGER NOT NULL, record TEXT NOT NULL, cites TEXT NOT NULL, "
-        f"name_cell TEXT NOT NULL, findings TEXT, {figures});"
+        "line INTEGER NOT NULL, cites TEXT NOT NULL, name_cell TEXT NOT NULL, findings TEXT);"
+        "CREATE TABLE records (position INTEGER PRIMARY KEY, record TEXT NOT NULL);"
+        + "".join(f"CREATE TABLE by_{c} ({_FIGURE_TABLE});" for c in COLUMN.values())
     )
 
 
-def _row(position: int, p: Programme, raw: Any, counts: dict[str, Counter[str]]) -> list[Any]:
-    """One programme's row: what it was read from, and its figures for every rank key."""
+def _rows_of(position: int, p: Programme,
+             counts: dict[str, Counter[str]]) -> tuple[list[Any], list[list[Any]]]:
+    """One programme's row, and its row in each rank key's table: figure, cells and notes."""
     from fundcmp.checks import check
     from fundcmp.render import machine
-    from fundcmp.views import rank_note
+    from fundcmp.views import Bound, rank_notes
 
     findings = [f.line() for f in check([p])]
     cites = sorted({s.id for s in p.sources})
-    row: list[Any] = [position, p.slug, p.line, _json(raw), json.dumps(cites), machine(p.name),
-        json.dumps(findings, ensure_ascii=False) if findings else None]
+    row: list[Any] = [position, p.slug, p.line, json.dumps(cites), machine(p.name),
+                      json.dumps(findings, ensure_ascii=False) if findings else None]
+    figures = []
     for key, measure in MEASURES.items():
         q: Quantity = measure(p)
         unit = counted_unit(q)
         if unit is not None:
             counts[key][unit] += 1
-        row += [str(q.kind), str(q.unit), q.low, q.mid, q.high, machine(q),
-                *(rank_note(q, b, q.unit) for b in BASES)]
-    return row
+        notes = {b: machine(n) for b, n in rank_notes(q).items()}
+        figures.append([position, str(q.kind), str(q.unit), q.low, q.mid, q.high, machine(q),
+                        *(machine(Bound(q.basis(b), q.unit)) for b in BASES),
+                        *(notes[b] if b == "mid" or notes[b] != notes["mid"] else None
+                          for b in BASES)])
+    return row, figures
 
 
 def _json(raw: Any) -> str:
@@ -473,23 +501,36 @@ def _write(target: Path, cache_key: str, records: Iterable[Record]) -> None:
     try:
         db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _schema())
         counts: dict[str, Counter[str]] = {k: Counter() for k in MEASURES}
-        width = 7 + 9 * len(MEASURES)
-        insert = f"INSERT INTO programmes VALUES ({','.join('?' * width)})"
         batch: list[list[Any]] = []
+        texts: list[tuple[int, str]] = []
+        figures: list[list[list[Any]]] = [[] for _ in MEASURES]
+
+        def flush() -> None:
+            db.executemany("INSERT INTO programmes VALUES (?, ?, ?, ?, ?, ?)", batch)
+            db.executemany("INSERT INTO records VALUES (?, ?)", texts)
+            for c, rows in zip(COLUMN.values(), figures, strict=True):
+                db.executemany(f"INSERT INTO by_{c} VALUES ({','.join('?' * 13)})", rows)
+                rows.clear()
+            batch.clear()
+            texts.clear()
+
         programmes = sources = 0
         for record in records:
             value = record.value
             if isinstance(value, Programme):
-                batch.append(_row(programmes, value, record.raw, counts))
+                row, rows = _rows_of(programmes, value, counts)
+                batch.append(row)
+                for table, figure in zip(figures, rows, strict=True):
+                    table.append(figure)
+                texts.append((programmes, _json(record.raw)))
                 programmes += 1
                 if len(batch) >= 2000:
-                    db.executemany(insert, batch)
-                    batch = []
+                    flush()
             else:
                 db.execute("INSERT INTO sources VALUES (?, ?, ?, ?)",
                            (sources, value.id, record.line, _json(record.raw)))
                 sources += 1
-        db.executemany(insert, batch)
+        flush()
         units = {COLUMN[k]: most_common_unit(c) for k, c in counts.items()}
         db.executemany("INSERT INTO meta VALUES (?, ?)", [
             ("format", str(FORMAT)), ("key", cache_key), ("units", json.dumps(units))])

@@ -270,6 +270,14 @@ def rank_note(q: Quantity, basis: str, unit: str | None) -> str:
     return "; ".join(part for part in (words, q.note) if part)
 
 
+def rank_notes(q: Quantity) -> dict[str, str]:
+    """rank_note on each basis, for a figure in the common unit (as the cache stores them):
+    the basis changes the note only where it makes the figure's value unknown."""
+    mid = rank_note(q, "mid", q.unit)
+    return {b: mid if (q.basis(b) is None) == (q.mid is None) else rank_note(q, b, q.unit)
+            for b in ("low", "mid", "high")}
+
+
 def other_unit_note(unit: str, common: str | None) -> str:
     return f"in {unit}, so not ranked against figures in {common}"
 

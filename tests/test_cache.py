@@ -189,19 +189,19 @@ def _entry_for(path: Path, cache_home: Path) -> Path:
 
 
 RANK = ["rank", "--by", "funding", "--format", "tsv"]
+SHARED = "WHERE position = (SELECT position FROM programmes WHERE slug = 'shared-purpose')"
 FORGERIES = {
     # a figure changed in the stored record and in the rank columns, which a warm rank prints
-    "figure in record": ("UPDATE programmes SET record = replace(record, '420000', '990000')",),
-    "escape in a name": ("UPDATE programmes SET record = replace(record, '\"Shared Purpose\"', "
+    "figure in record": ("UPDATE records SET record = replace(record, '420000', '990000')",),
+    "escape in a name": ("UPDATE records SET record = replace(record, '\"Shared Purpose\"', "
                          "'\"\\u001b]0;owned\\u0007Shared\"')",),
     "escape in a cell": ("UPDATE programmes SET name_cell = 'Shared \x1b[2J'",),
-    "unknown field": ("UPDATE programmes SET record = replace(record, '\"slug\"', "
+    "unknown field": ("UPDATE records SET record = replace(record, '\"slug\"', "
                       "'\"run\":1,\"slug\"')",),
-    "not JSON": ("UPDATE programmes SET record = '{'",),
+    "not JSON": ("UPDATE records SET record = '{'",),
     # caught wherever programmes are revived; the tsv ranking reads these columns unrevived,
     # which only the directory rule protects (test_a_cache_others_can_write_...)
-    "rank column": ("UPDATE programmes SET funding_mid = 990000, funding_low = 990000 "
-                    "WHERE slug = 'shared-purpose'",),
+    "rank column": (f"UPDATE by_funding SET mid = 990000, low = 990000 {SHARED}",),
     "foreign unit": ("UPDATE meta SET value = '{}' WHERE name = 'units'",),
     "wrong key": ("UPDATE meta SET value = 'x' WHERE name = 'key'",),
     "dropped table": ("DROP TABLE sources",),
@@ -220,7 +220,7 @@ def test_a_forged_entry_is_not_believed(forgery: tuple[str], tmp_path: Path,
                 ["list", "--format", "tsv"]]
     fresh = [runner.invoke(cli, ["--no-cache", "--registry", str(path), *c]) for c in commands]
     for command, expected in zip(commands, fresh, strict=True):
-        if "funding_mid" in forgery[0] and command == RANK:
+        if "by_funding" in forgery[0] and command == RANK:
             continue
         runner.invoke(cli, ["--registry", str(path), "list"])  # builds the entry
         _forge(_entry_for(path, cache_home), *forgery)
@@ -240,8 +240,7 @@ def test_a_cache_others_can_write_is_neither_read_nor_written(
     expected = runner.invoke(cli, ["--no-cache", "--registry", str(path), *RANK]).stdout
     runner.invoke(cli, ["--registry", str(path), *RANK])
     entry = _entry_for(path, cache_home)
-    _forge(entry, "UPDATE programmes SET funding_mid = 990000, funding_cell = '990000' "
-                  "WHERE slug = 'shared-purpose'")
+    _forge(entry, f"UPDATE by_funding SET cell = '990000', cell_mid = '990000' {SHARED}")
     forged = runner.invoke(cli, ["--registry", str(path), *RANK]).stdout
     assert "990000" in forged  # the same user can edit their own cache, as their registry
     for mode in (0o777, 0o770, 0o702):
@@ -262,8 +261,7 @@ def test_an_entry_owned_by_another_user_is_not_believed(tmp_path: Path,
     expected = runner.invoke(cli, ["--no-cache", "--registry", str(path), *RANK]).stdout
     runner.invoke(cli, ["--registry", str(path), *RANK])
     entry = _entry_for(path, cache_home)
-    _forge(entry, "UPDATE programmes SET funding_mid = 990000, funding_cell = '990000' "
-                  "WHERE slug = 'shared-purpose'")
+    _forge(entry, f"UPDATE by_funding SET cell = '990000', cell_mid = '990000' {SHARED}")
     os.chown(entry, 65534, 65534)
     assert runner.invoke(cli, ["--registry", str(path), *RANK]).stdout == expected
     os.chown(entry, 0, 0)
