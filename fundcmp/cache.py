@@ -125,14 +125,16 @@ def file_key(path: Path | str) -> str | None:
     return _keyed(digest)
 
 
-def open_or_build(path: Path | str, records: Callable[[], Iterable[Record]]) -> Store | None:
-    """The store for this registry file: opened if cached, else built from its records.
+def open_or_build(path: Path | str, records: Callable[[], Iterable[Record]],
+                  content: bytes | None = None) -> Store | None:
+    """The store for this registry file (whose bytes are `content`, if already read): opened
+    if cached, else built from its records.
 
     None when the cache cannot be used (untrusted or unwritable directory, a
     file that is not regular): the caller then reads the file itself.
     """
     folder = directory()
-    cache_key = file_key(path)
+    cache_key = file_key(path) if content is None else key(content)
     if cache_key is None or not trusted_directory(folder, create=True):
         return None
     entry = folder / f"{cache_key}{SUFFIX}"
@@ -248,6 +250,16 @@ class Store:
     def slugs(self) -> list[str]:
         return self._retry(lambda: [s for (s,) in self._rows(
             "SELECT slug FROM programmes ORDER BY position")])
+
+    def lines(self) -> list[tuple[str, int]]:
+        """Each programme's slug and the line it starts on."""
+        return self._retry(lambda: [(str(s), int(n)) for s, n in self._rows(
+            "SELECT slug, line FROM programmes ORDER BY position")])
+
+    def source_lines(self) -> list[tuple[str, int]]:
+        """Each source's id and the line it starts on."""
+        return self._retry(lambda: [(str(s), int(n)) for s, n in self._rows(
+            "SELECT id, line FROM sources ORDER BY position")])
 
     def findings(self) -> list[str]:
         """The warning lines of facts that disagree, found when the entry was built."""
@@ -534,6 +546,79 @@ def _write(target: Path, cache_key: str, records: Iterable[Record]) -> None:
         units = {COLUMN[k]: most_common_unit(c) for k, c in counts.items()}
         db.executemany("INSERT INTO meta VALUES (?, ?)", [
             ("format", str(FORMAT)), ("key", cache_key), ("units", json.dumps(units))])
+        db.commit()
+    finally:
+        db.close()
+
+
+def derive(store: Store, content: bytes, changed: Sequence[Record],
+           inserted_at: int | None = None) -> None:
+    """The entry of a registry that an import made from the store's own by replacing and
+    appending records (and maybe inserting a line at `inserted_at`, which moves the lines
+    below it down one): a copy of the store with those rows rewritten, so the first run
+    after an import is answered as a warm one. Failures leave only the old entry."""
+    folder = store.entry.parent
+    new_key = key(content)
+    if new_key is None or store._db is None:
+        return
+    try:
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=".derived.", suffix=".tmp")
+        os.close(fd)
+    except OSError:
+        return
+    try:
+        store._db.execute("VACUUM INTO ?", (temp + ".db",))
+        os.replace(temp + ".db", temp)
+        _rewrite(Path(temp), new_key, changed, inserted_at)
+        os.replace(temp, folder / f"{new_key}{SUFFIX}")
+    except (OSError, sqlite3.Error):
+        for leftover in (temp, temp + ".db"):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+        return
+    _prune(folder)
+
+
+def _rewrite(target: Path, new_key: str, changed: Sequence[Record],
+             inserted_at: int | None) -> None:
+    """Replace the rows of changed slugs and source ids in place, append the new ones, and
+    choose each key's common unit again over every row."""
+    db = sqlite3.connect(target)
+    try:
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
+        counts: dict[str, Counter[str]] = {k: Counter() for k in MEASURES}
+        tables = ("programmes", "records", *(f"by_{c}" for c in COLUMN.values()))
+        if inserted_at is not None:
+            for table in ("programmes", "sources"):
+                db.execute(f"UPDATE {table} SET line = line + 1 WHERE line >= ?",
+                           (inserted_at,))
+        for record in changed:
+            value = record.value
+            if isinstance(value, Source):
+                db.execute("INSERT OR REPLACE INTO sources VALUES ((SELECT coalesce((SELECT "
+                           "position FROM sources WHERE id = ?), (SELECT count(*) FROM "
+                           "sources))), ?, ?, ?)",
+                           (value.id, value.id, record.line, _json(record.raw)))
+                continue
+            found = db.execute("SELECT position FROM programmes WHERE slug = ?",
+                               (value.slug,)).fetchone()
+            position = found[0] if found else db.execute(
+                "SELECT coalesce(max(position) + 1, 0) FROM programmes").fetchone()[0]
+            for table in tables:
+                db.execute(f"DELETE FROM {table} WHERE position = ?", (position,))
+            row, figures = _rows_of(position, value, counts)
+            db.execute("INSERT INTO programmes VALUES (?, ?, ?, ?, ?, ?)", row)
+            db.execute("INSERT INTO records VALUES (?, ?)", (position, _json(record.raw)))
+            for c, figure in zip(COLUMN.values(), figures, strict=True):
+                db.execute(f"INSERT INTO by_{c} VALUES ({','.join('?' * 13)})", figure)
+        units = {}
+        for c in COLUMN.values():
+            # arithmetic.counted_unit's rule: an unknown figure counts for no unit
+            found_counts = Counter(dict(db.execute(
+                f"SELECT unit, count(*) FROM by_{c} WHERE kind != 'unknown' GROUP BY unit")))
+            units[c] = most_common_unit(found_counts)
+        db.executemany("UPDATE meta SET value = ? WHERE name = ?",
+                       [(new_key, "key"), (json.dumps(units), "units")])
         db.commit()
     finally:
         db.close()

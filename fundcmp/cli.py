@@ -529,9 +529,10 @@ error.
 @cli.command("import", epilog=IMPORT_EXIT_CODES)
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--into", "into", required=True, metavar="REGISTRY.yaml",
+@click.option("--into", "into", required=True, metavar="REGISTRY.yaml|.jsonl",
               type=click.Path(dir_okay=False, path_type=Path),
-              help="Registry to add the programmes to; created if missing.")
+              help="Registry to add the programmes to; created if missing. A .jsonl file is "
+                   "JSON Lines (one programme a line), which loads fast at any size.")
 @click.option("--dry-run", is_flag=True, help="Print the summary; write nothing.")
 @click.option("--replace", is_flag=True,
               help="Replace programmes whose slug is already in the registry (default: keep "
@@ -555,10 +556,12 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
       fundcmp import grants.json --into mine.yaml --dry-run
       fundcmp --registry mine.yaml list
     """
-    from fundcmp import atomic, giving360, registry_merge
+    from fundcmp import atomic, giving360, jsonl_merge, registry_merge
     from fundcmp.progress import byte_progress
+    from fundcmp.registry_jsonl import is_jsonl
 
-    old_text = _registry_text(into)
+    jsonl = is_jsonl(str(into))  # a machine registry: merged line by line, read and written once
+    old_text = jsonl_merge.read(into) if jsonl else _registry_text(into)
     total_bytes = sum(f.stat().st_size for f in files)
 
     def warn(problem: giving360.Problem) -> None:
@@ -579,7 +582,8 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
         "date": giving360.file_date(files, summary.issued),
         "document": ", ".join(f.name for f in files),
     }
-    merged = registry_merge.merge(old_text, str(into), summary.entries, source, replace)
+    merger: Any = jsonl_merge if jsonl else registry_merge
+    merged = merger.merge(old_text, str(into), summary.entries, source, replace)
     names = {e.slug: e for e in summary.entries}
     for verb, slugs in (("added", merged.added), ("replaced", merged.replaced)):
         if slugs:
@@ -596,7 +600,10 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
         click.echo(f"dry run: nothing written to {into}")
     elif merged.changed:
         try:
-            atomic.write_text(into, merged.text)
+            if jsonl:
+                jsonl_merge.write(into, merged)
+            else:
+                atomic.write_text(into, merged.text)
         except OSError as exc:
             from fundcmp.errors import RegistryError
 

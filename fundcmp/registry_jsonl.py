@@ -95,19 +95,25 @@ def records(text: str, path: str) -> Iterator[Record]:
     sources: dict[str, Source] = {}
     order: dict[str, int] = {}
     for number, line in lines(text):
-        value = decode(line, path, number)
-        if isinstance(value, dict) and "slug" not in value and set(value) == {"source"}:
-            found = source(located(value["source"], path, number), path, number)
-            if found.id in sources:
-                raise RegistryError(path, number, f"duplicate source id '{found.id}'",
-                                    field="sources.id")
-            order[found.id] = len(order)
-            sources[found.id] = found
-            yield Record(found, value["source"], number)
-        elif isinstance(value, dict) and "slug" in value:
-            item = located(value, path, number)
-            programme: Programme = validate_programme(item, sources, path, number, order)
-            yield Record(programme, line, number)
-        else:
-            raise RegistryError(path, number, "a line must be a programme (an object with "
-                                "'slug') or a source ({\"source\": {...}})")
+        yield record(line, path, number, sources, order)
+
+
+def record(line: str, path: str, number: int, sources: dict[str, Source],
+           order: dict[str, int]) -> Record:
+    """One line, validated against the sources before it (a source line joins them, and
+    `order`, their positions)."""
+    value = decode(line, path, number)
+    if isinstance(value, dict) and "slug" not in value and set(value) == {"source"}:
+        found = source(located(value["source"], path, number), path, number)
+        if found.id in sources:
+            raise RegistryError(path, number, f"duplicate source id '{found.id}'",
+                                field="sources.id")
+        order[found.id] = len(order)
+        sources[found.id] = found
+        return Record(found, value["source"], number)
+    if isinstance(value, dict) and "slug" in value:
+        item = located(value, path, number)
+        programme: Programme = validate_programme(item, sources, path, number, order)
+        return Record(programme, line, number)
+    raise RegistryError(path, number, "a line must be a programme (an object with 'slug') or "
+                        "a source ({\"source\": {...}})")
