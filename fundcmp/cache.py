@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from fundcmp.arithmetic import MEASURES, counted_unit, most_common_unit
+from fundcmp.arithmetic import MEASURES, counted_unit, most_common_unit, value_programme
 from fundcmp.errors import RegistryError
 from fundcmp.model import Programme, Quantity, Source
 
@@ -448,11 +448,17 @@ def _printable(cells: Iterable[str]) -> None:
             raise Stale
 
 
+def _shown(p: Programme) -> Programme:
+    """The programme as every command ranks it without --day-rate (support days unvalued)."""
+    return value_programme(p, None)
+
+
 def _figures(p: Programme, keys: Sequence[str]) -> list[Any]:
     """A programme's figures on the keys as stored: kind, unit, low, mid, high of each."""
     found: list[Any] = []
+    shown = _shown(p)
     for key in keys:
-        q = MEASURES[key](p)
+        q = MEASURES[key](shown)
         found += [str(q.kind), str(q.unit), q.low, q.mid, q.high]
     return found
 
@@ -488,8 +494,9 @@ def _rows_of(position: int, p: Programme,
     row: list[Any] = [position, p.slug, p.line, json.dumps(cites), machine(p.name),
                       json.dumps(findings, ensure_ascii=False) if findings else None]
     figures = []
+    shown = _shown(p)
     for key, measure in MEASURES.items():
-        q: Quantity = measure(p)
+        q: Quantity = measure(shown)
         unit = counted_unit(q)
         if unit is not None:
             counts[key][unit] += 1

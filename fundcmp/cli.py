@@ -427,8 +427,8 @@ def rank(state: State, by: list[str], basis: str, reverse: bool, chart: bool,
             _more(len(rows), total)
             return
         units = [store.units[COLUMN[k]] for k in by]
-        table = rank_table(store.ranked(by, basis, reverse, page), by, basis, reverse, fields,
-                           units=units)
+        chosen = _adjusted(store.ranked(by, basis, reverse, page), None, None)
+        table = rank_table(chosen, by, basis, reverse, fields, units=units)
         emit(table, fmt, no_header, color, export)
         _more(len(table.records), total)
         return

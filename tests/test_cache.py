@@ -67,6 +67,8 @@ COMMANDS = [
     ["list", "--format", "table", "--color", "never"],
     ["list", "--format", "jsonl"],
     ["list", "--format", "github"],
+    ["rank", "--by", "support", "--format", "tsv"],
+    ["rank", "--by", "value,support", "--basis", "low", "--format", "github"],
 ]
 
 
