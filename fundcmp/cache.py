@@ -500,11 +500,14 @@ def _rows_of(position: int, p: Programme,
         unit = counted_unit(q)
         if unit is not None:
             counts[key][unit] += 1
-        notes = {b: machine(n) for b, n in rank_notes(q).items()}
+        notes = rank_notes(q)
+        mid_note = machine(notes["mid"])
+        cells = {v: machine(Bound(v, q.unit)) for v in {q.low, q.mid, q.high}}
         figures.append([position, str(q.kind), str(q.unit), q.low, q.mid, q.high, machine(q),
-                        *(machine(Bound(q.basis(b), q.unit)) for b in BASES),
-                        *(notes[b] if b == "mid" or notes[b] != notes["mid"] else None
-                          for b in BASES)])
+                        cells[q.low], cells[q.mid], cells[q.high],
+                        None if notes["low"] is notes["mid"] else machine(notes["low"]),
+                        mid_note,
+                        None if notes["high"] is notes["mid"] else machine(notes["high"])])
     return row, figures
 
 
