@@ -30,7 +30,6 @@ import json
 import os
 import sqlite3
 import stat
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -194,6 +193,8 @@ class Store:
 
         A registry that fails validation raises its RegistryError, leaving no entry.
         """
+        import tempfile
+
         folder = self.entry.parent
         try:
             fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{self.entry.name}.",
@@ -567,6 +568,8 @@ def derive(store: Store, content: bytes, changed: Sequence[Record],
     appending records (and maybe inserting a line at `inserted_at`, which moves the lines
     below it down one): a copy of the store with those rows rewritten, so the first run
     after an import is answered as a warm one. Failures leave only the old entry."""
+    import tempfile
+
     folder = store.entry.parent
     new_key = key(content)
     if new_key is None or store._db is None:

@@ -419,18 +419,18 @@ def rank(state: State, by: list[str], basis: str, reverse: bool, chart: bool,
         from fundcmp.views import rank_fields
 
         shown = fmt or ("table" if _terminal() else "tsv")
-        total = store.count()
         if shown in CELL_FORMATS and not fields and not export:
             head = [list(rank_fields(by, basis))] if fmt and not no_header else []
             rows = store.rank_cells(by, basis, reverse, page)
             write_cells(head + rows, shown, sys.stdout)
-            _more(len(rows), total)
+            _more(len(rows), store.count() if page and len(rows) == page else len(rows))
             return
         units = [store.units[COLUMN[k]] for k in by]
         chosen = _adjusted(store.ranked(by, basis, reverse, page), None, None)
         table = rank_table(chosen, by, basis, reverse, fields, units=units)
         emit(table, fmt, no_header, color, export)
-        _more(len(table.records), total)
+        shown_rows = len(table.records)
+        _more(shown_rows, store.count() if page and shown_rows == page else shown_rows)
         return
     programmes = _adjusted(state.programmes(), prices, day_rate)
     table = priced(rank_table(programmes, by, basis, reverse, fields, limit=page), prices)
