@@ -30,6 +30,7 @@ import json
 import os
 import sqlite3
 import stat
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -98,30 +99,84 @@ def trusted_directory(folder: Path, create: bool) -> bool:
 
 def key(content: bytes) -> str | None:
     """SHA-256 of the registry's bytes and of fundcmp's own code; None if the code is unreadable."""
-    return _keyed(hashlib.sha256(content))
+    return _keyed(hashlib.sha256(content).hexdigest())
 
 
-def _keyed(digest: Any) -> str | None:
+def _keyed(content_sha256: str) -> str | None:
     """All of the package's modules count, not just the loader's, so a new validation rule
     anywhere can never be skipped by an entry made before it."""
+    digest = hashlib.sha256(content_sha256.encode("ascii"))
     try:
         for module in sorted(Path(__file__).parent.glob("*.py")):
             digest.update(b"\0" + module.read_bytes())
     except OSError:
         return None
-    return str(digest.hexdigest())
+    return digest.hexdigest()
+
+
+MEMO_SUFFIX = ".stat"
+KEEP_MEMOS = 64
+RACY_NS = 2_000_000_000  # a file changed this close to its hashing may change unseen again
 
 
 def file_key(path: Path | str) -> str | None:
-    """The key of a regular file's bytes, read in chunks; None for anything else."""
+    """The key of a regular file's bytes; None for anything else.
+
+    Hashing a 100 MB registry takes a third of a second, so, as git's index
+    does, the SHA-256 is remembered with the file's device, inode, size,
+    modification and change times, and reused while all five are unchanged
+    (a change time cannot be set back without root). A file modified within
+    RACY_NS of being hashed is hashed again next time.
+    """
     try:
         with open(path, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
                 return None
-            digest = hashlib.file_digest(handle, "sha256")
+            fingerprint = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+                           info.st_ctime_ns]
+            where = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()
+            memo = directory() / f"{where}{MEMO_SUFFIX}"
+            known = _read_memo(memo)
+            if known is not None and known[0] == fingerprint:
+                return _keyed(known[1])
+            content = hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError:
         return None
-    return _keyed(digest)
+    if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > RACY_NS:
+        _write_memo(memo, fingerprint, content)
+    return _keyed(content)
+
+
+def _read_memo(memo: Path) -> tuple[list[int], str] | None:
+    """A remembered (fingerprint, SHA-256), only from a private file in a private directory."""
+    try:
+        fd = os.open(memo, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        if not _mine(os.fstat(fd)) or not trusted_directory(memo.parent, create=False):
+            return None
+        value = json.loads(os.read(fd, 4096))
+        fingerprint, content = value["stat"], value["sha256"]
+        if not (isinstance(fingerprint, list) and all(type(n) is int for n in fingerprint)
+                and isinstance(content, str) and len(content) == 64):
+            return None
+        return fingerprint, content
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    finally:
+        os.close(fd)
+
+
+def _write_memo(memo: Path, fingerprint: list[int], content: str) -> None:
+    if not trusted_directory(memo.parent, create=True):
+        return
+    from fundcmp.atomic import write_bytes
+
+    with contextlib.suppress(OSError):
+        write_bytes(memo, json.dumps({"stat": fingerprint, "sha256": content}).encode())
+        os.chmod(memo, 0o600)
 
 
 def open_or_build(path: Path | str, records: Callable[[], Iterable[Record]],
@@ -640,7 +695,8 @@ def _rewrite(target: Path, new_key: str, changed: Sequence[Record],
 def _prune(folder: Path) -> None:
     """Keep the newest few entries, so editing a large registry does not fill the disk."""
     with contextlib.suppress(OSError):
-        entries = sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime,
-                         reverse=True)
-        for old in entries[KEEP_ENTRIES:]:
-            old.unlink(missing_ok=True)
+        for suffix, keep in ((SUFFIX, KEEP_ENTRIES), (MEMO_SUFFIX, KEEP_MEMOS)):
+            entries = sorted(folder.glob(f"*{suffix}"), key=lambda p: p.stat().st_mtime,
+                             reverse=True)
+            for old in entries[keep:]:
+                old.unlink(missing_ok=True)

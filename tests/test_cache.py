@@ -313,6 +313,7 @@ def test_writes_leave_no_temporary_files_and_old_entries_are_pruned(
         path.write_bytes(SHIPPED_BYTES + f"# edit {n}\n".encode())
         registry.load(path)
     assert len(_entries(cache_home)) == cache.KEEP_ENTRIES
-    assert [p.name for p in cache_home.iterdir() if not p.name.endswith(cache.SUFFIX)] == []
+    assert [p.name for p in cache_home.iterdir()
+            if not p.name.endswith((cache.SUFFIX, cache.MEMO_SUFFIX))] == []
     latest = cache.key(path.read_bytes())
     assert (cache_home / f"{latest}{cache.SUFFIX}").exists()
