@@ -269,15 +269,22 @@ def rank_by(programmes: Sequence[Programme],
     units = [common_unit([row[i] for row in figures]) for i in range(len(measures))]
 
     def key(position: int) -> tuple[object, ...]:
-        parts: list[tuple[int, float]] = []
-        for q, unit in zip(figures[position], units, strict=True):
-            v = q.basis(basis) if q.unit == unit else None
-            parts.append((1, 0.0) if v is None else (0, v if reverse else -v))
-        first_known = parts[0][0] == 0
-        return (*parts, programmes[position].slug if first_known else "", position)
+        values = [q.basis(basis) if q.unit == unit else None
+                  for q, unit in zip(figures[position], units, strict=True)]
+        return rank_key(values, programmes[position].slug, position, reverse)
 
     order = sorted(range(len(programmes)), key=key)
     return [_ranked(programmes[i], figures[i], basis, units[0]) for i in order]
+
+
+def rank_key(values: Sequence[float | None], slug: str, position: int,
+             reverse: bool) -> tuple[object, ...]:
+    """The sort key of rank order, from each key's value (None when unknown or in another
+    currency than the key's common unit): largest first (smallest with reverse), unknowns
+    last; ties on a known first value by slug, then by registry position. The cache's index
+    sorts its stored values with this same key."""
+    parts = [(1, 0.0) if v is None else (0, v if reverse else -v) for v in values]
+    return (*parts, slug if parts[0][0] == 0 else "", position)
 
 
 def _ranked(p: Programme, figures: Sequence[Quantity], basis: str, unit: str | None) -> Ranked:

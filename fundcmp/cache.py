@@ -36,7 +36,13 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from fundcmp.arithmetic import MEASURES, counted_unit, most_common_unit, value_programme
+from fundcmp.arithmetic import (
+    MEASURES,
+    counted_unit,
+    most_common_unit,
+    rank_key,
+    value_programme,
+)
 from fundcmp.errors import RegistryError
 from fundcmp.model import Programme, Quantity, Source
 
@@ -356,13 +362,9 @@ class Store:
 
     def ranked(self, keys: Sequence[str], basis: str, reverse: bool,
                limit: int | None) -> list[Programme]:
-        """The programmes in rank order (as arithmetic.rank_by orders them), revived and checked."""
-        tables, order, params = self._order(keys, basis, reverse)
-        sql = f"SELECT programmes.position FROM {tables} ORDER BY {order}" \
-              + (" LIMIT ?" if limit else "")
-
+        """The programmes in rank order (arithmetic.rank_key's), revived and checked."""
         def query() -> list[Programme]:
-            positions = [p for (p,) in self._rows(sql, (*params, limit) if limit else params)]
+            positions = [row[0] for row in self._ordered(keys, basis, reverse, limit, "")]
             rows = {row["position"]: row for row in self._named(
                 f"{_FULL} WHERE position IN ({','.join('?' * len(positions))})", positions)}
             return self._revive([rows[p] for p in positions])
@@ -375,55 +377,49 @@ class Store:
         from fundcmp.registry import UNSAFE_CHAR_RE
         from fundcmp.views import joined_notes, other_unit_note
 
-        tables, order, params = self._order(keys, basis, reverse)
-        picked = ", ".join(f"k{i}.kind, k{i}.unit, k{i}.cell, k{i}.cell_{basis}, "
-                           f"coalesce(k{i}.note_{basis}, k{i}.note_mid)" for i in range(len(keys)))
-        sql = f"SELECT slug, name_cell, {picked} FROM {tables} ORDER BY {order}" \
-              + (" LIMIT ?" if limit else "")
+        picked = ", " + ", ".join(f"k{i}.kind, k{i}.cell, k{i}.cell_{basis}, "
+                                  f"coalesce(k{i}.note_{basis}, k{i}.note_mid)"
+                                  for i in range(len(keys)))
         units = [self.units[COLUMN[k]] for k in keys]
+        first = 3 + 2 * len(keys)  # after position, slug, name_cell, then each key's unit, value
 
         def note(kind: str, unit: str, stored: str, common: str | None) -> str:
             return other_unit_note(unit, common) if unit != common and kind != "unknown" \
                 else stored
 
         def query() -> list[list[str]]:
-            rows = self._rows(sql, (*params, limit) if limit else params)
-            if len(keys) == 1:
-                (common,) = units
-                lines = [[slug, name, cell, value, note(kind, unit, stored, common)]
-                         for slug, name, kind, unit, cell, value, stored in rows]
-            else:
-                lines = []
-                for row in rows:
-                    cells, notes = [row[0], row[1]], []
-                    for i, common in enumerate(units):
-                        kind, unit, cell, value, stored = row[2 + 5 * i: 7 + 5 * i]
-                        cells += [cell, value]
-                        notes.append(note(kind, unit, stored, common))
-                    lines.append([*cells, joined_notes(keys, notes)])
+            lines = []
+            for row in self._ordered(keys, basis, reverse, limit, picked):
+                cells, notes = [row[1], row[2]], []
+                for i, common in enumerate(units):
+                    kind, cell, value, stored = row[first + 4 * i: first + 4 * i + 4]
+                    cells += [cell, value]
+                    notes.append(note(kind, row[3 + 2 * i], stored, common))
+                lines.append([*cells, notes[0] if len(keys) == 1 else joined_notes(keys, notes)])
             if UNSAFE_CHAR_RE.search("\t".join("\t".join(line) for line in lines)):
                 raise Stale
             return lines
 
         return self._retry(query)
 
-    def _order(self, keys: Sequence[str], basis: str,
-               reverse: bool) -> tuple[str, str, list[Any]]:
-        """Tables and ORDER BY terms for arithmetic.rank_by's order: by each key's value on the
-        basis (only in that key's common unit), unknowns last; ties by slug, then registry
-        order. Key i's figures are table k{i}."""
+    def _ordered(self, keys: Sequence[str], basis: str, reverse: bool, limit: int | None,
+                 picked: str) -> list[Any]:
+        """Rows (position, slug, name_cell, each key's unit and value on the basis, then the
+        `picked` columns; key i's table is k{i}) in rank order. The stored values are sorted
+        by arithmetic.rank_key itself, so the order is rank_by's by construction."""
         tables = "programmes" + "".join(f" JOIN by_{COLUMN[k]} AS k{i} USING (position)"
                                         for i, k in enumerate(keys))
-        terms, params = [], []
-        direction = "ASC" if reverse else "DESC"
-        for i, k in enumerate(keys):
-            value = f"(CASE WHEN k{i}.unit = ? THEN k{i}.{basis} END)"
-            terms += [f"{value} IS NULL", f"{value} {direction}"]
-            params += [self.units[COLUMN[k]]] * 2
-        terms.append(f"(CASE WHEN k0.unit = ? AND k0.{basis} IS NOT NULL THEN slug ELSE '' END)")
-        params.append(self.units[COLUMN[keys[0]]])
-        terms.append("programmes.position")
-        return tables, ", ".join(terms), params
+        figures = "".join(f", k{i}.unit, k{i}.{basis}" for i in range(len(keys)))
+        rows = self._rows(f"SELECT position, slug, name_cell{figures}{picked} FROM {tables}")
+        units = [self.units[COLUMN[k]] for k in keys]
+        spots = range(len(keys))
+
+        def key(row: Any) -> tuple[object, ...]:
+            values = [row[4 + 2 * i] if row[3 + 2 * i] == units[i] else None for i in spots]
+            return rank_key(values, row[1], row[0], reverse)
+
+        rows.sort(key=key)
+        return rows[:limit] if limit else rows
 
     # Revival: the same checks as a parse
 
