@@ -268,23 +268,23 @@ def rank_by(programmes: Sequence[Programme],
     figures = [[measure(p) for measure in measures] for p in programmes]
     units = [common_unit([row[i] for row in figures]) for i in range(len(measures))]
 
-    def key(position: int) -> tuple[object, ...]:
-        values = [q.basis(basis) if q.unit == unit else None
-                  for q, unit in zip(figures[position], units, strict=True)]
-        return rank_key(values, programmes[position].slug, position, reverse)
-
-    order = sorted(range(len(programmes)), key=key)
+    values = [[q.basis(basis) if q.unit == unit else None
+               for q, unit in zip(row, units, strict=True)] for row in figures]
+    order = rank_order(values, [p.slug for p in programmes], reverse)
     return [_ranked(programmes[i], figures[i], basis, units[0]) for i in order]
 
 
-def rank_key(values: Sequence[float | None], slug: str, position: int,
-             reverse: bool) -> tuple[object, ...]:
-    """The sort key of rank order, from each key's value (None when unknown or in another
-    currency than the key's common unit): largest first (smallest with reverse), unknowns
-    last; ties on a known first value by slug, then by registry position. The cache's index
-    sorts its stored values with this same key."""
-    parts = [(1, 0.0) if v is None else (0, v if reverse else -v) for v in values]
-    return (*parts, slug if parts[0][0] == 0 else "", position)
+def rank_order(values: Sequence[Sequence[float | None]], slugs: Sequence[str],
+               reverse: bool) -> list[int]:
+    """Positions in rank order, from each programme's value on each key (None when unknown
+    or in another currency than the key's common unit): largest first (smallest with
+    reverse), unknowns last; ties on a known first value by slug, then by registry
+    position. The cache's index sorts its stored values with this same function."""
+    sign = 1.0 if reverse else -1.0
+    keys = [(*[(1, 0.0) if v is None else (0, sign * v) for v in row],
+             slug if row[0] is not None else "", position)
+            for position, (row, slug) in enumerate(zip(values, slugs, strict=True))]
+    return sorted(range(len(keys)), key=keys.__getitem__)
 
 
 def _ranked(p: Programme, figures: Sequence[Quantity], basis: str, unit: str | None) -> Ranked:

@@ -40,7 +40,7 @@ from fundcmp.arithmetic import (
     MEASURES,
     counted_unit,
     most_common_unit,
-    rank_key,
+    rank_order,
     value_programme,
 )
 from fundcmp.errors import RegistryError
@@ -362,7 +362,7 @@ class Store:
 
     def ranked(self, keys: Sequence[str], basis: str, reverse: bool,
                limit: int | None) -> list[Programme]:
-        """The programmes in rank order (arithmetic.rank_key's), revived and checked."""
+        """The programmes in rank order (arithmetic.rank_order's), revived and checked."""
         def query() -> list[Programme]:
             positions = [row[0] for row in self._ordered(keys, basis, reverse, limit, "")]
             rows = {row["position"]: row for row in self._named(
@@ -388,14 +388,20 @@ class Store:
                 else stored
 
         def query() -> list[list[str]]:
-            lines = []
-            for row in self._ordered(keys, basis, reverse, limit, picked):
-                cells, notes = [row[1], row[2]], []
-                for i, common in enumerate(units):
-                    kind, cell, value, stored = row[first + 4 * i: first + 4 * i + 4]
-                    cells += [cell, value]
-                    notes.append(note(kind, row[3 + 2 * i], stored, common))
-                lines.append([*cells, notes[0] if len(keys) == 1 else joined_notes(keys, notes)])
+            rows = self._ordered(keys, basis, reverse, limit, picked)
+            if len(keys) == 1:
+                (common,) = units
+                lines = [[row[1], row[2], row[6], row[7],
+                          note(row[5], row[3], row[8], common)] for row in rows]
+            else:
+                lines = []
+                for row in rows:
+                    cells, notes = [row[1], row[2]], []
+                    for i, common in enumerate(units):
+                        kind, cell, value, stored = row[first + 4 * i: first + 4 * i + 4]
+                        cells += [cell, value]
+                        notes.append(note(kind, row[3 + 2 * i], stored, common))
+                    lines.append([*cells, joined_notes(keys, notes)])
             if UNSAFE_CHAR_RE.search("\t".join("\t".join(line) for line in lines)):
                 raise Stale
             return lines
@@ -406,20 +412,17 @@ class Store:
                  picked: str) -> list[Any]:
         """Rows (position, slug, name_cell, each key's unit and value on the basis, then the
         `picked` columns; key i's table is k{i}) in rank order. The stored values are sorted
-        by arithmetic.rank_key itself, so the order is rank_by's by construction."""
+        by arithmetic.rank_order itself, so the order is rank_by's by construction."""
         tables = "programmes" + "".join(f" JOIN by_{COLUMN[k]} AS k{i} USING (position)"
                                         for i, k in enumerate(keys))
         figures = "".join(f", k{i}.unit, k{i}.{basis}" for i in range(len(keys)))
         rows = self._rows(f"SELECT position, slug, name_cell{figures}{picked} FROM {tables}")
         units = [self.units[COLUMN[k]] for k in keys]
         spots = range(len(keys))
-
-        def key(row: Any) -> tuple[object, ...]:
-            values = [row[4 + 2 * i] if row[3 + 2 * i] == units[i] else None for i in spots]
-            return rank_key(values, row[1], row[0], reverse)
-
-        rows.sort(key=key)
-        return rows[:limit] if limit else rows
+        values = [[row[4 + 2 * i] if row[3 + 2 * i] == units[i] else None for i in spots]
+                  for row in rows]
+        order = rank_order(values, [row[1] for row in rows], reverse)
+        return [rows[i] for i in (order[:limit] if limit else order)]
 
     # Revival: the same checks as a parse
 
