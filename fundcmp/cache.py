@@ -372,37 +372,38 @@ class Store:
         return self._retry(query)
 
     def rank_cells(self, keys: Sequence[str], basis: str, reverse: bool,
-                   limit: int | None) -> list[list[str]]:
-        """rank's default fields (views.rank_fields) as machine cells, read without revival."""
+                   limit: int | None) -> list[str]:
+        """rank's default fields (views.rank_fields), each row as tab-separated machine cells,
+        read without reviving any programme."""
         from fundcmp.registry import UNSAFE_CHAR_RE
         from fundcmp.views import joined_notes, other_unit_note
 
-        picked = ", " + ", ".join(f"k{i}.kind, k{i}.cell, k{i}.cell_{basis}, "
-                                  f"coalesce(k{i}.note_{basis}, k{i}.note_mid)"
-                                  for i in range(len(keys)))
         units = [self.units[COLUMN[k]] for k in keys]
-        first = 3 + 2 * len(keys)  # after position, slug, name_cell, then each key's unit, value
 
-        def note(kind: str, unit: str, stored: str, common: str | None) -> str:
-            return other_unit_note(unit, common) if unit != common and kind != "unknown" \
-                else stored
-
-        def query() -> list[list[str]]:
-            rows = self._ordered(keys, basis, reverse, limit, picked)
+        def query() -> list[str]:
             if len(keys) == 1:
                 (common,) = units
-                lines = [[row[1], row[2], row[6], row[7],
-                          note(row[5], row[3], row[8], common)] for row in rows]
+                rows = self._ordered(keys, basis, reverse, limit, f", k0.kind, k0.line_{basis}")
+                # the stored row's note assumed the common unit; another currency's says so
+                lines = [line if unit == common or kind == "unknown" else
+                         line.rsplit("\t", 1)[0] + "\t" + other_unit_note(unit, common)
+                         for _, _, unit, _, kind, line in rows]
             else:
+                picked = ", name_cell, " + ", ".join(
+                    f"k{i}.kind, k{i}.cell, k{i}.cell_{basis}, "
+                    f"coalesce(k{i}.note_{basis}, k{i}.note_mid)" for i in range(len(keys)))
+                first = 3 + 2 * len(keys)  # after position, slug, units and values, name_cell
                 lines = []
-                for row in rows:
-                    cells, notes = [row[1], row[2]], []
+                for row in self._ordered(keys, basis, reverse, limit, picked):
+                    cells, notes = [row[1], row[first - 1]], []
                     for i, common in enumerate(units):
                         kind, cell, value, stored = row[first + 4 * i: first + 4 * i + 4]
                         cells += [cell, value]
-                        notes.append(note(kind, row[3 + 2 * i], stored, common))
-                    lines.append([*cells, joined_notes(keys, notes)])
-            if UNSAFE_CHAR_RE.search("\t".join("\t".join(line) for line in lines)):
+                        notes.append(other_unit_note(row[2 + 2 * i], common)
+                                     if row[2 + 2 * i] != common and kind != "unknown"
+                                     else stored)
+                    lines.append("\t".join([*cells, joined_notes(keys, notes)]))
+            if UNSAFE_CHAR_RE.search("\n".join(lines).replace("\n", "\t")):
                 raise Stale
             return lines
 
@@ -410,16 +411,17 @@ class Store:
 
     def _ordered(self, keys: Sequence[str], basis: str, reverse: bool, limit: int | None,
                  picked: str) -> list[Any]:
-        """Rows (position, slug, name_cell, each key's unit and value on the basis, then the
-        `picked` columns; key i's table is k{i}) in rank order. The stored values are sorted
-        by arithmetic.rank_order itself, so the order is rank_by's by construction."""
+        """Rows (position, slug, each key's unit and value on the basis, then the `picked`
+        columns; key i's table is k{i}) in rank order. The stored values are sorted by
+        arithmetic.rank_order itself, so the order is rank_by's by construction."""
         tables = "programmes" + "".join(f" JOIN by_{COLUMN[k]} AS k{i} USING (position)"
                                         for i, k in enumerate(keys))
         figures = "".join(f", k{i}.unit, k{i}.{basis}" for i in range(len(keys)))
-        rows = self._rows(f"SELECT position, slug, name_cell{figures}{picked} FROM {tables}")
+        rows = self._rows(f"SELECT position, slug{figures}{picked} FROM {tables} "
+                          "ORDER BY position")  # registry order: rank_order's tie-break
         units = [self.units[COLUMN[k]] for k in keys]
         spots = range(len(keys))
-        values = [[row[4 + 2 * i] if row[3 + 2 * i] == units[i] else None for i in spots]
+        values = [[row[3 + 2 * i] if row[2 + 2 * i] == units[i] else None for i in spots]
                   for row in rows]
         order = rank_order(values, [row[1] for row in rows], reverse)
         return [rows[i] for i in (order[:limit] if limit else order)]
@@ -521,7 +523,9 @@ def _figures(p: Programme, keys: Sequence[str]) -> list[Any]:
 _FIGURE_TABLE = ("position INTEGER PRIMARY KEY, kind TEXT NOT NULL, unit TEXT NOT NULL, "
                  "low REAL, mid REAL, high REAL, cell TEXT NOT NULL, cell_low TEXT NOT NULL, "
                  "cell_mid TEXT NOT NULL, cell_high TEXT NOT NULL, note_low TEXT, "
-                 "note_mid TEXT NOT NULL, note_high TEXT")
+                 "note_mid TEXT NOT NULL, note_high TEXT, line_low TEXT NOT NULL, "
+                 "line_mid TEXT NOT NULL, line_high TEXT NOT NULL")
+_FIGURE_WIDTH = 16
 
 
 def _schema() -> str:
@@ -558,11 +562,15 @@ def _rows_of(position: int, p: Programme,
         notes = rank_notes(q)
         mid_note = machine(notes["mid"])
         cells = {v: machine(Bound(v, q.unit)) for v in {q.low, q.mid, q.high}}
-        figures.append([position, str(q.kind), str(q.unit), q.low, q.mid, q.high, machine(q),
-                        cells[q.low], cells[q.mid], cells[q.high],
-                        None if notes["low"] is notes["mid"] else machine(notes["low"]),
-                        mid_note,
-                        None if notes["high"] is notes["mid"] else machine(notes["high"])])
+        low_note = None if notes["low"] is notes["mid"] else machine(notes["low"])
+        high_note = None if notes["high"] is notes["mid"] else machine(notes["high"])
+        cell = machine(q)
+        # rank's default row on this key alone (views.rank_fields), as tab-separated cells
+        lines = ["\t".join((p.slug, row[4], cell, cells[v], n or mid_note))
+                 for v, n in ((q.low, low_note), (q.mid, mid_note), (q.high, high_note))]
+        figures.append([position, str(q.kind), str(q.unit), q.low, q.mid, q.high, cell,
+                        cells[q.low], cells[q.mid], cells[q.high], low_note, mid_note,
+                        high_note, *lines])
     return row, figures
 
 
@@ -586,7 +594,7 @@ def _write(target: Path, cache_key: str, records: Iterable[Record]) -> None:
             db.executemany("INSERT INTO programmes VALUES (?, ?, ?, ?, ?, ?)", batch)
             db.executemany("INSERT INTO records VALUES (?, ?)", texts)
             for c, rows in zip(COLUMN.values(), figures, strict=True):
-                db.executemany(f"INSERT INTO by_{c} VALUES ({','.join('?' * 13)})", rows)
+                db.executemany(f"INSERT INTO by_{c} VALUES ({','.join('?' * _FIGURE_WIDTH)})", rows)
                 rows.clear()
             batch.clear()
             texts.clear()
@@ -677,7 +685,7 @@ def _rewrite(target: Path, new_key: str, changed: Sequence[Record],
             db.execute("INSERT INTO programmes VALUES (?, ?, ?, ?, ?, ?)", row)
             db.execute("INSERT INTO records VALUES (?, ?)", (position, _json(record.raw)))
             for c, figure in zip(COLUMN.values(), figures, strict=True):
-                db.execute(f"INSERT INTO by_{c} VALUES ({','.join('?' * 13)})", figure)
+                db.execute(f"INSERT INTO by_{c} VALUES ({','.join('?' * _FIGURE_WIDTH)})", figure)
         units = {}
         for c in COLUMN.values():
             # arithmetic.counted_unit's rule: an unknown figure counts for no unit

@@ -420,7 +420,7 @@ def rank(state: State, by: list[str], basis: str, reverse: bool, chart: bool,
 
         shown = fmt or ("table" if _terminal() else "tsv")
         if shown in CELL_FORMATS and not fields and not export:
-            head = [list(rank_fields(by, basis))] if fmt and not no_header else []
+            head = ["\t".join(rank_fields(by, basis))] if fmt and not no_header else []
             rows = store.rank_cells(by, basis, reverse, page)
             write_cells(head + rows, shown, sys.stdout)
             _more(len(rows), store.count() if page and len(rows) == page else len(rows))

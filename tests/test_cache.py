@@ -242,7 +242,8 @@ def test_a_cache_others_can_write_is_neither_read_nor_written(
     expected = runner.invoke(cli, ["--no-cache", "--registry", str(path), *RANK]).stdout
     runner.invoke(cli, ["--registry", str(path), *RANK])
     entry = _entry_for(path, cache_home)
-    _forge(entry, f"UPDATE by_funding SET cell = '990000', cell_mid = '990000' {SHARED}")
+    _forge(entry, f"UPDATE by_funding SET line_mid = replace(line_mid, '420000', '990000') "
+                  f"{SHARED}")
     forged = runner.invoke(cli, ["--registry", str(path), *RANK]).stdout
     assert "990000" in forged  # the same user can edit their own cache, as their registry
     for mode in (0o777, 0o770, 0o702):
@@ -263,7 +264,8 @@ def test_an_entry_owned_by_another_user_is_not_believed(tmp_path: Path,
     expected = runner.invoke(cli, ["--no-cache", "--registry", str(path), *RANK]).stdout
     runner.invoke(cli, ["--registry", str(path), *RANK])
     entry = _entry_for(path, cache_home)
-    _forge(entry, f"UPDATE by_funding SET cell = '990000', cell_mid = '990000' {SHARED}")
+    _forge(entry, f"UPDATE by_funding SET line_mid = replace(line_mid, '420000', '990000') "
+                  f"{SHARED}")
     os.chown(entry, 65534, 65534)
     assert runner.invoke(cli, ["--registry", str(path), *RANK]).stdout == expected
     os.chown(entry, 0, 0)
