@@ -281,9 +281,14 @@ def rank_order(values: Sequence[Sequence[float | None]], slugs: Sequence[str],
     reverse), unknowns last; ties on a known first value by slug, then by registry
     position. The cache's index sorts its stored values with this same function."""
     sign = 1.0 if reverse else -1.0
-    keys = [(*[(1, 0.0) if v is None else (0, sign * v) for v in row],
-             slug if row[0] is not None else "", position)
-            for position, (row, slug) in enumerate(zip(values, slugs, strict=True))]
+    keys: list[tuple[object, ...]]
+    if all(len(row) == 1 for row in values[:1]):  # one key: the same order, built faster
+        keys = [(1, 0.0, "", position) if v is None else (0, sign * v, slug, position)
+                for position, ((v,), slug) in enumerate(zip(values, slugs, strict=True))]
+    else:
+        keys = [(*[part for v in row for part in ((1, 0.0) if v is None else (0, sign * v))],
+                 slug if row[0] is not None else "", position)
+                for position, (row, slug) in enumerate(zip(values, slugs, strict=True))]
     return sorted(range(len(keys)), key=keys.__getitem__)
 
 

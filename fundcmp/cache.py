@@ -383,11 +383,17 @@ class Store:
         def query() -> list[str]:
             if len(keys) == 1:
                 (common,) = units
-                rows = self._ordered(keys, basis, reverse, limit, f", k0.kind, k0.line_{basis}")
+                # one table: each stored row begins with its slug, for rank_order's ties
+                rows = self._rows(f"SELECT unit, {basis}, kind, line_{basis} FROM "
+                                  f"by_{COLUMN[keys[0]]} ORDER BY position")
+                order = rank_order([[v if u == common else None] for u, v, _, _ in rows],
+                                   [line[:line.index("\t")] for _, _, _, line in rows],
+                                   reverse)
                 # the stored row's note assumed the common unit; another currency's says so
                 lines = [line if unit == common or kind == "unknown" else
                          line.rsplit("\t", 1)[0] + "\t" + other_unit_note(unit, common)
-                         for _, _, unit, _, kind, line in rows]
+                         for unit, _, kind, line in (rows[i] for i in
+                                                     (order[:limit] if limit else order))]
             else:
                 picked = ", name_cell, " + ", ".join(
                     f"k{i}.kind, k{i}.cell, k{i}.cell_{basis}, "
