@@ -309,6 +309,16 @@ class Store:
     def count(self) -> int:
         return int(self._retry(lambda: self._rows("SELECT COUNT(*) FROM programmes"))[0][0])
 
+    def names(self) -> list[tuple[str, str]]:
+        """Each programme's slug and name (whitespace collapsed), checked printable."""
+        def query() -> list[tuple[str, str]]:
+            found = [(str(s), str(n)) for s, n in self._rows(
+                "SELECT slug, name_cell FROM programmes ORDER BY position")]
+            _printable(text for pair in found for text in pair)
+            return found
+
+        return self._retry(query)
+
     def slugs(self) -> list[str]:
         return self._retry(lambda: [s for (s,) in self._rows(
             "SELECT slug FROM programmes ORDER BY position")])

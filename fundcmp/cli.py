@@ -413,24 +413,7 @@ def rank(state: State, by: list[str], basis: str, reverse: bool, chart: bool,
     prices = _prices(prices_year, index)
     page, store = _page(limit), state.store()
     if store and prices is None and day_rate is None and not chart:
-        # The store's index answers: its figures were computed by arithmetic when it was built.
-        from fundcmp.cache import COLUMN
-        from fundcmp.render import CELL_FORMATS, write_cells
-        from fundcmp.views import rank_fields
-
-        shown = fmt or ("table" if _terminal() else "tsv")
-        if shown in CELL_FORMATS and not fields and not export:
-            head = ["\t".join(rank_fields(by, basis))] if fmt and not no_header else []
-            rows = store.rank_cells(by, basis, reverse, page)
-            write_cells(head + rows, shown, sys.stdout)
-            _more(len(rows), store.count() if page and len(rows) == page else len(rows))
-            return
-        units = [store.units[COLUMN[k]] for k in by]
-        chosen = _adjusted(store.ranked(by, basis, reverse, page), None, None)
-        table = rank_table(chosen, by, basis, reverse, fields, units=units)
-        emit(table, fmt, no_header, color, export)
-        shown_rows = len(table.records)
-        _more(shown_rows, store.count() if page and shown_rows == page else shown_rows)
+        _rank_from_index(store, by, basis, reverse, page, fmt, fields, no_header, color, export)
         return
     programmes = _adjusted(state.programmes(), prices, day_rate)
     table = priced(rank_table(programmes, by, basis, reverse, fields, limit=page), prices)
@@ -441,6 +424,31 @@ def rank(state: State, by: list[str], basis: str, reverse: bool, chart: bool,
         return
     emit(table, fmt, no_header, color, export)
     _more(len(table.records), len(programmes))
+
+
+def _rank_from_index(store: Store, by: list[str], basis: str, reverse: bool, page: int | None,
+                     fmt: str | None, fields: list[str], no_header: bool, color: str,
+                     export: str | None) -> None:
+    """rank answered by the cache's index, whose figures arithmetic computed when it was built:
+    tsv and csv of the default fields straight from stored rows, anything else from the
+    programmes shown, revived."""
+    from fundcmp.cache import COLUMN
+    from fundcmp.render import CELL_FORMATS, write_cells
+    from fundcmp.views import rank_fields, rank_table
+
+    shown = fmt or ("table" if _terminal() else "tsv")
+    if shown in CELL_FORMATS and not fields and not export:
+        head = ["\t".join(rank_fields(by, basis))] if fmt and not no_header else []
+        rows = store.rank_cells(by, basis, reverse, page)
+        write_cells(head + rows, shown, sys.stdout)
+        count = len(rows)
+    else:
+        units = [store.units[COLUMN[k]] for k in by]
+        chosen = _adjusted(store.ranked(by, basis, reverse, page), None, None)
+        table = rank_table(chosen, by, basis, reverse, fields, units=units)
+        emit(table, fmt, no_header, color, export)
+        count = len(table.records)
+    _more(count, store.count() if page and count == page else count)
 
 
 @cli.command()

@@ -21,14 +21,16 @@ def _registry_option(ctx: click.Context) -> str | None:
 
 def slugs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Slugs in the registry chosen by --registry or $FUNDCMP_REGISTRY, with their names."""
-    from fundcmp.registry import load, resolve_path
+    from fundcmp.registry import indexed, load, resolve_path
 
     try:
-        registry = load(resolve_path(_registry_option(ctx)))
+        path = resolve_path(_registry_option(ctx))
+        store = indexed(path)  # a large registry's names come from its index, not a load
+        names = store.names() if store else [(p.slug, p.name) for p in load(path).programmes]
     except (FundcmpError, OSError, ValueError):
         return []
-    return [CompletionItem(p.slug, help=p.name) for p in registry.programmes
-            if p.slug.startswith(incomplete)]
+    return [CompletionItem(slug, help=name) for slug, name in names
+            if slug.startswith(incomplete)]
 
 
 def fields(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
