@@ -266,7 +266,9 @@ class Store:
         try:
             _write(Path(temp), self.key, self._records())
             os.replace(temp, self.entry)
-        except (OSError, sqlite3.Error):
+        except (OSError, sqlite3.Error, OverflowError):
+            # OverflowError: a figure too extreme to format (a duration of 1e-300 months);
+            # the caller then loads the registry without an index, as before there was one
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             return False
@@ -662,7 +664,7 @@ def derive(store: Store, content: bytes, changed: Sequence[Record],
         os.replace(temp + ".db", temp)
         _rewrite(Path(temp), new_key, changed, inserted_at)
         os.replace(temp, folder / f"{new_key}{SUFFIX}")
-    except (OSError, sqlite3.Error):
+    except (OSError, sqlite3.Error, OverflowError):
         for leftover in (temp, temp + ".db"):
             with contextlib.suppress(OSError):
                 os.unlink(leftover)
