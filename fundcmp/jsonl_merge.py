@@ -12,7 +12,7 @@ as any other.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,16 +65,18 @@ def read(path: Path) -> Existing | None:
     from fundcmp import cache
 
     name = str(path)
-    text = read_text(path)
-    content = text.encode("utf-8")
-    store = cache.open_or_build(path, lambda: unique(name, records(text, name)), content) \
-        if cache.enabled() else None
+    content = read_text(path).encode("utf-8")  # checked as any registry; only bytes are kept
+
+    def validated() -> Iterator[Record]:
+        return unique(name, records(content.decode("utf-8"), name))
+
+    store = cache.open_or_build(path, validated, content) if cache.enabled() else None
     if store is not None:
         slugs = dict(store.lines())
         sources = dict(store.source_lines())
     else:
         slugs, sources = {}, {}
-        for found in unique(name, records(text, name)):
+        for found in validated():
             target = sources if isinstance(found.value, Source) else slugs
             target[found.value.id if isinstance(found.value, Source)
                    else found.value.slug] = found.line
@@ -129,7 +131,8 @@ def _spliced(content: bytes, in_place: dict[int, list[str]],
              appended: list[str]) -> tuple[bytes, list[tuple[int, str]]]:
     """The new bytes, every untouched byte copied as it was: lines swapped in place for one
     or more lines, then the appended ones; and each new line with its final number."""
-    parts: list[bytes] = []
+    whole = memoryview(content)  # slices of it are views: untouched bytes are copied once
+    parts: list[bytes | memoryview] = []
     numbered: list[tuple[int, str]] = []
     copied = 0  # content[:copied] is already in parts
     start, number = 0, 1  # content[start:] begins line `number` of the old file
@@ -141,11 +144,11 @@ def _spliced(content: bytes, in_place: dict[int, list[str]],
         end = content.find(b"\n", start)
         end = len(content) if end < 0 else end
         new = in_place[target]
-        parts += [content[copied:start], "\n".join(new).encode("utf-8")]
+        parts += [whole[copied:start], "\n".join(new).encode("utf-8")]
         numbered += [(target + shift + i, line) for i, line in enumerate(new)]
         shift += len(new) - 1
         copied = end
-    parts.append(content[copied:])
+    parts.append(whole[copied:])
     lines = content.count(b"\n")
     if content and not content.endswith(b"\n"):
         parts.append(b"\n")
