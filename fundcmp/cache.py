@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 ENV_DISABLE = "FUNDCMP_NO_CACHE"
 FORMAT = 2
 KEEP_ENTRIES = 8
+MIN_BYTES = 32 * 1024  # smaller registries (the shipped one) parse faster than SQLite opens
 SUFFIX = ".sqlite"
 BASES = ("low", "mid", "high")
 COLUMN = {key: key.replace("-", "_") for key in MEASURES}

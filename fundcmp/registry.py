@@ -354,6 +354,8 @@ def indexed(path: Path | str) -> Store | None:
             return None  # read_text reports it
         if size > _max_bytes(name):
             read_text(path)  # refuses with the usual message
+        if size < cache.MIN_BYTES:
+            return None  # parsing a file this small is quicker than opening an index
         return cache.open_or_build(path, lambda: records(path))
 
 

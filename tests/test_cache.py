@@ -37,6 +37,7 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "xdg"
     monkeypatch.setenv("XDG_CACHE_HOME", str(home))
     monkeypatch.delenv("FUNDCMP_NO_CACHE", raising=False)
+    monkeypatch.setattr(cache, "MIN_BYTES", 0)  # index even the small shipped registry
     return home / "fundcmp"
 
 
