@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -31,7 +33,7 @@ def test_known_first_in_order_then_unknowns_in_registry_order(
     # every known first value comes before every unknown one
     assert firsts[:len(known)] == known
     assert known == sorted(known, reverse=not reverse)
-    for a, b in zip(order, order[1:], strict=False):
+    for a, b in pairwise(order):
         if rows[a] == rows[b]:
             # ties: by slug when the first value is known, then by registry position
             if rows[a][0] is not None:
