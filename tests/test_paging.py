@@ -8,6 +8,7 @@ import os
 import pty
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -94,20 +95,27 @@ def test_a_real_terminal_shows_a_page(big: Path) -> None:
     """The installed command under a pseudo-terminal, as a person runs it."""
     leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    chunks: list[bytes] = []
+
+    def drain() -> None:  # read as it is written, so a full terminal buffer cannot block it
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
     done = subprocess.run([sys.executable, "-m", "fundcmp", "--registry", str(big), "rank",
                            "--by", "funding"], stdout=follower, stderr=subprocess.PIPE,
                           env=env, timeout=120, check=False)
     os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
+    reader.join(timeout=30)
     os.close(leader)
+    shown = b"".join(chunks)
     assert done.returncode == 0
     body = shown.decode()
     assert body.count("\n") < COUNT  # a page, not every programme
