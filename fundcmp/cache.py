@@ -41,6 +41,7 @@ from fundcmp.arithmetic import (
     counted_unit,
     most_common_unit,
     rank_order,
+    standing_of,
     value_programme,
 )
 from fundcmp.errors import RegistryError
@@ -397,16 +398,18 @@ class Store:
             if len(keys) == 1:
                 (common,) = units
                 # one table: each stored row begins with its slug, for rank_order's ties
-                rows = self._rows(f"SELECT unit, {basis}, kind, line_{basis} FROM "
+                rows = self._rows(f"SELECT unit, kind, low, mid, high, line_{basis} FROM "
                                   f"by_{COLUMN[keys[0]]} ORDER BY position")
-                order = rank_order([[v if u == common else None] for u, v, _, _ in rows],
-                                   [line[:line.index("\t")] for _, _, _, line in rows],
-                                   reverse)
+                order = rank_order(
+                    [[standing_of(low, mid, high, basis)
+                      if unit == common and kind != "unknown" else None]
+                     for unit, kind, low, mid, high, _ in rows],
+                    [row[5][:row[5].index("\t")] for row in rows], reverse)
                 # the stored row's note assumed the common unit; another currency's says so
                 lines = [line if unit == common or kind == "unknown" else
                          line.rsplit("\t", 1)[0] + "\t" + other_unit_note(unit, common)
-                         for unit, _, kind, line in (rows[i] for i in
-                                                     (order[:limit] if limit else order))]
+                         for unit, kind, _, _, _, line in (rows[i] for i in
+                                                           (order[:limit] if limit else order))]
             else:
                 picked = ", name_cell, " + ", ".join(
                     f"k{i}.kind, k{i}.cell, k{i}.cell_{basis}, "
@@ -435,12 +438,20 @@ class Store:
         arithmetic.rank_order itself, so the order is rank_by's by construction."""
         tables = "programmes" + "".join(f" JOIN by_{COLUMN[k]} AS k{i} USING (position)"
                                         for i, k in enumerate(keys))
-        figures = "".join(f", k{i}.unit, k{i}.{basis}" for i in range(len(keys)))
+        figures = "".join(f", k{i}.unit, (CASE WHEN k{i}.kind = 'unknown' THEN NULL ELSE "
+                          f"json_array(k{i}.low, k{i}.mid, k{i}.high) END)"
+                          for i in range(len(keys)))
         rows = self._rows(f"SELECT position, slug{figures}{picked} FROM {tables} "
                           "ORDER BY position")  # registry order: rank_order's tie-break
         units = [self.units[COLUMN[k]] for k in keys]
         spots = range(len(keys))
-        values = [[row[3 + 2 * i] if row[2 + 2 * i] == units[i] else None for i in spots]
+        def value(unit: str, bounds: str | None, common: str | None) -> float | None:
+            if unit != common or bounds is None:
+                return None
+            low, mid, high = json.loads(bounds)
+            return standing_of(low, mid, high, basis)
+
+        values = [[value(row[2 + 2 * i], row[3 + 2 * i], units[i]) for i in spots]
                   for row in rows]
         order = rank_order(values, [row[1] for row in rows], reverse)
         return [rows[i] for i in (order[:limit] if limit else order)]
