@@ -184,6 +184,7 @@ class Published:
     funding_per_grant: Quantity = field(default_factory=lambda: unknown(Unit.GBP))
     total_funding: Quantity = field(default_factory=lambda: unknown(Unit.GBP))
     duration: Quantity = field(default_factory=lambda: unknown(Unit.MONTHS))
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,15 +151,23 @@ def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str 
         _rich(table, io.StringIO(), color, width, export)
 
 
-def _text(table: Table, fmt: str, out: IO[str], header: bool) -> None:
-    """Every format but the rich table: plain characters, never styled."""
+CELL_FORMATS = ("tsv", "csv")
+
+
+def write_cells(rows: list[str], fmt: str, out: IO[str]) -> None:
+    """Rows of machine cells joined by tabs (machine cells hold none), as tsv or csv."""
     if fmt == "tsv":
-        for row in _grid(table, machine, header):
-            out.write("\t".join(row) + "\n")
-    elif fmt == "csv":
+        out.write("".join(row + "\n" for row in rows))
+    else:
         import csv
 
-        csv.writer(out, lineterminator="\n").writerows(_grid(table, machine, header))
+        csv.writer(out, lineterminator="\n").writerows(row.split("\t") for row in rows)
+
+
+def _text(table: Table, fmt: str, out: IO[str], header: bool) -> None:
+    """Every format but the rich table: plain characters, never styled."""
+    if fmt in CELL_FORMATS:
+        write_cells(["\t".join(row) for row in _grid(table, machine, header)], fmt, out)
     elif fmt == "json":
         out.write(json.dumps(_objects(table), indent=2, ensure_ascii=False) + "\n")
     elif fmt == "jsonl":
