@@ -335,7 +335,23 @@ def indexed(path: Path | str) -> Store | None:
             read_text(path)  # refuses with the usual message
         if size < cache.MIN_BYTES:
             return None  # parsing a file this small is quicker than opening an index
+        if _links(path):
+            return None  # published_as links are resolved across the whole registry on load
         return cache.open_or_build(path, lambda: records(path))
+
+
+def _links(path: Path | str) -> bool:
+    """Whether a registry may link entries (published_as), which the index does not resolve."""
+    word, tail = b"published_as", b""
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                if word in tail + chunk:
+                    return True
+                tail = chunk[-len(word):]
+    except OSError:
+        return False
+    return False
 
 
 @contextmanager
