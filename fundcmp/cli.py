@@ -22,7 +22,7 @@ from fundcmp import __version__
 from fundcmp.arithmetic import MEASURES
 from fundcmp.completion import fields as complete_fields
 from fundcmp.completion import slugs as complete_slugs
-from fundcmp.errors import FundcmpError, UnknownSlugError
+from fundcmp.errors import FundcmpError, UnknownSlugError, escaped, one_line
 from fundcmp.model import Programme
 from fundcmp.registry import Registry, load, resolve_path
 
@@ -46,8 +46,11 @@ class FundcmpGroup(click.Group):
         try:
             return super().invoke(ctx)
         except FundcmpError as exc:
-            click.echo(f"fundcmp: {exc}", err=True)
+            click.echo(f"fundcmp: {escaped(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.message = escaped(exc.message)  # it may quote an argument or a line of stdin
+            raise
 
 
 class State:
@@ -95,7 +98,7 @@ def _warn(registry: Registry) -> None:
     from fundcmp.checks import check
 
     for finding in check(registry.programmes):
-        click.echo(f"fundcmp: warning: {finding.line()}", err=True)
+        click.echo(f"fundcmp: warning: {escaped(finding.line())}", err=True)
 
 
 def _comma_words(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
@@ -111,6 +114,12 @@ def _comma_words(ctx: click.Context, param: click.Parameter, value: str) -> list
 
 def _split_fields(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
     return [] if value is None else _comma_words(ctx, param, value)
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Keep an option every output command shares without adding it to each signature."""
+    assert param.name is not None
+    ctx.meta[f"fundcmp.{param.name}"] = value
 
 
 def output_options(f: F) -> F:
@@ -129,6 +138,9 @@ def output_options(f: F) -> F:
                      help="Comma-separated fields to show, in order (e.g. slug,duration); "
                           "an unknown field lists the valid ones."),
         click.option("--no-header", is_flag=True, help="No header line in tsv or csv."),
+        click.option("--raw-text", is_flag=True, expose_value=False, callback=_remember,
+                     help="In csv, write text cells exactly as they are: no ' before a "
+                          "cell starting with =, +, -, @ (which a spreadsheet would run)."),
         click.option("--color", type=click.Choice(["auto", "always", "never"]),
                      default="auto", show_default=True,
                      help="Colour in tables; auto honours NO_COLOR, FORCE_COLOR and "
@@ -163,7 +175,8 @@ def emit(table: Any, fmt: str | None, no_header: bool, color: str,
         header = not piped and not no_header
     else:
         header = not no_header
-    write(table, fmt, out, header=header, color=color, export=export)
+    raw_text = bool(click.get_current_context().meta.get("fundcmp.raw_text"))
+    write(table, fmt, out, header=header, color=color, export=export, raw_text=raw_text)
 
 
 RANK_KEYS = tuple(MEASURES)
@@ -477,19 +490,19 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
       fundcmp import grants.json --into mine.yaml --dry-run
       fundcmp --registry mine.yaml list
     """
-    from fundcmp import atomic, giving360, registry_merge
+    from fundcmp import giving360, registry_merge
     from fundcmp.progress import byte_progress
 
     old_text = _registry_text(into)
     total_bytes = sum(f.stat().st_size for f in files)
 
     def warn(problem: giving360.Problem) -> None:
-        click.echo(f"fundcmp: skipped {problem}", err=True)
+        click.echo(f"fundcmp: skipped {one_line(str(problem), limit=1000)}", err=True)
 
     with byte_progress(total_bytes, "Reading grants") as on_bytes:
         summary = giving360.collect(files, funder, ungrouped_as_programme, warn, on_bytes)
     for line in _import_summary(summary):
-        click.echo(line)
+        click.echo(escaped(line))
     if not summary.entries:
         raise giving360.ImportDataError("nothing importable: no grant made a programme entry")
     source = {
@@ -501,7 +514,11 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
         "date": giving360.file_date(files, summary.issued),
         "document": ", ".join(f.name for f in files),
     }
-    merged = registry_merge.merge(old_text, str(into), summary.entries, source, replace)
+
+    def merge(text: str | None) -> Any:
+        return registry_merge.merge(text, str(into), summary.entries, source, replace)
+
+    merged = merge(old_text) if dry_run else _merge_locked(into, merge)
     names = {e.slug: e for e in summary.entries}
     for verb, slugs in (("added", merged.added), ("replaced", merged.replaced)):
         if slugs:
@@ -509,25 +526,45 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
             for slug in slugs:
                 e = names[slug]
                 plural = "s" if e.grants != 1 else ""
-                click.echo(f"  {slug}\t{giving360.entry_name(e)}\t{e.grants} grant{plural}\t"
-                           f"{e.currency}")
+                click.echo(f"  {slug}\t{one_line(giving360.entry_name(e))}\t{e.grants} "
+                           f"grant{plural}\t{e.currency}")
+    shown = one_line(str(into), limit=1000)
     if merged.kept:
-        click.echo(f"kept {len(merged.kept)} already in {into} as they are (--replace "
+        click.echo(f"kept {len(merged.kept)} already in {shown} as they are (--replace "
                    f"replaces them): {', '.join(merged.kept)}")
     if dry_run:
-        click.echo(f"dry run: nothing written to {into}")
+        click.echo(f"dry run: nothing written to {shown}")
     elif merged.changed:
-        try:
-            atomic.write_text(into, merged.text)
-        except OSError as exc:
-            from fundcmp.errors import RegistryError
-
-            raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; nothing "
-                                "was changed") from None
-        click.echo(f"wrote {into} (source {merged.source_id})")
+        click.echo(f"wrote {shown} (source {merged.source_id})")
     else:
-        click.echo(f"{into} unchanged")
+        click.echo(f"{shown} unchanged")
     ctx.exit(3 if summary.skipped_total else 0)
+
+
+def _merge_locked(into: Path, merge: Callable[[str | None], Any]) -> Any:
+    """Merge into the registry's latest text and write it, holding its lock (fundcmp.locking);
+    Ctrl-C says whether the registry was written."""
+    from fundcmp import atomic, locking
+    from fundcmp.errors import Interrupted, RegistryError
+
+    merged = []
+
+    def change(text: str | None) -> str | None:
+        merged.append(merge(text))
+        return str(merged[-1].text) if merged[-1].changed else None
+
+    shown = one_line(str(into), limit=1000)
+    try:
+        locking.update(into, change, on_wait=lambda m: click.echo(f"fundcmp: {m}", err=True))
+    except atomic.WrittenThenInterrupted:
+        raise Interrupted(f"interrupted after {shown} was written: the import is complete") \
+            from None
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: nothing was written to {shown}") from None
+    except OSError as exc:
+        raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; nothing was "
+                            "changed") from None
+    return merged[-1]
 
 
 def _registry_text(path: Path) -> str | None:

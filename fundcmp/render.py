@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from fundcmp import escaping
 from fundcmp.display import amount, as_json, number, raw, text
 from fundcmp.errors import FundcmpError
 from fundcmp.model import Kind, Quantity, Support
@@ -24,10 +25,10 @@ MACHINE_FORMATS = ("tsv", "csv", "json", "jsonl", "yaml")
 TABULATE_FORMATS = (
     "asciidoc", "double_grid", "double_outline", "fancy_grid", "fancy_outline", "github",
     "grid", "heavy_grid", "heavy_outline", "html", "jira", "latex", "latex_booktabs",
-    "latex_longtable", "latex_raw", "mediawiki", "mixed_grid", "mixed_outline", "moinmoin",
+    "latex_longtable", "mediawiki", "mixed_grid", "mixed_outline", "moinmoin",
     "orgtbl", "outline", "pipe", "plain", "presto", "pretty", "psql", "rounded_grid",
     "rounded_outline", "rst", "simple", "simple_grid", "simple_outline", "textile", "youtrack",
-)
+)  # latex_raw and unsafehtml are left out: they pass text through as markup
 FORMATS = ("table", *MACHINE_FORMATS, *TABULATE_FORMATS)
 EXPORT_SUFFIXES = (".svg", ".html")
 DERIVED_MARK = " *"
@@ -117,16 +118,19 @@ def _grid(table: Table, cell: Any, header: bool) -> list[list[str]]:
 
 
 def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str = "auto",
-          width: int | None = None, export: str | None = None) -> None:
-    """Write the table to `out` in `fmt`; with `export`, also save what was written there."""
+          width: int | None = None, export: str | None = None, raw_text: bool = False) -> None:
+    """Write the table to `out` in `fmt`; with `export`, also save what was written there.
+
+    `raw_text` writes csv text cells as they are, without the ' that stops a formula.
+    """
     if fmt == "table":
         _rich(table, out, color, width, export)
         return
     if export is None:
-        _text(table, fmt, out, header)
+        _text(table, fmt, out, header, raw_text)
         return
     written = io.StringIO()
-    _text(table, fmt, written, header)
+    _text(table, fmt, written, header, raw_text)
     out.write(written.getvalue())
     lines = written.getvalue().splitlines() or [""]
     recorder = console(io.StringIO(), "never", max(len(line) for line in lines), record=True)
@@ -134,24 +138,30 @@ def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str 
     save(recorder, export, table.title)
 
 
-def _text(table: Table, fmt: str, out: IO[str], header: bool) -> None:
+def _text(table: Table, fmt: str, out: IO[str], header: bool, raw_text: bool = False) -> None:
     """Every format but the rich table: plain characters, never styled."""
     if fmt == "tsv":
         for row in _grid(table, machine, header):
-            out.write("\t".join(row) + "\n")
+            out.write("\t".join(map(escaping.single_line, row)) + "\n")
     elif fmt == "csv":
         import csv
 
-        csv.writer(out, lineterminator="\n").writerows(_grid(table, machine, header))
+        rows = _grid(table, machine, header)
+        csv.writer(out, lineterminator="\n").writerows(
+            [escaping.csv_cell(c, raw_text) for c in row] for row in rows)
     elif fmt == "json":
-        out.write(json.dumps(_objects(table), indent=2, ensure_ascii=False) + "\n")
+        out.write(escaping.json_text(json.dumps(_objects(table), indent=2,
+                                                ensure_ascii=False)) + "\n")
     elif fmt == "jsonl":
         for obj in _objects(table):
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            out.write(escaping.json_text(json.dumps(obj, ensure_ascii=False)) + "\n")
     elif fmt == "yaml":
         import yaml
 
-        out.write(yaml.safe_dump(_objects(table), sort_keys=False, allow_unicode=True))
+        dumped = yaml.safe_dump(_objects(table), sort_keys=False, allow_unicode=True)
+        if escaping.has_hidden(dumped):  # without allow_unicode, yaml escapes every one
+            dumped = yaml.safe_dump(_objects(table), sort_keys=False, allow_unicode=False)
+        out.write(dumped)
     else:
         _tabulate(table, fmt, out)
 
@@ -175,9 +185,11 @@ def _tabulate(table: Table, fmt: str, out: IO[str]) -> None:
     from tabulate import tabulate
 
     head, rows = _titles(table)
+    head = [escaping.table_cell(c, fmt) for c in head]
+    rows = [[escaping.table_cell(c, fmt) for c in row] for row in rows]
     out.write(tabulate(rows, headers=head, tablefmt=fmt, disable_numparse=True) + "\n")
     for note in table.notes:
-        out.write(f"{note}\n")
+        out.write(f"{escaping.single_line(note)}\n")
 
 
 def styled(color: str, environ: Mapping[str, str], isatty: bool) -> bool:
@@ -256,12 +268,15 @@ def _rich(table: Table, out: IO[str], color: str, width: int | None,
 
     screen = console(out, color, width, record=export is not None)
     head, rows = _titles(table)
-    grid = RichTable(title=table.title, title_justify="left", caption_justify="left",
-                     caption="\n".join(table.notes) or None)
+    head = [escaping.terminal(c) for c in head]
+    rows = [[escaping.terminal(c) for c in row] for row in rows]
+    notes = "\n".join(map(escaping.single_line, table.notes))
+    grid = RichTable(title=Text(escaping.single_line(table.title)), title_justify="left",
+                     caption_justify="left", caption=Text(notes) if notes else None)
     for i, (title, column_width) in enumerate(zip(head, _widths(head, rows, screen.width),
                                                   strict=True)):
         first = table.transpose and i == 0
-        grid.add_column(title, style="bold" if first else None, overflow="fold",
+        grid.add_column(Text(title), style="bold" if first else None, overflow="fold",
                         width=column_width)
     for row in rows:
         grid.add_row(*(Text(c, style="bold green") if c.startswith(BEST_MARK) else Text(c)
