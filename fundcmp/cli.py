@@ -49,7 +49,8 @@ class FundcmpGroup(click.Group):
             click.echo(f"fundcmp: {escaped(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except click.ClickException as exc:
-            exc.message = escaped(exc.message)  # it may quote an argument or a line of stdin
+            # It may quote an argument or a line of stdin; click types message as final.
+            exc.__dict__["message"] = escaped(exc.message)
             raise
 
 

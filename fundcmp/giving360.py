@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 
 from fundcmp.arithmetic import months_between
 from fundcmp.errors import FundcmpError
+from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
 
 CHUNK_BYTES = 1 << 20
 MAX_GRANT_CHARS = 64 << 20
@@ -37,6 +38,8 @@ MAX_TOKEN_CHARS = 64 << 10
 DAYS_PER_MONTH = 365.25 / 12
 PARTIAL_DATE_RE = re.compile(r"^\d{4}(?:-(?:0[1-9]|1[0-2])(?:-\d{2})?)?$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+# A number as JSON writes one: no "1_000_000", no "420,000", no other scripts' digits.
+PLAIN_NUMBER_RE = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 
 # The standard's JSON paths and CSV column titles for each fact fundcmp reads.
 JSON_NAMES = {
@@ -185,11 +188,8 @@ def _number(value: Any) -> float | None:
         return None
     if isinstance(value, (int, float)):
         number = float(value)
-    elif isinstance(value, str) and value.strip():
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
+    elif isinstance(value, str) and PLAIN_NUMBER_RE.match(value.strip()):
+        number = float(value.strip())
     else:
         return None
     return number if math.isfinite(number) else None
@@ -201,6 +201,8 @@ def _award_date(text: str) -> str | None:
         return None
     try:
         day = date.fromisoformat(text[:10])
+        if len(text) > 10:
+            datetime.fromisoformat(text)  # a time of day must be one: no 25:99
     except ValueError:
         return None
     return day.isoformat() if 1800 <= day.year <= 2200 else None
@@ -280,6 +282,11 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str) -> Grant | Pro
         duration = duration_between(start, end)
         if duration is None:
             return problem("end", f"{end} is before the start date {start}")
+    if duration is not None and any(0 < months < MIN_DURATION_MONTHS
+                                    or months > MAX_DURATION_MONTHS for months in duration):
+        key = "duration" if stated not in (None, "") else "end"
+        return problem(key, f"{duration[1]:.6g} months is not a duration between one day and "
+                       "100 years")
     return Grant(
         id=grant_id, funder_id=raw["funder_id"], funder_name=raw.get("funder_name") or "",
         programme_code=raw.get("programme_code") or "",

@@ -66,7 +66,7 @@ def held(target: Path, wait: float, on_wait: Callable[[str], None]) -> Iterator[
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
         except OSError as exc:
-            raise LockError(f"{one_line(str(target))}: cannot create the lock file "
+            raise LockError(f"{one_line(str(target))}: cannot write: cannot create the lock file "
                             f"{one_line(str(path))}: {exc.strerror}; nothing was written") \
                 from None
         try:

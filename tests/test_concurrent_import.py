@@ -11,8 +11,6 @@ import fcntl
 import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
