@@ -491,6 +491,9 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
       fundcmp import grants.json --into mine.yaml --dry-run
       fundcmp --registry mine.yaml list
     """
+    import sqlite3
+    import tempfile
+
     from fundcmp import giving360, registry_merge
     from fundcmp.progress import byte_progress
 
@@ -500,8 +503,13 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
     def warn(problem: giving360.Problem) -> None:
         click.echo(f"fundcmp: skipped {one_line(str(problem), limit=1000)}", err=True)
 
-    with byte_progress(total_bytes, "Reading grants") as on_bytes:
-        summary = giving360.collect(files, funder, ungrouped_as_programme, warn, on_bytes)
+    try:
+        with byte_progress(total_bytes, "Reading grants") as on_bytes:
+            summary = giving360.collect(files, funder, ungrouped_as_programme, warn, on_bytes)
+    except sqlite3.Error as exc:  # the grants' temporary table: a full or unwritable $TMPDIR
+        raise FundcmpError(f"cannot keep the grants in a temporary file in "
+                           f"{one_line(tempfile.gettempdir())}: {exc}; nothing was written "
+                           "(set TMPDIR to a directory with more room)") from None
     for line in _import_summary(summary):
         click.echo(escaped(line))
     if not summary.entries:
@@ -622,14 +630,53 @@ def _quiet_stdout() -> None:
     os.close(devnull)
 
 
+class _PipeBuffer(io.BufferedWriter):
+    """stdout on a pipe or a file: held until the buffer fills or fundcmp ends.
+
+    click and rich flush after every line, and PYTHONUNBUFFERED writes every
+    line at once; either way `| head -1` could go away between two writes and
+    make the exit status depend on timing. Holding output up to 64 KiB (a
+    pipe's capacity) writes it in one piece, so a short output always arrives
+    whole (exit 0) and a longer one a reader stops reading always ends with 1.
+    """
+
+    def flush(self) -> None:
+        """Held: a pipe has no one waiting on a partial line."""
+
+    def release(self) -> None:
+        super().flush()
+
+
+def _held(stream: Any) -> Any:
+    """A fully buffered stdout over the same descriptor, when stdout is not a terminal."""
+    raw = getattr(stream.buffer, "raw", stream.buffer)
+    if not isinstance(raw, io.FileIO):
+        return stream  # not a real descriptor (a test's capture): leave it alone
+    stream.flush()
+    return io.TextIOWrapper(_PipeBuffer(raw, buffer_size=1 << 16), encoding=stream.encoding,
+                            errors=stream.errors, line_buffering=False)
+
+
+def _flush_stdout() -> None:
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if isinstance(buffer, _PipeBuffer):
+        buffer.release()
+
+
 def main() -> None:
     """The console script: click's group plus clean exits on a closed pipe, a closed stdout,
-    a full disk and Ctrl-C. Output failures exit 1 with one line (silently for `| head`)."""
+    a closed stderr, a full disk and Ctrl-C. Output failures exit 1 with one line (silently
+    for `| head`)."""
+    if sys.stderr is None:  # `2>&-`: warnings and progress have nowhere to go, and that is fine
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives to exit
     if sys.stdout is None:
         sys.stdout = _ClosedOutput()
+    elif not sys.stdout.isatty():
+        sys.stdout = _held(sys.stdout)
     elif isinstance(getattr(sys.stdout, "buffer", None), io.RawIOBase):
         # PYTHONUNBUFFERED leaves stdout on a raw file, and TextIOWrapper silently drops the
-        # rest of a short write (as when `| head` goes away); a BufferedWriter retries it.
+        # rest of a short write; a BufferedWriter retries it.
         sys.stdout = io.TextIOWrapper(io.BufferedWriter(sys.stdout.buffer),
                                       encoding=sys.stdout.encoding, errors=sys.stdout.errors,
                                       line_buffering=True)
@@ -643,7 +690,7 @@ def main() -> None:
         except (click.Abort, KeyboardInterrupt):
             code = 130
         finally:
-            sys.stdout.flush()
+            _flush_stdout()
     except BrokenPipeError:
         _quiet_stdout()
         code = 1
