@@ -427,7 +427,7 @@ def check_cmd(state: State, fmt: str | None, fields: list[str], no_header: bool,
     registry = state.registry()
     findings = check(registry.programmes)
     if not findings:
-        click.echo(f"ok: {len(registry.programmes)} programmes in {registry.path}; "
+        click.echo(f"ok: {len(registry.programmes)} programmes in {one_line(registry.path, 1000)}; "
                    "no facts disagree", err=True)
         if fmt is not None and fmt != "table":
             emit(select(check_table(findings, registry.path), fields), fmt, no_header, color)

@@ -214,3 +214,16 @@ def test_latex_formats_escape_commands(tmp_path: Path, fmt: str) -> None:
 def test_latex_raw_is_not_offered() -> None:
     assert "latex_raw" not in FORMATS
     assert "unsafehtml" not in FORMATS
+
+
+def test_the_chart_shows_names_escaped() -> None:
+    from fundcmp.chart import draw
+    from fundcmp.model import exact
+
+    table = Table("Programmes \x1b[2J", (Column("name", "name"), Column("funding", "funding")),
+                  ({"name": "Name" + ESCAPES, "funding": exact(1000.0, "GBP")},),
+                  notes=("note \u202e",))
+    out = io.StringIO()
+    draw(table, "funding", "mid", out, color="never", width=120)
+    assert no_hidden(out.getvalue()), repr(out.getvalue())
+    assert "Name\\x1b]0;pwned" in out.getvalue()
