@@ -10,6 +10,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
+
+# Property tests are reproducible by default: the same examples on every run and in CI, so a
+# red CI means the change, not the dice. FUNDCMP_FUZZ=long is the random, longer exploration.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fuzz-long", max_examples=10_000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+LONG_FUZZ = os.environ.get("FUNDCMP_FUZZ") == "long"
+settings.load_profile("fuzz-long" if LONG_FUZZ else "ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "programmes.yaml"
@@ -42,7 +52,6 @@ def write_registry(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
-
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fundcmp.cli import cli
@@ -33,12 +33,7 @@ from fundcmp.registry import (
     load,
 )
 
-settings.register_profile("fuzz-bounded", max_examples=150, deadline=None, database=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("fuzz-long", max_examples=10_000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-PROFILE = settings.get_profile(
-    "fuzz-long" if os.environ.get("FUNDCMP_FUZZ") == "long" else "fuzz-bounded")
+PROFILE = settings(max_examples=10_000 if os.environ.get("FUNDCMP_FUZZ") == "long" else 150)
 
 SHIPPED_TEXT = SHIPPED.read_text("utf-8")
 SHIPPED_DOC: dict[str, Any] = yaml.safe_load(SHIPPED_TEXT)
