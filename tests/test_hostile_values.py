@@ -90,8 +90,8 @@ durations = st.floats(MIN_DURATION_MONTHS, MAX_DURATION_MONTHS, allow_nan=False)
 
 
 @settings(max_examples=40, deadline=None)
-@given(figures, figures, durations, durations, st.integers(1, 10**6))
-@example(1e15, 1e15, MIN_DURATION_MONTHS, MIN_DURATION_MONTHS, 10**6)
+@given(figures, figures, durations, durations, st.integers(1, 10**15))
+@example(1e15, 1e15, MIN_DURATION_MONTHS, MIN_DURATION_MONTHS, 10**15)
 @example(0.0, 1e15, MIN_DURATION_MONTHS, MAX_DURATION_MONTHS, 1)
 def test_no_command_overflows_at_the_extremes_the_loader_allows(
         low: float, high: float, short: float, long: float, teams: int) -> None:
