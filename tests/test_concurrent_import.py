@@ -58,7 +58,7 @@ def _importer(files: list[Path], tmp_path: Path, label: int, start: Any, results
         results.put((trial, label, result.exit_code, result.stderr))
 
 
-@pytest.mark.slow  # 100 imports in five processes, twenty rounds: about 8 s on 2 busy cores
+@pytest.mark.slow  # 100 imports in five processes, twenty rounds: 5 to 9 s on 2 busy cores
 def test_five_imports_at_once_lose_no_programme(tmp_path: Path) -> None:
     """Five processes import into one registry at the same moment, twenty times over.
 

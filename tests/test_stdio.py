@@ -36,7 +36,7 @@ def _small_file_limit() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 16, 1 << 16))
 
 
-@pytest.mark.slow  # 40,000 grants, enough for SQLite to spill its table to disk: about 4 s
+@pytest.mark.slow  # 40,000 grants, enough for SQLite to spill its table to disk: 3 to 4 s
 def test_a_full_temporary_directory_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     grants = [{"id": f"360G-FULL-{i:08d}", "amountAwarded": 1000 + i, "currency": "GBP",
                "awardDate": "2020-01-01", "fundingOrganization": [{"id": "GB-1", "name": "F"}],
