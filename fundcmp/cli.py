@@ -685,6 +685,7 @@ def main() -> None:
         try:
             code = cli.main(prog_name="fundcmp", standalone_mode=False)
         except click.ClickException as exc:
+            exc.__dict__["message"] = escaped(exc.message)  # as FundcmpGroup.invoke does
             exc.show()
             code = exc.exit_code
         except (click.Abort, KeyboardInterrupt):
