@@ -50,6 +50,14 @@ def per_year(funding: Quantity, duration: Quantity) -> Quantity:
     return derived(low, mid, high, unit, f"{_words(funding)} / {_words(duration)} x 12")
 
 
+def funding_per_year(p: Programme) -> Quantity:
+    """Per team per year: observed over an imported programme's own grants where the
+    registry records it, else derived from funding per team and duration."""
+    if p.funding_per_year.kind is not Kind.UNKNOWN:
+        return p.funding_per_year
+    return per_year(p.funding_per_team, p.duration)
+
+
 def total_funding(p: Programme) -> Quantity:
     """The stated programme total, or teams x per-team funding when none is stated."""
     if p.total_funding.kind is not Kind.UNKNOWN:
@@ -138,7 +146,8 @@ def restate(q: Quantity, factor: float, words: str) -> Quantity:
 def _money_fields(p: Programme, change: Callable[[Quantity], Quantity]) -> Programme:
     support = replace(p.support, value=change(p.support.value))
     return replace(p, funding_per_team=change(p.funding_per_team),
-                   total_funding=change(p.total_funding), support=support)
+                   total_funding=change(p.total_funding),
+                   funding_per_year=change(p.funding_per_year), support=support)
 
 
 def restate_programme(p: Programme, factor: float, words: str) -> Programme:
@@ -275,7 +284,7 @@ def rank_by(programmes: Sequence[Programme],
 
 MEASURES: dict[str, Callable[[Programme], Quantity]] = {
     "funding": lambda p: p.funding_per_team,
-    "funding-per-year": lambda p: per_year(p.funding_per_team, p.duration),
+    "funding-per-year": funding_per_year,
     "duration": lambda p: p.duration,
     "support": lambda p: p.support.value,
     "teams": lambda p: p.teams,

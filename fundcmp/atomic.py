@@ -17,8 +17,9 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 
 class WrittenThenInterrupted(KeyboardInterrupt):
@@ -45,6 +46,22 @@ def write_bytes(path: Path | str, data: bytes,
     `before_replace` runs once the new file is complete on disk, just before the
     rename; if it raises, nothing is replaced.
     """
+    _replace(path, lambda out: out.write(data), before_replace)
+
+
+def write_chunks(path: Path | str, chunks: Iterable[str], encoding: str = "utf-8") -> None:
+    """Replace path's contents atomically with text made a chunk at a time (a long report),
+    so the whole text is never in memory."""
+    def fill(out: BinaryIO) -> None:
+        for chunk in chunks:
+            out.write(chunk.encode(encoding))
+
+    _replace(path, fill)
+
+
+def _replace(path: Path | str, fill: Callable[[BinaryIO], object],
+             before_replace: Callable[[], None] | None = None) -> None:
+    """Write a temporary file beside the real target with fill, then rename it over it."""
     target = Path(os.path.realpath(path))
     try:
         old: os.stat_result | None = target.stat()
@@ -60,7 +77,7 @@ def write_bytes(path: Path | str, data: bytes,
     replaced = False
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            fill(out)
             out.flush()
             os.fsync(out.fileno())
         if old is not None:
@@ -111,3 +128,4 @@ def _sync_directory(directory: Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+

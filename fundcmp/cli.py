@@ -34,8 +34,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_CODES = """\b
 Exit status: 0 success; 1 a data error (such as a bad registry), an
 export that cannot be written, or facts that disagree (check);
-2 a usage error (unknown option, slug or field); 3 import skipped some
-bad grants; 130 interrupted (Ctrl-C).
+2 a usage error (unknown option, slug or field); 3 import left some
+grants out of the money; 130 interrupted (Ctrl-C).
 """
 
 
@@ -454,11 +454,12 @@ def indices(fmt: str | None, fields: list[str], no_header: bool, color: str) -> 
 
 
 IMPORT_EXIT_CODES = """\b
-Exit status: 0 no grant was bad (grants of other funders or with no programme
-are left out by choice, not skipped); 3 some grants were skipped as bad data,
-each named on stderr, and the rest imported; 1 nothing importable, a file that
-is not 360Giving data, or a registry that cannot be read or written; 2 a usage
-error.
+Exit status: 0 every grant's money counted (grants of other funders or with no
+programme are left out by choice); 3 some grants were left out of the money
+(bad amount, currency, identifier or funder, a duplicate, or an amount of 0 not
+disclosed), summed up by kind on stderr, and the rest imported; 1 nothing
+importable, a file that is not 360Giving data, or a registry that cannot be read
+or written; 2 a usage error.
 """
 
 
@@ -468,60 +469,84 @@ error.
 @click.option("--into", "into", required=True, metavar="REGISTRY.yaml",
               type=click.Path(dir_okay=False, path_type=Path),
               help="Registry to add the programmes to; created if missing.")
-@click.option("--dry-run", is_flag=True, help="Print the summary; write nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the summary; write no registry.")
 @click.option("--replace", is_flag=True,
               help="Replace programmes whose slug is already in the registry (default: keep "
                    "them as they are and report them).")
 @click.option("--funder", metavar="ID", default=None,
               help="Only grants of this funder (its 360Giving organisation identifier).")
 @click.option("--ungrouped-as-programme", is_flag=True,
-              help="Import grants without a grant programme as one entry per funder.")
+              help="Import grants without a grant programme as one entry per funder, also "
+                   "for funders that name programmes on other grants.")
+@click.option("--keep-zero", is_flag=True,
+              help="Count awards of 0 (by default read as 'amount not disclosed' and left "
+                   "out of the spread and total).")
+@click.option("--report", "report", metavar="FILE.csv", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every problem of every grant to FILE.csv, one row each (also "
+                   "with --dry-run).")
 @click.pass_context
 def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run: bool,
-               replace: bool, funder: str | None, ungrouped_as_programme: bool) -> None:
-    """Programme entries from 360Giving grants data (JSON data package or CSV).
+               replace: bool, funder: str | None, ungrouped_as_programme: bool,
+               keep_zero: bool, report: Path | None) -> None:
+    """Programme entries from 360Giving grants data (JSON data package, CSV or XLSX).
 
-    Grants are grouped by funder, grant programme (code, else title) and
-    currency; each entry records the grants' amounts (min, median, max),
-    total, planned durations, award dates and distinct recipients. XLSX is not
-    read: save the sheet as CSV.
+    Grants are grouped by funder, grant programme title (the code only when a
+    grant has no title) and currency; each entry records the grants' amounts
+    (min, median, max), total, planned durations, amount per year, award dates
+    and distinct recipients. Problems are summed up on stderr, one line a kind.
 
     \b
     Example:
-      fundcmp import grants.json --into mine.yaml --dry-run
+      fundcmp import grants.xlsx --into mine.yaml --dry-run --report problems.csv
       fundcmp --registry mine.yaml list
     """
+    import datetime
     import sqlite3
     import tempfile
 
-    from fundcmp import giving360, registry_merge
+    from fundcmp import atomic, giving360, registry_merge
     from fundcmp.progress import byte_progress
 
     old_text = _registry_text(into)
     total_bytes = sum(f.stat().st_size for f in files)
 
-    def warn(problem: giving360.Problem) -> None:
-        click.echo(f"fundcmp: skipped {one_line(str(problem), limit=1000)}", err=True)
+    def write_report(chunks: Any) -> None:
+        if report is not None:
+            try:
+                atomic.write_chunks(report, chunks)
+            except OSError as exc:
+                raise giving360.ImportDataError(f"{one_line(str(report))}: cannot write the "
+                                                f"report: {exc.strerror}") from None
 
     try:
         with byte_progress(total_bytes, "Reading grants") as on_bytes:
-            summary = giving360.collect(files, funder, ungrouped_as_programme, warn, on_bytes)
+            summary = giving360.collect(files, funder, ungrouped_as_programme, keep_zero,
+                                        on_bytes=on_bytes, report=write_report)
     except sqlite3.Error as exc:  # the grants' temporary table: a full or unwritable $TMPDIR
         raise FundcmpError(f"cannot keep the grants in a temporary file in "
                            f"{one_line(tempfile.gettempdir())}: {exc}; nothing was written "
                            "(set TMPDIR to a directory with more room)") from None
-    for line in _import_summary(summary):
-        click.echo(escaped(line))
+    for line in giving360.overview_lines(summary):
+        click.echo(one_line(line, 1000))
+    for line in giving360.problem_lines(summary):
+        click.echo(f"fundcmp: {escaped(line)}", err=True)
+    if report is not None:
+        click.echo(f"wrote {one_line(str(report), 1000)} (every problem of every grant)")
     if not summary.entries:
-        raise giving360.ImportDataError("nothing importable: no grant made a programme entry")
+        hint = " (--ungrouped-as-programme imports grants that name no programme)" \
+            if summary.without_programme and not ungrouped_as_programme else ""
+        raise giving360.ImportDataError(f"nothing importable: no grant made a programme "
+                                        f"entry{hint}")
+    undated = "" if summary.source_date else " (the data states no date: dated the day read)"
     source = {
         "id": "360giving-" + (giving360.slugify(files[0].stem) or "grants")
               + (f"-and-{len(files) - 1}-more" if len(files) > 1 else ""),
         "publisher": "; ".join(summary.publishers),
         "title": f"360Giving grants data: {summary.grants_read} grant identifiers read, "
-                 f"{summary.grants_used} imported",
-        "date": giving360.file_date(files, summary.issued),
-        "document": ", ".join(f.name for f in files),
+                 f"{summary.grants_used} imported{undated}",
+        "date": summary.source_date or datetime.date.today().isoformat(),
+        "document": giving360.fields.printable(", ".join(f.name for f in files)),
     }
 
     def merge(text: str | None) -> Any:
@@ -547,7 +572,7 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
         click.echo(f"wrote {shown} (source {merged.source_id})")
     else:
         click.echo(f"{shown} unchanged")
-    ctx.exit(3 if summary.skipped_total else 0)
+    ctx.exit(3 if summary.left_out else 0)
 
 
 def _merge_locked(into: Path, merge: Callable[[str | None], Any]) -> Any:
@@ -587,23 +612,6 @@ def _registry_text(path: Path) -> str | None:
         return path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise RegistryError(str(path), None, f"cannot read: {exc.strerror}") from None
-
-
-def _import_summary(summary: Any) -> list[str]:
-    """The summary lines of an import: what was read, skipped and left out."""
-    files = ", ".join(summary.files)
-    lines = [f"read {summary.grants_read} grants from {files}"]
-    if summary.skipped_total:
-        parts = ", ".join(f"{count} {field}" for field, count in sorted(summary.skipped.items()))
-        lines.append(f"skipped {summary.skipped_total} bad grants ({parts})")
-    if summary.other_funders:
-        lines.append(f"left out {summary.other_funders} grants of other funders")
-    if summary.without_programme:
-        how = "imported as one entry per funder" if any(e.ungrouped for e in summary.entries) \
-            else "not imported (--ungrouped-as-programme imports them)"
-        lines.append(f"{summary.without_programme} grants name no programme: {how}")
-    lines.append(f"{len(summary.entries)} programme entries from {summary.grants_used} grants")
-    return lines
 
 
 class _ClosedOutput(io.TextIOBase):

@@ -163,6 +163,9 @@ class Programme:
     team_noun: str = "teams"
     funding_per_team: Quantity = field(default_factory=lambda: unknown(Unit.GBP))
     total_funding: Quantity = field(default_factory=lambda: unknown(Unit.GBP))
+    # Observed over imported grants (each grant's amount / its duration x 12); else unknown,
+    # and per year is derived from funding_per_team and duration.
+    funding_per_year: Quantity = field(default_factory=lambda: unknown(Unit.GBP))
     duration: Quantity = field(default_factory=lambda: unknown(Unit.MONTHS))
     support: Support = field(default_factory=Support)
     applications: Quantity = field(default_factory=lambda: unknown(Unit.COUNT))

@@ -43,6 +43,7 @@ from fundcmp.model import (
     is_money,
     unknown,
 )
+from fundcmp.yaml_plain import plain_value
 
 SHIPPED = Path(__file__).with_name("programmes.yaml")
 ENV_VAR = "FUNDCMP_REGISTRY"
@@ -105,30 +106,11 @@ class _List(list[Any]):
     item_lines: list[int]
 
 
-# The implicit types a plain (unquoted) scalar may have; anything else stays text.
-_PLAIN_NULL = re.compile(r"^(?:~|null|)$")
-_PLAIN_BOOL = {"true": True, "false": False}
-_PLAIN_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
-_PLAIN_FLOAT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$")
-_INT_DIGITS = 18  # longer integers are read as floats, never as unbounded ints
 _STR_TAGS = {"!", "tag:yaml.org,2002:str"}
 _CONTAINER_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 MAX_DEPTH = 20  # a registry nests six deep; refusing deeper keeps hostile files cheap
 MAX_BYTES_VAR = "FUNDCMP_MAX_REGISTRY_BYTES"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # room for 100,000 programmes and then some
-
-
-def _plain_scalar(value: str) -> Any:
-    """The value of an unquoted scalar under the registry's small set of implicit types."""
-    if _PLAIN_NULL.match(value):
-        return None
-    if value in _PLAIN_BOOL:
-        return _PLAIN_BOOL[value]
-    if _PLAIN_INT.match(value) and len(value.lstrip("+-")) <= _INT_DIGITS:
-        return int(value)
-    if _PLAIN_FLOAT.match(value):
-        return float(value)
-    return value
 
 
 def _line(event: Any) -> int:
@@ -258,7 +240,7 @@ def _build_tree(loader: Any, path: str) -> Any:
         if isinstance(event, yaml.ScalarEvent):
             check_node(event, _STR_TAGS)
             plain = event.tag is None and event.implicit[0]
-            add(_plain_scalar(event.value) if plain else event.value, _line(event))
+            add(plain_value(event.value) if plain else event.value, _line(event))
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             check_node(event, _CONTAINER_TAGS)
             if len(stack) >= MAX_DEPTH:
@@ -774,6 +756,7 @@ _FIELDS: dict[str, Callable[[Any, _Ctx, int, str], Any]] = {
     "teams": _quantity_of(Unit.COUNT),
     "funding_per_team": _quantity_of(Unit.GBP),
     "total_funding": _quantity_of(Unit.GBP),
+    "funding_per_year": _quantity_of(Unit.GBP),
     "duration": _quantity_of(Unit.MONTHS),
     "support": _support,
     "applications": _quantity_of(Unit.COUNT),

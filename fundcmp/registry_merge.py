@@ -18,10 +18,12 @@ from fundcmp.errors import RegistryError
 from fundcmp.giving360 import Entry, entry_name
 from fundcmp.model import Evidence, Kind, Quantity, Unit, observed, unknown
 from fundcmp.registry import build, parse, quantity_data
+from fundcmp.yaml_plain import reads_as_text
 
 HEADER = """\
 # fundcmp registry written by `fundcmp import` from 360Giving grants data.
 # An observed figure is a spread over the imported grants: min, median, max and n.
+# funding_per_year is observed too: each grant's own amount / its own duration x 12.
 # Money is in the currency each entry states (GBP unless it says otherwise).
 """
 
@@ -58,7 +60,7 @@ def programme_data(e: Entry, source_id: str) -> dict[str, Any]:
             formula="planned duration of each grant: its stated months, else start to end "
                     "date (a YYYY or YYYY-MM date widens it to a range; the median is of "
                     "midpoints)"), source_id)
-    return {
+    data: dict[str, Any] = {
         "slug": e.slug,
         "name": entry_name(e),
         "funders": [e.funder_name],
@@ -67,8 +69,18 @@ def programme_data(e: Entry, source_id: str) -> dict[str, Any]:
         "funding_per_team": quantity_data(funding),
         "total_funding": quantity_data(total),
         "duration": quantity_data(duration),
-        "price_year": e.price_year,
     }
+    if e.per_year is not None:
+        yearly = _with_source(observed(
+            e.per_year.low, e.per_year.median, e.per_year.high, e.per_year.n, e.currency,
+            formula=f"observed: each grant's own amountAwarded / its own planned duration "
+                    f"x 12, over the {e.per_year.n} of {grants} stating both (a duration "
+                    "from YYYY or YYYY-MM dates taken at its midpoint)"), source_id)
+        data["funding_per_year"] = quantity_data(replace(yearly, note=money_note)
+                                                 if money_note else yearly)
+    if e.price_year is not None:
+        data["price_year"] = e.price_year
+    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +106,9 @@ def _dump(item: dict[str, Any], dash_column: int) -> str:
     """One list item as block YAML, its dash at dash_column; short lists and spreads inline."""
     import yaml
 
-    class Dumper(yaml.SafeDumper):
-        pass
+    class Dumper(yaml.CSafeDumper if yaml.__with_libyaml__ else yaml.SafeDumper):  # type: ignore[misc]
+        """libyaml's emitter where built: the pure-Python one is most of a large import's
+        writing time."""
 
     def flow_mapping(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
         return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)
@@ -105,6 +118,14 @@ def _dump(item: dict[str, Any], dash_column: int) -> str:
                                          flow_style=all(isinstance(v, (str, int, float))
                                                         for v in data))
 
+    def text(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+        """Quoted whenever the loader's rule would read it as anything but this text."""
+        node = dumper.represent_str(data)
+        if not reads_as_text(data) and isinstance(node, yaml.ScalarNode) and not node.style:
+            node.style = "'"
+        return node
+
+    Dumper.add_representer(str, text)
     Dumper.add_representer(_Flow, flow_mapping)
     Dumper.add_representer(list, flow_list)
     body = yaml.dump([_flows(item)], Dumper=Dumper, sort_keys=False, allow_unicode=True,

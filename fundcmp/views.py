@@ -16,7 +16,7 @@ from fundcmp.arithmetic import (
     MEASURES,
     best,
     common_unit,
-    per_year,
+    funding_per_year,
     price_year,
     rank_by,
     success_rate,
@@ -274,7 +274,7 @@ def show_table(p: Programme) -> Table:
     add(f"Teams ({p.team_noun})", p.teams, p.teams.evidence)
     add("Funding per team", p.funding_per_team, p.funding_per_team.evidence)
     add("Duration", p.duration, p.duration.evidence)
-    add("Funding per team per year", per_year(p.funding_per_team, p.duration), None)
+    add("Funding per team per year", funding_per_year(p), None)
     add("Total funding", total_funding(p), p.total_funding.evidence)
     s = p.support
     if s.description:
@@ -358,7 +358,8 @@ class _Chain:
                 self.row(fact, part, f"from {name}", how, part.evidence)
         elif q.formula:
             working = q.formula + (f" ({q.note})" if q.note else "")
-            self.row(fact, q, "derived", working, q.evidence)
+            step = "observed" if q.kind is Kind.OBSERVED else "derived"
+            self.row(fact, q, step, working, q.evidence)
         else:
             self.row(fact, q, "stated", q.note, q.evidence)
 
@@ -393,11 +394,11 @@ def explain_table(p: Programme, prices: Prices | None = None,
     for label, date in (("Starts", p.start), ("Ends", p.end)):
         if date:
             chain.row(label, date.text, "stated", "", date.evidence)
-    yearly = per_year(p.funding_per_team, p.duration)
+    yearly = funding_per_year(p)
     chain.known("Funding per team per year", yearly,
+                () if yearly is p.funding_per_year else
                 (("funding per team", p.funding_per_team), ("duration", p.duration)))
-    chain.restated("Funding per team per year", yearly,
-                   per_year(after.funding_per_team, after.duration))
+    chain.restated("Funding per team per year", yearly, funding_per_year(after))
     total = total_funding(p)
     chain.known("Total funding", total,
                 (("teams", p.teams), ("funding per team", p.funding_per_team)))

@@ -1,0 +1,250 @@
+"""One raw grant checked: the grant fundcmp counts, and every problem it has.
+
+Only what the figures need may keep a grant out of the money: its identifier,
+amount, currency and funder. A bad or inconsistent date makes that grant's
+award date or duration unknown and is reported; the amount still counts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fundcmp.giving360 import fields
+from fundcmp.giving360.currencies import ISO_4217
+from fundcmp.giving360.fields import FieldProblem, Order
+from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
+
+LEFT_OUT = "left out of the money"
+NOT_DISCLOSED = "left out of the spread and total (--keep-zero keeps them)"
+AWARD_UNKNOWN = "amount kept, award date unknown"
+DURATION_UNKNOWN = "amount kept, duration unknown"
+READ_AS_SAID = "amount kept, read as said"
+DATE_UNKNOWN = "amount and stated duration kept, date unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem of one grant: where, which grant and field, what, and what it cost."""
+
+    where: str
+    grant_id: str
+    field: str
+    kind: str
+    detail: str
+    consequence: str
+    amount: float | None = None
+
+    @property
+    def left_out(self) -> bool:
+        return self.consequence in (LEFT_OUT, NOT_DISCLOSED)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    id: str
+    funder_id: str
+    funder_name: str
+    programme_code: str
+    programme_title: str
+    currency: str
+    amount: float
+    award_date: str
+    recipient: str
+    duration_months: tuple[float, float] | None
+
+
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?\Z", re.ASCII)
+
+
+def _plain(value: Any) -> str | None:
+    """Text already in its plainest form (None: not text, or needing the general rules)."""
+    if value is None:
+        return ""
+    if type(value) is not str:
+        return None
+    if value and (value[0] == " " or value[-1] == " " or len(value) > fields.MAX_TITLE_CHARS
+                  or "  " in value or not value.isprintable()):
+        return None  # str.isprintable is False for every space but " ": split() would cut
+    return value
+
+
+def _iso_day(value: Any) -> str | None:
+    """YYYY-MM-DD of an ISO date or date-time in the plausible years, else None."""
+    if type(value) is not str or len(value) < 10 or value[4] != "-" or value[7] != "-" \
+            or (len(value) > 10 and value[10] not in "T "):
+        return None
+    try:
+        year = date.fromisoformat(value[:10]).year
+    except ValueError:
+        return None
+    return value[:10] if fields.FIRST_YEAR <= year <= fields.LAST_YEAR \
+        and fields.real_time(value[10:]) else None
+
+
+def quick(raw: dict[str, Any]) -> Grant | None:
+    """The grant, when every value it needs is in its plainest form: the usual case.
+
+    A shortcut for speed, not a second set of rules: it accepts only what check()
+    accepts with no problem, and gives the same Grant (a test holds it to that);
+    anything else (None) goes through check(), which says what is wrong.
+    """
+    get = raw.get
+    grant_id: Any = get("id")
+    amount: Any = get("amount")
+    currency: Any = get("currency")
+    funder_id = _plain(get("funder_id"))
+    if type(amount) is str and _PLAIN_NUMBER.match(amount):
+        amount = float(amount)  # as read_amount reads plain digits, CSV's usual amount
+    if type(grant_id) is not str or not grant_id or len(grant_id.strip()) != len(grant_id) \
+            or type(amount) not in (int, float) \
+            or not 0 < amount <= fields.MAX_AMOUNT or type(currency) is not str \
+            or currency not in ISO_4217 or not funder_id:
+        return None
+    award = _iso_day(get("award_date"))
+    if award is None:
+        return None
+    duration: tuple[float, float] | None = None
+    start: Any = get("start")
+    end: Any = get("end")
+    stated: Any = get("duration")
+    if start or end:
+        first, last = _iso_day(start), _iso_day(end)
+        if first is None or last is None:
+            return None
+        days = (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
+        months = round(days / fields.DAYS_PER_MONTH, 1)
+        if days <= 0 or months > MAX_DURATION_MONTHS:
+            return None
+        duration = (months, months)
+    if stated is not None and stated != "":
+        if type(stated) is str and _PLAIN_NUMBER.match(stated):
+            stated = float(stated)
+        if type(stated) not in (int, float) \
+                or not MIN_DURATION_MONTHS <= stated <= MAX_DURATION_MONTHS:
+            return None
+        months = round(float(stated), 2)
+        duration = (months, months)
+    title, code = _plain(get("programme_title")), _plain(get("programme_code"))
+    name, recipient = _plain(get("funder_name")), _plain(get("recipient_id"))
+    if title is None or code is None or name is None or recipient is None:
+        return None
+    if not recipient:
+        recipient = _plain(get("recipient_name"))
+        if recipient is None:
+            return None
+    return Grant(grant_id, funder_id, name, code, title, currency, float(amount), award,
+                 recipient, duration)
+
+
+def check(raw: dict[str, Any], names: dict[str, str], where: str,
+          orders: dict[str, Order] | None = None,
+          keep_zero: bool = False) -> tuple[Grant | None, list[Problem]]:
+    """The grant (None when it cannot count) and all of its problems."""
+    get = raw.get
+    grant_id = fields.text(get("id"))
+    problems: list[Problem] = []
+    amount: float | None = None
+
+    def problem(key: str, exc: FieldProblem, consequence: str) -> None:
+        problems.append(Problem(where, grant_id, names[key], exc.kind, str(exc), consequence,
+                                amount))
+
+    counted = True
+    sign = ""
+    try:
+        amount, sign = fields.read_amount(get("amount"))
+    except FieldProblem as exc:
+        problem("amount", exc, LEFT_OUT)
+        counted = False
+    if amount == 0 and not keep_zero:
+        problem("amount", FieldProblem("amount not disclosed (0)"), NOT_DISCLOSED)
+        counted = False
+    if not grant_id:
+        problem("id", FieldProblem("missing"), LEFT_OUT)
+        counted = False
+    currency = ""
+    try:
+        currency = fields.read_currency(get("currency"), sign)
+    except FieldProblem as exc:
+        problem("currency", exc, LEFT_OUT)
+        counted = False
+    funder_id = fields.text(get("funder_id"))
+    if not funder_id:
+        problem("funder_id", FieldProblem("missing"), LEFT_OUT)
+        counted = False
+    orders = orders or {}
+    award = ""
+    if get("award_date") in (None, ""):
+        problem("award_date", FieldProblem("missing"), AWARD_UNKNOWN)
+    else:
+        try:
+            award, serial = fields.read_date(get("award_date"), orders.get("award_date", "dmy"))
+            if serial:
+                problem("award_date", FieldProblem("a spreadsheet serial number, read as the "
+                                                   f"date it stands for ({award})",
+                                                   get("award_date")), READ_AS_SAID)
+        except FieldProblem as exc:
+            problem("award_date", exc, AWARD_UNKNOWN)
+    duration = _duration(raw, orders, problem)
+    if not counted:
+        return None, problems
+    assert amount is not None
+    shown: dict[str, str] = {}
+    for key in ("funder_name", "programme_code", "programme_title"):
+        written = fields.text(get(key))
+        shown[key] = fields.capped(written) if key != "funder_name" else \
+            fields.printable(written)
+        if fields.printable(written) != written:
+            problem(key, FieldProblem("control characters, shown as U+FFFD", written),
+                    READ_AS_SAID)
+    return Grant(
+        id=grant_id, funder_id=funder_id, funder_name=shown["funder_name"],
+        programme_code=shown["programme_code"], programme_title=shown["programme_title"],
+        currency=currency, amount=amount, award_date=award,
+        recipient=fields.text(get("recipient_id")) or fields.text(get("recipient_name")),
+        duration_months=duration), problems
+
+
+def _duration(raw: dict[str, Any], orders: dict[str, Order],
+              problem: Any) -> tuple[float, float] | None:
+    """The planned duration: the stated months, else from start to end; None if unknown.
+
+    Start and end dates that contradict each other make it unknown even when
+    months are stated: which of them is wrong cannot be told.
+    """
+    dates: dict[str, str] = {}
+    bad: list[tuple[str, FieldProblem]] = []
+    for key in ("start", "end"):
+        value = raw.get(key)
+        if value in (None, ""):
+            continue
+        try:
+            dates[key], serial = fields.read_date(value, orders.get(key, "dmy"))
+            if serial:
+                problem(key, FieldProblem("a spreadsheet serial number, read as the date it "
+                                          f"stands for ({dates[key]})", value), READ_AS_SAID)
+        except FieldProblem as exc:
+            bad.append((key, exc))
+    between = None
+    contradict = False
+    if len(dates) == 2:
+        try:
+            between = fields.months_between(dates["start"], dates["end"])
+        except FieldProblem as exc:
+            bad.append(("end", exc))
+            contradict = True
+    duration = between if not bad else None
+    stated = raw.get("duration")
+    if stated not in (None, ""):
+        try:
+            months = fields.read_duration(stated)
+            duration = None if contradict else (months, months)
+        except FieldProblem as exc:
+            problem("duration", exc, DURATION_UNKNOWN)
+            duration = None
+    for key, wrong in bad:
+        problem(key, wrong, DURATION_UNKNOWN if duration is None else DATE_UNKNOWN)
+    return duration

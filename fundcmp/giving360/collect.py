@@ -1,0 +1,319 @@
+"""The import's flow: read each file, check each grant, group the counted ones, sum up.
+
+    reading (read_json / read_csv / read_xlsx) -> check -> store (grouping, exact
+    statistics) -> summary (entries, problems by kind, notes)
+
+Grants are grouped by funder identifier, programme title and currency; the
+programme code stands in only when a grant has no title, because publishers use
+codes for rounds, batches and grant types. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from fundcmp.giving360 import fields
+from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick
+from fundcmp.giving360.fields import MAX_AMOUNT, MAX_TITLE_CHARS, Order
+from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, read
+from fundcmp.giving360.store import Store
+from fundcmp.giving360.summary import Entry, Summary, report_csv
+
+DATE_KEYS = ("award_date", "start", "end")
+MAX_PENDING = 10_000  # grants held back while a column's date order is undecided
+ReportSink = Callable[[Any], None]
+_CODE_TITLES_KEPT = 3
+
+
+class _DateOrders:
+    """Per file and date column: day first unless a value makes sense only month first.
+
+    Grants whose DD/MM vs MM/DD dates could be read either way wait (up to
+    MAX_PENDING) until the column shows which it is; at the end of the file, or
+    when too many wait, an undecided column is read day first, as the standard
+    is British.
+    """
+
+    def __init__(self, info: FileInfo, summary: Summary) -> None:
+        self.info = info
+        self.summary = summary
+        self.orders: dict[str, Order] = {}
+        self.waiting_on: set[str] = set()
+        self.pending: list[RawGrant] = []
+
+    def see(self, raw: dict[str, Any]) -> bool:
+        """Learn from a grant's dates; True when it must wait for an undecided column."""
+        waits = False
+        for key in DATE_KEYS:
+            if key in self.orders:
+                continue
+            value = raw.get(key)
+            if not isinstance(value, str) or value[4:5] == "-":  # not text, or ISO
+                continue
+            order = fields.slash_order(value)
+            if order == "either":
+                self.waiting_on.add(key)
+                waits = True
+            elif order:
+                self.orders[key] = order
+                if order == "mdy":
+                    self.summary.note(
+                        f"{self.info.name}: {self.info.names[key]} read month first "
+                        f"(MM/DD/YYYY): values such as {value!r} make sense only that way")
+        return waits
+
+    def ready(self) -> bool:
+        """Whether the waiting grants can be checked: their columns decided, or too many."""
+        return self.waiting_on <= self.orders.keys() or len(self.pending) >= MAX_PENDING
+
+    def settle(self) -> list[RawGrant]:
+        """The waiting grants, to be checked now; undecided columns become day first."""
+        for key in self.waiting_on - self.orders.keys():
+            self.orders[key] = "dmy"
+        self.waiting_on.clear()
+        held, self.pending = self.pending, []
+        return held
+
+
+class _Grouping:
+    """Which group each counted grant belongs to, and what the titles and codes say."""
+
+    def __init__(self, ungrouped_as_programme: bool) -> None:
+        self.ungrouped = ungrouped_as_programme
+        self.naming_funders: set[str] = set()
+        self.groups: dict[tuple[str, str, str], int] = {}
+        self.first: list[Grant] = []
+        self.code_titles: dict[tuple[str, str], dict[str, None]] = {}
+
+    def group_of(self, grant: Grant) -> int:
+        """Grants naming no programme are held in their funder's group under the key ""."""
+        title, code = grant.programme_title, grant.programme_code
+        if title:
+            key = "t:" + title.casefold()
+            if code:
+                titles = self.code_titles.setdefault((grant.funder_id, code), {})
+                if len(titles) <= _CODE_TITLES_KEPT:
+                    titles.setdefault(title, None)
+        elif code and not fields.is_placeholder(code):
+            key = "c:" + code
+        else:
+            key = ""
+        if key:
+            self.naming_funders.add(grant.funder_id)
+        group = self.groups.setdefault((grant.funder_id, key, grant.currency), len(self.first))
+        if group == len(self.first):
+            self.first.append(grant)
+        return group
+
+    def imported(self, funder_id: str, key: str) -> bool:
+        """Grants naming no programme become an entry of their own when asked, or when their
+        funder names no programme for any grant (its grants have no other place to go)."""
+        return bool(key) or self.ungrouped or funder_id not in self.naming_funders
+
+    def notes(self, entries: list[Entry]) -> list[str]:
+        """Codes spanning several titles, placeholder titles, funders naming no programme and
+        titles cut short."""
+        found = []
+        for (funder, code), titles in self.code_titles.items():
+            if len(titles) > 1:
+                names = list(titles)[:_CODE_TITLES_KEPT]
+                more = " and more" if len(titles) > _CODE_TITLES_KEPT else ""
+                found.append(f"programme code {code!r} ({funder}) spans {len(titles)}"
+                              f"{'+' if more else ''} titles, grouped apart by title: "
+                              + "; ".join(repr(t) for t in names) + more)
+        for e in entries:
+            if e.programme_title and fields.is_placeholder(e.programme_title):
+                found.append(f"{e.grants} grant{'s' if e.grants != 1 else ''} of "
+                             f"{e.funder_name} have the placeholder programme title "
+                             f"{e.programme_title!r}: imported under it as written")
+        whole = [e for e in entries if e.ungrouped]
+        if whole and not self.ungrouped:
+            grants = sum(e.grants for e in whole)
+            funders = ", ".join(e.funder_name for e in whole[:3])
+            more = f" and {len(whole) - 3} more" if len(whole) > 3 else ""
+            found.append(f"{len(whole)} funder{'s' if len(whole) != 1 else ''} naming no "
+                         f"programme on any grant ({funders}{more}): {grants} grant"
+                         f"{'s' if grants != 1 else ''} imported as one entry per funder, "
+                         "'<funder>: grants without a programme'")
+        cut = [e for e in entries if len(e.programme_title) == MAX_TITLE_CHARS
+               and e.programme_title.endswith("...")]
+        if cut:
+            found.append(f"{len(cut)} programme titles were longer than {MAX_TITLE_CHARS} "
+                         f"characters: cut to {MAX_TITLE_CHARS}")
+        return found
+
+
+def collect(paths: Sequence[Path], funder: str | None = None,
+            ungrouped_as_programme: bool = False, keep_zero: bool = False,
+            on_bytes: ProgressSink | None = None,
+            report: ReportSink | None = None) -> Summary:
+    """Read every file, check every grant, and group the counted ones into entries.
+
+    on_bytes hears the bytes read so far across all files; report, if given, is
+    called once at the end with an iterator of the report's CSV text chunks.
+    """
+    summary = Summary(tuple(str(p) for p in paths))
+    store = Store()
+    grouping = _Grouping(ungrouped_as_programme)
+    done_bytes = 0
+    try:
+        for path in paths:
+            info = FileInfo(str(path))
+            progress = None if on_bytes is None else \
+                (lambda n, base=done_bytes: on_bytes(base + n))
+            dates = _DateOrders(info, summary)
+
+            def handle(where: str, raw: dict[str, Any], info: FileInfo = info,
+                       dates: _DateOrders = dates) -> None:
+                _one(where, raw, info, dates.orders, summary, store, grouping, keep_zero)
+
+            for where, raw in read(path, info, progress):
+                summary.grants_read += 1
+                if funder is not None and fields.text(raw.get("funder_id")) != funder:
+                    summary.other_funders += 1
+                    continue
+                if not dates.pending:
+                    grant = quick(raw)
+                    if grant is not None:
+                        _counted(where, grant, [], info, summary, store, grouping)
+                        continue
+                if dates.see(raw) or dates.pending:
+                    dates.pending.append((where, raw))
+                    if dates.ready():
+                        for held in dates.settle():
+                            handle(*held)
+                else:
+                    handle(where, raw)
+            for held in dates.settle():
+                handle(*held)
+            for note in info.notes:
+                summary.note(f"{info.name}: {note}")
+            publisher = fields.printable(info.publisher)
+            if publisher and publisher not in summary.publishers:
+                summary.publishers.append(publisher)
+            summary.issued = max(summary.issued, _day(info.issued))
+            if on_bytes is not None:
+                done_bytes += path.stat().st_size
+        store.finish()
+        summary.entries = _with_slugs(_entries(store, grouping, summary))
+        for note in grouping.notes(summary.entries):
+            summary.note(note)
+        if report is not None:
+            report(report_csv(store.problems()))
+    finally:
+        store.close()
+    if not summary.publishers:
+        summary.publishers = sorted({e.funder_name for e in summary.entries})
+    return summary
+
+
+def _day(text: str) -> str:
+    try:
+        return fields.read_date(text)[0] if text else ""
+    except fields.FieldProblem:
+        return ""
+
+
+def _one(where: str, raw: dict[str, Any], info: FileInfo, orders: dict[str, Order],
+         summary: Summary, store: Store, grouping: _Grouping, keep_zero: bool) -> None:
+    """Check one grant, tally its problems, and store it if it counts."""
+    grant, problems = check(raw, info.names, where, orders, keep_zero)
+    if grant is not None:
+        _counted(where, grant, problems, info, summary, store, grouping)
+    elif problems:
+        _tally(problems, fields.text(raw.get("currency")), summary, store)
+
+
+def _counted(where: str, grant: Grant, problems: list[Problem], info: FileInfo,
+             summary: Summary, store: Store, grouping: _Grouping) -> None:
+    """Store a grant that counts under its group, unless its identifier was seen before."""
+    if grant.award_date > summary.latest_award:
+        summary.latest_award = grant.award_date
+    group = grouping.group_of(grant)
+    if not store.add(grant.id, group, grant, MAX_AMOUNT):
+        problems = [*problems, Problem(where, grant.id, info.names["id"], "duplicate "
+                                       "identifier (the first grant with it is kept)",
+                                       "duplicate identifier", LEFT_OUT, grant.amount)]
+    if problems:
+        _tally(problems, grant.currency, summary, store)
+
+
+def _tally(problems: list[Problem], currency: str, summary: Summary, store: Store) -> None:
+    """Count one grant's problems in the summary and keep each for the report."""
+    if any(p.left_out for p in problems):
+        summary.left_out += 1
+    for p in problems:
+        summary.add(p, currency)
+        store.add_problem(p, currency)
+
+
+def _entries(store: Store, grouping: _Grouping, summary: Summary) -> list[Entry]:
+    result = []
+    for (funder_id, key, currency), group in grouping.groups.items():
+        first = grouping.first[group]
+        n, total, recipients, nameless, first_award, last_award, shortest, longest = \
+            store.group_facts(group)
+        if n == 0:
+            continue
+        if not grouping.imported(funder_id, key):
+            summary.without_programme += n
+            continue
+        summary.grants_used += n
+        amount = store.spread(group, "amount")
+        assert amount is not None
+        duration = store.spread(group, "dur_mid")
+        if duration is not None:
+            duration = replace(duration, low=shortest, high=longest)
+        years = store.spread(group, "award_year")
+        result.append(Entry(
+            funder_id=funder_id, funder_name=first.funder_name or funder_id,
+            programme_code=first.programme_code if key else "",
+            programme_title=first.programme_title or (first.programme_code if key else ""),
+            currency=currency, grants=n, recipients=recipients,
+            grants_without_recipient=nameless, amount=amount, total=total,
+            duration_months=duration, per_year=store.spread(group, "per_year"),
+            first_award=first_award, last_award=last_award,
+            price_year=int(store.value_at_rank(group, "award_year", (years.n - 1) // 2))
+            if years else None,
+            ungrouped=not key))
+    return sorted(result, key=lambda e: (e.funder_name, e.programme_title, e.currency))
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII words joined by hyphens, as registry slugs are."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "-".join(re.findall(r"[a-z0-9]+", ascii_text.lower()))
+
+
+def entry_name(entry: Entry) -> str:
+    """The programme title; grants without one are named for their funder."""
+    name = entry.programme_title or f"{entry.funder_name}: grants without a programme"
+    return name if entry.currency == "GBP" else f"{name} ({entry.currency})"
+
+
+def _with_slugs(entries: list[Entry]) -> list[Entry]:
+    """Slugs from programme title and funder id; the code or currency added to tell apart."""
+    def base(e: Entry) -> str:
+        title = slugify(e.programme_title)[:80].strip("-") or "no-programme"
+        return f"{title}-{slugify(e.funder_id)[:40].strip('-') or 'funder'}"
+
+    counts = Counter((base(e), e.currency) for e in entries)
+    result, used = [], set()
+    for e in entries:
+        slug = base(e)
+        if counts[(slug, e.currency)] > 1 and e.programme_code:
+            slug = f"{slug}-{slugify(e.programme_code)[:40].strip('-')}".rstrip("-")
+        if e.currency != "GBP":
+            slug = f"{slug}-{e.currency.lower()}"
+        candidate, number = slug, 2
+        while candidate in used:
+            candidate, number = f"{slug}-{number}", number + 1
+        used.add(candidate)
+        result.append(replace(e, slug=candidate))
+    return result

@@ -1,0 +1,416 @@
+"""The field rules: how one value of a grant is read, as publishers really write it.
+
+Pure functions, no I/O: each takes a value as a reader found it (text, a number,
+or a spreadsheet's date cell) and returns what it means, or raises FieldProblem
+saying in a few words what is wrong. Dates come back as ISO text of the
+precision they were written in: YYYY-MM-DD, YYYY-MM or YYYY.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from fundcmp.giving360.currencies import ISO_4217, SIGNS
+from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
+
+MAX_TITLE_CHARS = 300
+MAX_AMOUNT = 1e15  # the registry's ceiling on any figure
+FIRST_YEAR, LAST_YEAR = 1800, 2200
+DAYS_PER_MONTH = 365.25 / 12
+Order = Literal["dmy", "mdy"]
+
+
+class FieldProblem(ValueError):
+    """What is wrong with one value: its kind in a few words, and the value it was said of.
+
+    The kind ("not a date") sums up many grants in the summary; the whole message
+    ("not a date ('tbc')") goes to the report.
+    """
+
+    def __init__(self, kind: str, value: Any = None) -> None:
+        self.kind = kind
+        super().__init__(kind if value is None else f"{kind} ({shown(value)})")
+
+
+def text(value: Any) -> str:
+    """A value as stripped text; containers and None are empty."""
+    if type(value) is str:
+        return value.strip()
+    if value is None or isinstance(value, (dict, list)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a spreadsheet holds the code 160121 as 160121.0
+    return str(value).strip()
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A value quoted for a problem message, cut short."""
+    words = repr(value) if isinstance(value, str) else str(value)
+    return words if len(words) <= limit else words[: limit - 3] + "..."
+
+
+# ---- column titles ---------------------------------------------------------------------------
+
+# The facts fundcmp reads and the spreadsheet column titles that hold them: the standard's
+# title first, then titles from its earlier drafts and common variants.
+COLUMN_TITLES: dict[str, tuple[str, ...]] = {
+    "id": ("Identifier", "Grant Identifier", "Grant ID"),
+    "amount": ("Amount Awarded", "Amount Awarded (GBP)", "Amount Awarded (£)", "Amount:Awarded",
+               "Award Amount"),
+    "currency": ("Currency",),
+    "award_date": ("Award Date", "Award date:Start date", "Award Date:Date", "Date Awarded",
+                   "Date of Award"),
+    "funder_id": ("Funding Org:Identifier", "Funding Organisation:Identifier",
+                  "Funding Organization:Identifier", "Funder:Identifier"),
+    "funder_name": ("Funding Org:Name", "Funding Organisation:Name",
+                    "Funding Organization:Name", "Funder:Name"),
+    "programme_code": ("Grant Programme:Code", "Grant Program:Code",
+                       "Classification:Grant Programme Code"),
+    "programme_title": ("Grant Programme:Title", "Grant Program:Title",
+                        "Grant Programme:Name", "Classification:Grant Programme",
+                        "Grant Programme"),
+    "start": ("Planned Dates:Start Date", "Planned Dates:Start", "Planned Start Date"),
+    "end": ("Planned Dates:End Date", "Planned Dates:End", "Planned End Date"),
+    "duration": ("Planned Dates:Duration (months)", "Planned Dates:Duration",
+                 "Planned Dates:Duration (Months)", "Duration (months)"),
+    "recipient_id": ("Recipient Org:Identifier", "Recipient Organisation:Identifier",
+                     "Recipient Organization:Identifier"),
+    "recipient_name": ("Recipient Org:Name", "Recipient Organisation:Name",
+                       "Recipient Organization:Name"),
+}
+REQUIRED_COLUMNS = ("id", "amount", "funder_id")
+_SPACE_RE = re.compile(r"[\s_]+")
+
+
+def title_key(title: Any) -> str:
+    """A column title as compared: case and spacing ignored."""
+    return _SPACE_RE.sub("", text(title)).casefold()
+
+
+_TITLE_KEYS = {title_key(t): key for key, titles in COLUMN_TITLES.items() for t in titles}
+
+
+def match_columns(header: Sequence[Any]) -> dict[str, int]:
+    """Which column holds each fact: the first column whose title is one of its titles."""
+    found: dict[str, int] = {}
+    for index, title in enumerate(header):
+        key = _TITLE_KEYS.get(title_key(title))
+        if key is not None and key not in found:
+            found[key] = index
+    return found
+
+
+def missing_columns(found: dict[str, int]) -> list[str]:
+    """The standard's titles of the columns no import can do without."""
+    return [COLUMN_TITLES[k][0] for k in REQUIRED_COLUMNS if k not in found]
+
+
+# ---- amounts and currencies -------------------------------------------------------------------
+
+_AMOUNT_RE = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^\.\d+$", re.ASCII)
+
+
+def read_amount(value: Any) -> tuple[float, str]:
+    """(amount, the money sign it was written with or ''): numbers, "26000", "£26,000.50".
+
+    Refuses what would be a guess: "18k", "3 thousand", "tbc", a negative amount.
+    """
+    if isinstance(value, bool):
+        raise FieldProblem("not a number", value)
+    if isinstance(value, (int, float)):
+        amount, sign = float(value), ""
+    else:
+        words = text(value)
+        if not words:
+            raise FieldProblem("missing")
+        body, sign = words, ""
+        if body[0] in SIGNS:
+            body, sign = body[1:].strip(), body[0]
+        negative = body.startswith("-")
+        if negative:
+            body = body[1:].strip()
+            if body[:1] in SIGNS and not sign:
+                body, sign = body[1:].strip(), body[0]
+        if not _AMOUNT_RE.match(body):
+            raise FieldProblem("not a number", words)
+        amount = float(body.replace(",", ""))
+        if negative:
+            amount = -amount
+    if not math.isfinite(amount):
+        raise FieldProblem("not a finite number", value)
+    if amount < 0:
+        raise FieldProblem("negative (a returned grant is not an award)", amount)
+    if amount > MAX_AMOUNT:
+        raise FieldProblem(f"past the registry's ceiling of {MAX_AMOUNT:.0e}", amount)
+    return amount, sign
+
+
+def read_currency(value: Any, sign: str = "") -> str:
+    """The grant's ISO 4217 code; a money sign in the amount must agree with it.
+
+    Lower case is read as upper ("gbp"). With no currency, "£" or "€" says which.
+    """
+    code = text(value).upper()
+    if not code:
+        implied = SIGNS.get(sign, ("",))[0]
+        if implied:
+            return implied
+        raise FieldProblem("missing")
+    if code not in ISO_4217:
+        raise FieldProblem("not an ISO 4217 currency code", text(value))
+    if sign and code not in SIGNS[sign]:
+        raise FieldProblem(f"the amount is written with {sign} but the currency is another",
+                           code)
+    return code
+
+
+# ---- dates ------------------------------------------------------------------------------------
+
+_TIME = r"(?:[T ]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2})?)?"
+_ISO_RE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})" + _TIME + r"$")
+_ISO_DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})Z?$")
+_SLASH_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})" + _TIME + r"$")
+_MONTH_YEAR_RE = re.compile(r"^(\d{1,2})[/.-](\d{4})$|^(\d{4})-(\d{2})$")
+_YEAR_RE = re.compile(r"^\d{4}$")
+_MONTHS = {name: number for number, names in enumerate((
+    ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+    ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+    ("oct", "october"), ("nov", "november"), ("dec", "december")), start=1) for name in names}
+_DAY_MONTH_NAME_RE = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[ -]([A-Za-z]+)\.?,?[ -](\d{4})$")
+_MONTH_NAME_DAY_RE = re.compile(r"^([A-Za-z]+)\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})$")
+_MONTH_NAME_RE = re.compile(r"^([A-Za-z]+)\.?,? (\d{4})$")
+EXCEL_EPOCH = date(1899, 12, 30)
+FIRST_SERIAL, LAST_SERIAL = 10_000, 109_574  # 1927-05-18 to 2199-12-31
+
+
+def slash_order(value: Any) -> Literal["dmy", "mdy", "either", ""]:
+    """How a DD/MM/YYYY-like value can be read: only day first, only month first, either,
+    or '' when it is not such a date (or neither reading is a date)."""
+    match = _SLASH_RE.match(text(value)) if isinstance(value, str) else None
+    if not match:
+        return ""
+    first, second, year = (int(g) for g in match.groups()[:3])
+    dmy, mdy = _valid(year, second, first), _valid(year, first, second)
+    if dmy and mdy:
+        return "either" if first != second else "dmy"
+    return "dmy" if dmy else "mdy" if mdy else ""
+
+
+def _valid(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _day(year: int, month: int, day: int, words: str) -> str:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise FieldProblem("a year before 1800 or after 2200", words)
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        raise FieldProblem("not a date in the calendar", words) from None
+
+
+def _month(year: int, month: int, words: str) -> str:
+    if not 1 <= month <= 12:
+        raise FieldProblem("not a date", words)
+    return _day(year, month, 1, words)[:7]
+
+
+def read_date(value: Any, order: Order = "dmy") -> tuple[str, bool]:
+    """(ISO date, whether it was a spreadsheet serial number) of one date value.
+
+    Reads ISO dates and date-times, DD/MM/YYYY with or without a time (MM/DD/YYYY
+    with order "mdy"), MM/YYYY and YYYY as partial dates, "19 April 2013",
+    "April 2013", spreadsheet date cells and spreadsheet serial numbers.
+    """
+    if type(value) is str and len(value) >= 10 and value[4] == "-" and value[7] == "-" \
+            and (len(value) == 10 or value[10] in "T "):
+        try:  # the common case, an ISO date or date-time, read without a pattern
+            year = date.fromisoformat(value[:10]).year
+        except ValueError:
+            year = 0
+        if FIRST_YEAR <= year <= LAST_YEAR and real_time(value[10:]):
+            return value[:10], False
+    if isinstance(value, datetime):
+        return _day(value.year, value.month, value.day, str(value)), False
+    if isinstance(value, date):
+        return _day(value.year, value.month, value.day, str(value)), False
+    if isinstance(value, bool):
+        raise FieldProblem("not a date", value)
+    if isinstance(value, (int, float)):
+        return _number_date(float(value), str(value))
+    words = text(value)
+    if not words:
+        raise FieldProblem("missing")
+    if match := _ISO_DAY_RE.match(words) or _ISO_RE.match(words):
+        year, month, day = (int(g) for g in match.groups()[:3])
+        if not real_time(words[match.end(3):]):
+            raise FieldProblem("not a time of day", words)
+        return _day(year, month, day, words), False
+    if match := _SLASH_RE.match(words):
+        if not real_time(words[match.end(3):]):
+            raise FieldProblem("not a time of day", words)
+        first, second, year = (int(g) for g in match.groups()[:3])
+        day, month = (first, second) if order == "dmy" else (second, first)
+        if not _valid(year, month, day) and _valid(year, first if order == "dmy" else second,
+                                                   second if order == "dmy" else first):
+            read = "day" if order == "dmy" else "month"
+            raise FieldProblem(f"not a date {read} first, as this column's other dates are read",
+                               words)
+        return _day(year, month, day, words), False
+    if match := _MONTH_YEAR_RE.match(words):
+        month_text, year_text = (match.group(1), match.group(2)) if match.group(1) else \
+            (match.group(4), match.group(3))
+        return _month(int(year_text), int(month_text), words), False
+    if _YEAR_RE.match(words):
+        year = int(words)
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise FieldProblem("a year before 1800 or after 2200", words)
+        return words, False
+    if len(words) == 8 and words.isdigit() and words[:2] in ("19", "20"):
+        return _day(int(words[:4]), int(words[4:6]), int(words[6:]), words), False  # YYYYMMDD
+    if words.isdigit() or re.fullmatch(r"\d+\.\d+", words):
+        return _number_date(float(words), words)
+    return _named_month_date(words), False
+
+
+_TIME_RE = re.compile(_TIME, re.ASCII)
+_CLOCK_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", re.ASCII)
+
+
+def real_time(rest: str) -> bool:
+    """Whether what follows a date is nothing, or a time of day that exists (not 25:99)."""
+    if not _TIME_RE.fullmatch(rest):
+        return False
+    clock = _CLOCK_RE.search(rest)
+    if clock is None:
+        return True
+    hour, minute, second = (int(g or 0) for g in clock.groups())
+    return (hour, minute, second) == (24, 0, 0) or (hour < 24 and minute < 60 and second < 61)
+
+
+def _named_month_date(words: str) -> str:
+    if match := _DAY_MONTH_NAME_RE.match(words):
+        day, name, year = match.groups()
+        month = _MONTHS.get(name.casefold())
+        if month:
+            return _day(int(year), month, int(day), words)
+    elif match := _MONTH_NAME_DAY_RE.match(words):
+        name, day, year = match.groups()
+        month = _MONTHS.get(name.casefold())
+        if month:
+            return _day(int(year), month, int(day), words)
+    elif match := _MONTH_NAME_RE.match(words):
+        name, year = match.groups()
+        month = _MONTHS.get(name.casefold())
+        if month:
+            return _month(int(year), month, words)
+    raise FieldProblem("not a date", words)
+
+
+def _number_date(number: float, words: str) -> tuple[str, bool]:
+    """A number in a date field: a year, or a spreadsheet serial day number."""
+    if number.is_integer() and FIRST_YEAR <= number <= LAST_YEAR:
+        return str(int(number)), False
+    if FIRST_SERIAL <= number <= LAST_SERIAL:
+        return (EXCEL_EPOCH + timedelta(days=int(number))).isoformat(), True
+    raise FieldProblem("not a date", words)
+
+
+# ---- durations --------------------------------------------------------------------------------
+
+_DURATION_RE = re.compile(r"^(-?\d+(?:\.\d+)?)\s*([A-Za-z]*)\.?$", re.ASCII)
+_UNIT_MONTHS = {"": 1.0, "m": 1.0, "mo": 1.0, "mos": 1.0, "mth": 1.0, "mths": 1.0,
+                "month": 1.0, "months": 1.0, "y": 12.0, "yr": 12.0, "yrs": 12.0, "year": 12.0,
+                "years": 12.0, "w": 12 / 52.1775, "wk": 12 / 52.1775, "wks": 12 / 52.1775,
+                "week": 12 / 52.1775, "weeks": 12 / 52.1775, "d": 1 / DAYS_PER_MONTH,
+                "day": 1 / DAYS_PER_MONTH, "days": 1 / DAYS_PER_MONTH}
+
+
+def read_duration(value: Any) -> float:
+    """Months of a stated duration: 12, "12", "12 months", "2 years"; more than zero."""
+    if isinstance(value, bool):
+        raise FieldProblem("not a number of months", value)
+    if isinstance(value, (int, float)):
+        months = float(value)
+    else:
+        words = text(value)
+        match = _DURATION_RE.match(words)
+        unit = _UNIT_MONTHS.get(match.group(2).casefold()) if match else None
+        if match is None or unit is None:
+            raise FieldProblem("not a number of months", words)
+        months = float(match.group(1)) * unit
+    if not math.isfinite(months):
+        raise FieldProblem("not a number of months", value)
+    if months < 0:
+        raise FieldProblem("negative", months)
+    if months == 0:
+        raise FieldProblem("zero months")
+    if not MIN_DURATION_MONTHS <= months <= MAX_DURATION_MONTHS:
+        raise FieldProblem("not a duration between one day and 100 years", months)
+    return round(months, 2)
+
+
+def months_between(start: str, end: str) -> tuple[float, float]:
+    """Months from a start to an end date: a point for full dates, a range for partial ones.
+
+    Full dates count both days (1 Jan to 31 Dec is 12 months); a YYYY or YYYY-MM
+    date could be any day in its year or month, so the result spans every case.
+    Raises FieldProblem when the end is before the start.
+    """
+    if len(start) == 10 and len(end) == 10:
+        days = (date.fromisoformat(end) - date.fromisoformat(start)).days + 1
+        if days <= 0:
+            raise FieldProblem("planned end before start", f"{start} to {end}")
+        months = round(days / DAYS_PER_MONTH, 1)
+        if months > MAX_DURATION_MONTHS:
+            raise FieldProblem("planned dates more than 100 years apart", f"{start} to {end}")
+        return months, months
+    from fundcmp.arithmetic import months_between as whole_months
+
+    shortest, longest = whole_months(start[:7], end[:7])
+    if longest <= 0:
+        raise FieldProblem("planned end before start", f"{start} to {end}")
+    if longest > MAX_DURATION_MONTHS:
+        raise FieldProblem("planned dates more than 100 years apart", f"{start} to {end}")
+    return float(shortest), float(longest)
+
+
+# ---- programme titles -------------------------------------------------------------------------
+
+PLACEHOLDERS = frozenset({
+    "na", "n/a", "n.a", "n.a.", "none", "nil", "null", "other", "others", "unknown",
+    "undisclosed", "not disclosed", "not applicable", "not known", "unspecified",
+    "not specified", "tbc", "tbd", "misc", "miscellaneous", "various", "-", "--", "?", "0",
+})
+
+
+_PLACEHOLDER_KEYS = frozenset(p.strip(" .") for p in PLACEHOLDERS)
+
+
+def is_placeholder(title: str) -> bool:
+    """True for a title that names no programme ("N.A", "Other", "Unknown", ...)."""
+    return " ".join(title.split()).casefold().strip(" .") in _PLACEHOLDER_KEYS
+
+
+def printable(text: str) -> str:
+    """Text with each control or bidirectional-override character (which the registry
+    refuses: it could rewrite a terminal) replaced by U+FFFD."""
+    if text.isprintable():
+        return text
+    from fundcmp.registry import UNSAFE_CHAR_RE
+
+    return UNSAFE_CHAR_RE.sub("\ufffd", text)
+
+
+def capped(title: str) -> str:
+    """A title with its spacing made single and its length at most MAX_TITLE_CHARS."""
+    title = " ".join(printable(title).split())
+    return title if len(title) <= MAX_TITLE_CHARS else title[: MAX_TITLE_CHARS - 3] + "..."

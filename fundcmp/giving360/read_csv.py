@@ -1,0 +1,93 @@
+"""Grants from a CSV file with the 360Giving column titles, one row a grant.
+
+Column titles are matched ignoring case and spacing, and the standard's earlier
+titles are accepted (fields.match_columns). A file that is not UTF-8 is read as
+Windows-1252, the encoding Excel saves CSV in on a Western European machine,
+with one note saying so.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+from fundcmp.giving360.fields import match_columns, missing_columns
+from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, column_names, open_binary
+
+CHECK_BYTES = 1 << 20
+HEADER_ROWS = 10  # how far down the header row is looked for
+
+
+def _delimiter(first_line: str) -> str:
+    """The field separator of the header line: a comma, unless it has none and a
+    semicolon or tab (European Excel, "Unicode text") does."""
+    if "," in first_line:
+        return ","
+    return max(";\t", key=first_line.count) if first_line.count(";") or \
+        first_line.count("\t") else ","
+
+
+def encoding_of(stream: io.BufferedIOBase) -> str:
+    """utf-16 with its byte-order mark (Excel's "Unicode text"); else utf-8-sig when the
+    whole file decodes as UTF-8; else cp1252 (read in chunks)."""
+    if stream.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        stream.seek(0)
+        return "utf-16"
+    stream.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        while chunk := stream.read(CHECK_BYTES):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1252"
+    finally:
+        stream.seek(0)
+    return "utf-8-sig"
+
+
+def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
+    """Every row under the header row, as raw grant facts."""
+    with open_binary(path, info) as stream:
+        encoding = encoding_of(stream)
+        if encoding == "cp1252":
+            info.notes.append("not UTF-8: read as Windows-1252 (save it as CSV UTF-8 to be "
+                              "sure of every character)")
+        text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
+        try:
+            first = text.readline()
+            text.seek(0)
+            reader = csv.reader(text, delimiter=_delimiter(first))
+            for header in reader:  # the header row, below any title rows above it
+                found = match_columns(header)
+                missing = missing_columns(found)
+                if not missing or reader.line_num >= HEADER_ROWS:
+                    break
+            else:
+                header, found, missing = [], {}, missing_columns({})
+            if missing:
+                raise info.refuse("not 360Giving CSV: no column "
+                                  + ", ".join(repr(m) for m in missing))
+            info.names = column_names(found, header)
+            columns = list(found.items())
+            width = max(found.values()) + 1
+            name = info.name
+            for row in reader:
+                if len(row) < width:
+                    if not any(cell.strip() for cell in row):
+                        continue
+                    row += [""] * (width - len(row))
+                elif not row[found["id"]] and not any(cell.strip() for cell in row):
+                    continue
+                if on_bytes is not None and reader.line_num % 4096 == 0:
+                    on_bytes(stream.tell())
+                yield f"{name}:{reader.line_num}", {key: row[i] for key, i in columns}
+            if on_bytes is not None:
+                on_bytes(stream.tell())
+        except csv.Error as exc:
+            raise info.refuse(f"not valid CSV near line {reader.line_num}: {exc}") from None
+        finally:
+            text.detach()

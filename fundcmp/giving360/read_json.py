@@ -1,0 +1,238 @@
+"""Grants from a 360Giving JSON data package (`{"grants": [...], ...}`), streamed.
+
+ijson decodes the file in chunks with its C backend (yajl2_c) where that is
+installed, else its pure-Python backend: the same events, slower. Grants are
+taken one at a time from `grants`; the package's own `publisher`, `issued` and
+`modified` are picked from the same bytes by small parsers beside it, so the
+file is read once and memory stays flat however many grants it holds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from fundcmp.errors import one_line
+from fundcmp.giving360.fields import text
+from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, open_binary
+
+META_KEYS = ("issued", "modified")
+SCALARS = ("string", "number", "integer", "double")
+TAIL_BYTES = 1 << 16
+MAX_TAIL_TRIES = 200
+
+
+def backend() -> ModuleType:
+    """ijson's C backend when it is installed, else its pure-Python one."""
+    import ijson
+
+    try:
+        return ijson.get_backend("yajl2_c")  # type: ignore[no-any-return]
+    except ImportError:
+        return ijson.get_backend("python")  # type: ignore[no-any-return]
+
+
+def facts(obj: Any) -> dict[str, Any]:
+    """The facts fundcmp reads from one grant object (of an array field, its first object)."""
+    if type(obj) is not dict:
+        return {}
+    get = obj.get
+    funder, programme = get("fundingOrganization"), get("grantProgramme")
+    planned, recipient = get("plannedDates"), get("recipientOrganization")
+    # Written out rather than a helper per field: this runs once per grant of millions.
+    if type(funder) is list:
+        funder = funder[0] if funder else None
+    if type(funder) is not dict:
+        funder = _NONE
+    if type(programme) is list:
+        programme = programme[0] if programme else None
+    if type(programme) is not dict:
+        programme = _NONE
+    if type(planned) is list:
+        planned = planned[0] if planned else None
+    if type(planned) is not dict:
+        planned = _NONE
+    if type(recipient) is list:
+        recipient = recipient[0] if recipient else None
+    if type(recipient) is not dict:
+        recipient = _NONE
+    return {
+        "id": get("id"), "amount": get("amountAwarded"), "currency": get("currency"),
+        "award_date": get("awardDate"), "funder_id": funder.get("id"),
+        "funder_name": funder.get("name"), "programme_code": programme.get("code"),
+        "programme_title": programme.get("title"), "start": planned.get("startDate"),
+        "end": planned.get("endDate"), "duration": planned.get("duration"),
+        "recipient_id": recipient.get("id"), "recipient_name": recipient.get("name"),
+    }
+
+
+_NONE: dict[str, Any] = {}
+
+
+def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None,
+           ijson_backend: ModuleType | None = None) -> Iterator[RawGrant]:
+    """Every grant of the package, in order; info gets the package's publisher and date."""
+    ijson = ijson_backend or backend()
+    meta = _meta_before_grants(path, info, ijson)
+    where = f"{info.name}: grants["
+    with open_binary(path, info) as raw:
+        stream = _Tail(raw, on_bytes)
+        index = 0
+        try:
+            for obj in ijson.items(stream, "grants.item", use_float=True):
+                yield f"{where}{index}]", facts(obj)
+                index += 1
+        except Exception as exc:  # ijson's errors share no base class across backends
+            raise info.refuse(f"not a 360Giving JSON data package: {_what(exc)} "
+                              f"(character {stream.read_bytes})") from None
+    meta.update(_meta_after_grants(stream.tail))
+    publisher = meta.get("publisher")
+    info.publisher = text(publisher.get("name")) if isinstance(publisher, dict) else ""
+    info.issued = max((text(meta[k]) for k in ("modified", "issued") if text(meta.get(k))),
+                      default="")
+
+
+def _meta_before_grants(path: Path, info: FileInfo, ijson: ModuleType) -> dict[str, Any]:
+    """The package's members written before `grants`; refuses a file that is no package."""
+    meta: dict[str, Any] = {}
+    with open_binary(path, info) as stream:
+        head = stream.read(4).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        if head != b"{":
+            what = "a list" if head == b"[" else "empty" if not head else "not a JSON object"
+            raise info.refuse(f"not a 360Giving data package ({what}); expected an object "
+                              "{\"grants\": [...]}")
+        stream.seek(0)
+        try:
+            tail = _Tail(stream, None)
+            for key, value in _members(tail, ijson):
+                if key == "grants":
+                    return meta
+                meta[key] = value
+        except Exception as exc:  # ijson's errors share no base class across backends
+            raise info.refuse(f"not a 360Giving JSON data package: {_what(exc)} "
+                              f"(character {tail.read_bytes})") from None
+    raise info.refuse("not a 360Giving data package: no \"grants\" list")
+
+
+def _members(stream: Any, ijson: ModuleType) -> Iterator[tuple[str, Any]]:
+    """Top-level members up to `grants` (yielded with no value): small ones only."""
+    events = ijson.parse(stream, use_float=True)
+    key = ""
+    for prefix, event, value in events:
+        if prefix == "" and event == "map_key":
+            key = value
+            if key == "grants":
+                yield key, None
+                return
+        elif prefix == key and key in META_KEYS and event in SCALARS:
+            yield key, value
+        elif prefix == "publisher.name" and event == "string":
+            yield "publisher", {"name": value}
+
+
+def _meta_after_grants(tail: bytes) -> dict[str, Any]:
+    """Members written after the `grants` list, read from the file's last bytes.
+
+    The list ends at the earliest `]` after which the rest reads as the end of an
+    object (`, "issued": "2020-01-01"}`); a `]` inside a grant never does.
+    """
+    import json
+
+    text_tail = tail.decode("utf-8", "replace").rstrip()
+    if not text_tail.endswith("}"):
+        return {}
+    closes = [i for i, c in enumerate(text_tail) if c == "]"][-MAX_TAIL_TRIES:]
+    for position in closes:
+        rest = text_tail[position + 1:].lstrip()
+        if not rest.startswith((",", "}")):
+            continue
+        try:
+            found = json.loads("{" + rest.lstrip(",").lstrip())
+        except ValueError:
+            continue
+        return found if isinstance(found, dict) else {}
+    return {}
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than any grant: ijson's cost grows with the square of the depth."""
+
+
+class _Depth:
+    """The nesting depth of JSON read a chunk at a time, checked before ijson sees it.
+
+    Text in strings is set aside first (escapes, then quoted runs, carried across chunk
+    boundaries); of what is left only brackets matter. Every pass of removing "()"
+    takes one level off, so a chunk costs a few passes over a few bytes per grant.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.in_string = False
+        self.escaped = False
+
+    def check(self, chunk: bytes) -> None:
+        if self.escaped and chunk:
+            chunk, self.escaped = chunk[1:], False
+        if b"\\" in chunk:
+            chunk = _ESCAPE.sub(b"", chunk)
+            if chunk.endswith(b"\\"):
+                chunk, self.escaped = chunk[:-1], True
+        pieces = chunk.translate(None, _NOT_MARKS).split(b'"')
+        outside = pieces[1::2] if self.in_string else pieces[0::2]
+        if len(pieces) % 2 == 0:  # an odd number of quotes: the string state flips
+            self.in_string = not self.in_string
+        brackets = b"".join(outside).translate(_PARENS)
+        passes = 0
+        while b"()" in brackets:
+            brackets = brackets.replace(b"()", b"")
+            passes += 1
+            if self.depth + passes > MAX_DEPTH:
+                raise TooDeep
+        opens = brackets.count(b"(")
+        if self.depth + passes + opens > MAX_DEPTH:
+            raise TooDeep
+        self.depth += opens - (len(brackets) - opens)
+
+
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_NOT_MARKS = bytes(b for b in range(256) if b not in b'"[]{}')
+_PARENS = bytes.maketrans(b"[]{}", b"()()")
+MAX_DEPTH = 1000  # a grant nests about five deep
+
+
+class _Tail:
+    """A binary stream that remembers its last bytes read, reports progress, and refuses
+    nesting deeper than MAX_DEPTH."""
+
+    def __init__(self, stream: Any, on_bytes: ProgressSink | None) -> None:
+        self.stream = stream
+        self.on_bytes = on_bytes
+        self.read_bytes = 0
+        self.tail = b""
+        self.depth = _Depth()
+
+    def read(self, size: int = -1) -> bytes:
+        chunk: bytes = self.stream.read(size)
+        if self.read_bytes == 0 and chunk.startswith(b"\xef\xbb\xbf"):
+            chunk = chunk[3:]
+        self.depth.check(chunk)
+        self.read_bytes += len(chunk)
+        self.tail = (self.tail + chunk)[-TAIL_BYTES:]
+        if self.on_bytes is not None:
+            self.on_bytes(self.read_bytes)
+        return chunk
+
+
+def _what(exc: Exception) -> str:
+    """What is wrong, in words: yajl draws a caret under the error on further lines."""
+    if isinstance(exc, TooDeep):
+        return "nested too deeply to be a grant"
+    lines = str(exc).strip().splitlines()
+    words = lines[0] if lines else type(exc).__name__
+    if "integer overflow" in words or "integer string conversion" in words:
+        return "a number too long to read"
+    return f"not valid JSON: {one_line(words, 120)}"

@@ -1,0 +1,62 @@
+"""Grants from an XLSX workbook with the 360Giving column titles, streamed with openpyxl.
+
+openpyxl's read-only mode parses the sheet's XML as it goes, so memory stays
+flat. The grants sheet is the first whose header row (within its first rows:
+some publishers put a title above it) has the columns an import needs; date
+cells arrive as dates, numbers as numbers.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fundcmp.giving360.fields import match_columns, missing_columns
+from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, column_names
+
+HEADER_ROWS = 10  # how far down a sheet its header row is looked for
+
+
+def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
+    """Every row under the grants sheet's header row, as raw grant facts."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise info.refuse(f"not an XLSX workbook ({exc})") from None
+    try:
+        yield from _sheet_grants(book, info)
+    finally:
+        book.close()
+    if on_bytes is not None:
+        on_bytes(path.stat().st_size)
+
+
+def _sheet_grants(book: Any, info: FileInfo) -> Iterator[RawGrant]:
+    looked = []
+    for sheet in book.worksheets:
+        rows = sheet.iter_rows(values_only=True)
+        for number, header in enumerate(rows, start=1):
+            if number > HEADER_ROWS:
+                break
+            found = match_columns(header)
+            if missing_columns(found):
+                continue
+            info.names = column_names(found, list(header))
+            columns = list(found.items())
+            where = f"{info.name}: {sheet.title}!row "
+            for row_number, row in enumerate(rows, start=number + 1):
+                if len(row) <= max(found.values()):
+                    row = (*row, *([None] * (max(found.values()) + 1 - len(row))))
+                raw = {key: row[i] for key, i in columns}
+                if all(v is None or v == "" for v in row):
+                    continue
+                yield f"{where}{row_number}", raw
+            return
+        looked.append(sheet.title)
+    raise info.refuse("no sheet has the 360Giving column titles (looked at "
+                      + ", ".join(repr(t) for t in looked) + "): it needs "
+                      + ", ".join(repr(t) for t in missing_columns({})))

@@ -1,0 +1,80 @@
+"""What every reader shares: the error for an unreadable file, what a file says about itself,
+and the choice of reader by the file's suffix.
+
+A reader yields raw grants: (where, facts) pairs, the facts keyed as
+fields.COLUMN_TITLES is, holding the values as the file wrote them. Nothing is
+checked here; check.py does that the same way for every format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fundcmp.errors import FundcmpError, one_line
+from fundcmp.giving360.fields import COLUMN_TITLES
+
+RawGrant = tuple[str, dict[str, Any]]
+ProgressSink = Callable[[int], None]
+
+# The JSON paths of the facts, for naming a field in a problem.
+JSON_NAMES = {
+    "id": "id", "amount": "amountAwarded", "currency": "currency", "award_date": "awardDate",
+    "funder_id": "fundingOrganization.id", "funder_name": "fundingOrganization.name",
+    "programme_code": "grantProgramme.code", "programme_title": "grantProgramme.title",
+    "start": "plannedDates.startDate", "end": "plannedDates.endDate",
+    "duration": "plannedDates.duration", "recipient_id": "recipientOrganization.id",
+    "recipient_name": "recipientOrganization.name",
+}
+
+
+class ImportDataError(FundcmpError):
+    """A file that cannot be read as 360Giving data at all (exit status 1)."""
+
+
+@dataclass
+class FileInfo:
+    """What one file says about itself, filled in as it is read."""
+
+    name: str
+    names: dict[str, str] = field(default_factory=lambda: dict(JSON_NAMES))
+    publisher: str = ""
+    issued: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def refuse(self, message: str) -> ImportDataError:
+        return ImportDataError(f"{one_line(self.name)}: {message}")
+
+
+def column_names(found: dict[str, int], header: list[Any]) -> dict[str, str]:
+    """Field names for problems: the title as the file wrote it, else the standard's."""
+    return {key: str(header[found[key]]).strip() if key in found else titles[0]
+            for key, titles in COLUMN_TITLES.items()}
+
+
+def read(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
+    """The raw grants of one file, by the reader its suffix names (JSON unless .csv/.xlsx)."""
+    suffix = path.suffix.lower()
+    if suffix in (".xls", ".ods"):
+        raise info.refuse(f"{suffix} spreadsheets are not read; save the sheet as .xlsx "
+                          "(or CSV, UTF-8) with the 360Giving column titles")
+    if suffix in (".xlsx", ".xlsm"):
+        from fundcmp.giving360 import read_xlsx
+
+        return read_xlsx.grants(path, info, on_bytes)
+    if suffix == ".csv":
+        from fundcmp.giving360 import read_csv
+
+        return read_csv.grants(path, info, on_bytes)
+    from fundcmp.giving360 import read_json
+
+    return read_json.grants(path, info, on_bytes)
+
+
+def open_binary(path: Path, info: FileInfo) -> Any:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise info.refuse(f"cannot read: {exc.strerror}") from None

@@ -1,0 +1,128 @@
+"""The grants being grouped, in a temporary on-disk SQLite table, and their exact statistics.
+
+Memory stays flat however many grants a file holds: each counted grant is one
+row (identifier, group, amount, recipient, award date, duration, amount per
+year), and every statistic is an exact query over a group's rows. Order
+statistics are one general query, value_at_rank, so a median, a quartile or a
+decile is the same call at a different rank. Every grant problem is kept in a
+second table, for the report.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fundcmp.giving360.check import Grant, Problem
+
+COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """min, median and max over n values (the median as statistics.median gives it)."""
+
+    low: float
+    median: float
+    high: float
+    n: int
+
+
+class Store:
+    """Counted grants by group, identifiers seen, and problems, in one temporary database."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("")  # "" is a private temporary database on disk
+        self.db.execute("PRAGMA cache_size = -8000")
+        self.db.execute("PRAGMA temp_store = FILE")
+        self.db.execute("PRAGMA journal_mode = OFF")
+        self.db.execute("PRAGMA synchronous = OFF")
+        self.db.execute("CREATE TABLE grant_row (id TEXT PRIMARY KEY, grp INTEGER, "
+                        "amount REAL, recipient TEXT, award TEXT, award_year INTEGER, "
+                        "dur_low REAL, dur_mid REAL, dur_high REAL, per_year REAL)")
+        self.db.execute("CREATE TABLE problem (seq INTEGER PRIMARY KEY, location TEXT, "
+                        "grant_id TEXT, field TEXT, kind TEXT, detail TEXT, consequence TEXT, "
+                        "amount REAL, currency TEXT)")
+        self.db.execute("BEGIN")
+        self._insert = "INSERT OR IGNORE INTO grant_row VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+    def add(self, grant_id: str, group: int | None, grant: Grant | None,
+            max_figure: float) -> bool:
+        """Record a grant under its group (None: only its identifier is kept).
+
+        False when the identifier was already seen: a duplicate, not stored.
+        """
+        if grant is None or group is None:
+            row: tuple[Any, ...] = (grant_id, None, None, None, None, None, None, None, None,
+                                    None)
+        else:
+            d = grant.duration_months
+            mid = (d[0] + d[1]) / 2 if d else None
+            yearly = grant.amount / mid * 12 if mid else None
+            if yearly is not None and yearly > max_figure:
+                yearly = None
+            award = grant.award_date or None
+            row = (grant_id, group, grant.amount, grant.recipient, award,
+                   int(award[:4]) if award else None, d[0] if d else None, mid,
+                   d[1] if d else None, yearly)
+        return self.db.execute(self._insert, row).rowcount == 1
+
+    def add_problem(self, p: Problem, currency: str) -> None:
+        self.db.execute("INSERT INTO problem (location, grant_id, field, kind, detail, "
+                        "consequence, amount, currency) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (p.where, p.grant_id, p.field, p.kind, p.detail, p.consequence,
+                         p.amount, currency))
+
+    def problems(self) -> Iterator[tuple[Any, ...]]:
+        """Every problem recorded, in the order found."""
+        yield from self.db.execute("SELECT location, grant_id, field, kind, detail, "
+                                   "consequence, amount, currency FROM problem ORDER BY seq")
+
+    def finish(self) -> None:
+        """Index the rows for the order statistics; call once, after the last add."""
+        self.db.execute("COMMIT")
+        for column in COLUMNS:
+            self.db.execute(f"CREATE INDEX by_{column} ON grant_row (grp, {column})")
+
+    def value_at_rank(self, group: int, column: str, rank: int) -> float:
+        """The value at 0-based rank among the group's non-null values of column, in order."""
+        if column not in COLUMNS:
+            raise ValueError(f"no statistics of {column!r}")
+        row = self.db.execute(
+            f"SELECT {column} FROM grant_row WHERE grp = ? AND {column} IS NOT NULL "
+            f"ORDER BY {column} LIMIT 1 OFFSET ?", (group, rank)).fetchone()
+        if row is None:
+            raise IndexError(f"group {group} has no {column} at rank {rank}")
+        return float(row[0])
+
+    def median(self, group: int, column: str, n: int) -> float:
+        """The median of n non-null values, as statistics.median gives it."""
+        low = self.value_at_rank(group, column, (n - 1) // 2)
+        return low if n % 2 else (low + self.value_at_rank(group, column, n // 2)) / 2
+
+    def spread(self, group: int, column: str) -> Spread | None:
+        """min, median, max and n of a column over a group (None if no value)."""
+        n, low, high = self.db.execute(
+            f"SELECT COUNT({column}), MIN({column}), MAX({column}) FROM grant_row "
+            "WHERE grp = ?", (group,)).fetchone()
+        if not n:
+            return None
+        return Spread(float(low), self.median(group, column, n), float(high), n)
+
+    def group_facts(self, group: int) -> tuple[int, float, int, int, str, str, float, float]:
+        """grants, exact total, recipients, grants naming none, first and last award date,
+        and the shortest and longest duration."""
+        n, recipients, nameless, first, last, shortest, longest = self.db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT NULLIF(recipient, '')), SUM(recipient = ''), "
+            "MIN(award), MAX(award), MIN(dur_low), MAX(dur_high) FROM grant_row "
+            "WHERE grp = ?", (group,)).fetchone()
+        total = math.fsum(row[0] for row in self.db.execute(
+            "SELECT amount FROM grant_row WHERE grp = ?", (group,)))
+        return (n, total, recipients, nameless or 0, first or "", last or "",
+                shortest, longest)
+
+    def close(self) -> None:
+        self.db.close()

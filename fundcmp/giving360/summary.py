@@ -1,0 +1,168 @@
+"""What an import found, summed up: one line per kind of problem, and the report's rows.
+
+Problems are tallied as they are found (count, money, first three grant ids per
+kind), so the summary stays a few lines however many grants a file holds; the
+full list is kept in the store for `--report`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fundcmp.errors import one_line
+from fundcmp.giving360.check import Problem
+from fundcmp.giving360.store import Spread
+
+MAX_KIND_LINES = 24
+MAX_NOTE_LINES = 8
+FIRST_IDS = 3
+REPORT_COLUMNS = ("where", "grant_id", "field", "problem", "detail", "consequence", "amount",
+                  "currency")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One programme of one funder in one currency, as observed over its grants."""
+
+    funder_id: str
+    funder_name: str
+    programme_code: str
+    programme_title: str
+    currency: str
+    grants: int
+    recipients: int
+    grants_without_recipient: int
+    amount: Spread
+    total: float
+    duration_months: Spread | None
+    per_year: Spread | None
+    first_award: str
+    last_award: str
+    price_year: int | None
+    ungrouped: bool = False
+    slug: str = ""
+
+
+@dataclass
+class Tally:
+    """One kind of problem: how many grants, the money they hold, and the first few ids."""
+
+    count: int = 0
+    money: dict[str, float] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Summary:
+    """What an import read, counted, left out and grouped; entries carry the figures."""
+
+    files: tuple[str, ...]
+    publishers: list[str] = field(default_factory=list)
+    issued: str = ""
+    latest_award: str = ""
+    grants_read: int = 0
+    grants_used: int = 0
+    left_out: int = 0
+    other_funders: int = 0
+    without_programme: int = 0
+    kinds: dict[tuple[str, str, str], Tally] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+
+    def add(self, p: Problem, currency: str) -> None:
+        tally = self.kinds.setdefault((p.field, p.kind, p.consequence), Tally())
+        tally.count += 1
+        if p.amount is not None:
+            tally.money[currency or "?"] = tally.money.get(currency or "?", 0.0) + p.amount
+        if len(tally.ids) < FIRST_IDS:
+            tally.ids.append(p.grant_id or f"(no id, {p.where})")
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    @property
+    def source_date(self) -> str:
+        """The data's own date: the package's issued/modified, else its latest award date."""
+        return self.issued or self.latest_award
+
+    @property
+    def money_counted(self) -> dict[str, float]:
+        money: dict[str, float] = {}
+        for e in self.entries:
+            money[e.currency] = money.get(e.currency, 0.0) + e.total
+        return money
+
+
+def money_words(money: dict[str, float]) -> str:
+    """£1,234 + EUR 50; '?' for amounts whose currency could not be read."""
+    parts = []
+    for currency, amount in sorted(money.items(), key=lambda kv: (kv[0] != "GBP", kv[0])):
+        number = f"{amount:,.0f}" if amount == int(amount) else f"{amount:,.2f}"
+        parts.append(f"£{number}" if currency == "GBP" else f"{currency} {number}")
+    return " + ".join(parts) or "no money"
+
+
+def problem_lines(summary: Summary) -> list[str]:
+    """One line per kind of problem, most grants first, then the notes: at most 34 lines."""
+    lines = []
+    kinds = sorted(summary.kinds.items(), key=lambda kv: (-kv[1].count, kv[0]))
+    for (field_name, kind, consequence), tally in kinds[:MAX_KIND_LINES]:
+        more = tally.count - len(tally.ids)
+        ids = ", ".join(one_line(i, 60) for i in tally.ids) + (f" and {more} more" if more
+                                                               else "")
+        money = money_words(tally.money)
+        lines.append(f"{tally.count} grant{'s' if tally.count != 1 else ''} ({money}): "
+                     f"{one_line(field_name, 60)}: {one_line(kind, 120)}; {consequence}: {ids}")
+    if len(kinds) > MAX_KIND_LINES:
+        rest = sum(t.count for _, t in kinds[MAX_KIND_LINES:])
+        lines.append(f"... and {len(kinds) - MAX_KIND_LINES} more kinds of problem "
+                     f"({rest} grants): --report FILE.csv lists every one")
+    notes = summary.notes
+    lines += [one_line(n, 300) for n in notes[:MAX_NOTE_LINES]]
+    if len(notes) > MAX_NOTE_LINES:
+        lines.append(f"... and {len(notes) - MAX_NOTE_LINES} more notes")
+    return lines
+
+
+def report_csv(rows: Iterable[tuple[Any, ...]]) -> Iterator[str]:
+    """The report's CSV text, a chunk at a time: the header, then one row per problem."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(REPORT_COLUMNS)
+    for where, grant_id, field_name, kind, detail, consequence, amount, currency in rows:
+        shown = "" if amount is None else str(int(amount)) if amount == int(amount) \
+            else repr(amount)
+        writer.writerow((where, grant_id, field_name, kind, detail, consequence, shown,
+                         currency))
+        if out.tell() > 1 << 16:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def overview_lines(summary: Summary) -> list[str]:
+    """What was read and counted, and what was left out by choice, in a few lines."""
+    lines = [f"read {summary.grants_read} grants from {', '.join(summary.files)}"]
+    counted = money_words(summary.money_counted)
+    entries = "entry" if len(summary.entries) == 1 else "entries"
+    lines.append(f"{len(summary.entries)} programme {entries} from {summary.grants_used} grants "
+                 f"({counted})")
+    if summary.left_out:
+        lines.append(f"{_grants(summary.left_out)} left out of the money: see the problems on "
+                     "stderr (--report FILE.csv lists each)")
+    if summary.other_funders:
+        lines.append(f"left out {summary.other_funders} grants of other funders")
+    if summary.without_programme:
+        lines.append(f"{_grants(summary.without_programme)} name no programme while others of "
+                     "their funder do: not imported (--ungrouped-as-programme imports them)")
+    return lines
+
+
+def _grants(n: int) -> str:
+    return f"{n} grant{'s' if n != 1 else ''}"

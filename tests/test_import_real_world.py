@@ -1,0 +1,469 @@
+"""Issue 14, "what goes wrong today" items 1-10: each seen on a real file, pinned here on a
+small file built for the purpose, and the field rules tested directly."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from fundcmp import giving360
+from fundcmp.cli import cli
+from fundcmp.giving360 import fields
+from fundcmp.giving360.fields import FieldProblem
+from fundcmp.registry import load
+
+
+def grant(gid: str, amount: Any = 10000, title: str | None = "Main", code: str | None = None,
+          award: Any = "2020-04-01", currency: Any = "GBP", **planned: Any) -> dict[str, Any]:
+    g: dict[str, Any] = {"id": gid, "amountAwarded": amount, "currency": currency,
+                         "awardDate": award,
+                         "fundingOrganization": [{"id": "GB-CHC-1", "name": "Fund"}]}
+    programme = {k: v for k, v in (("code", code), ("title", title)) if v is not None}
+    if programme:
+        g["grantProgramme"] = [programme]
+    if planned:
+        g["plannedDates"] = [planned]
+    return g
+
+
+def package(path: Path, grants: list[dict[str, Any]], **meta: Any) -> Path:
+    path.write_text(json.dumps({**meta, "grants": grants}), "utf-8")
+    return path
+
+
+def run(*args: Any) -> Any:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+# 1. UK dates ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("05/06/2014", "2014-06-05"), ("5/6/2014 13:45", "2014-06-05"),
+    ("26/03/2001 00:00", "2001-03-26"), ("03/2014", "2014-03"), ("2014", "2014"),
+    ("19 April 2013", "2013-04-19"), ("19th Apr 2013", "2013-04-19"), ("April 2013", "2013-04"),
+    ("2015-06-01T00:00:00+01:00", "2015-06-01"), ("2015-06-01 10:00:00", "2015-06-01"),
+    ("2015-06", "2015-06"), ("2015/06/01", "2015-06-01"),
+    (datetime(2015, 11, 17), "2015-11-17"), (42325, "2015-11-17"), ("42325", "2015-11-17"),
+])
+def test_dates_as_publishers_write_them(written: Any, read: str) -> None:
+    assert fields.read_date(written)[0] == read
+
+
+@pytest.mark.parametrize("written", ["31/02/2020", "tbc", "0001-01-01", "13/2020", "12/31/20",
+                                     "", "2020-13-01", 12.5, True])
+def test_what_is_not_a_date_is_a_problem(written: Any) -> None:
+    with pytest.raises(FieldProblem):
+        fields.read_date(written)
+
+
+def test_a_month_first_value_is_read_month_first_only_when_the_column_says_so() -> None:
+    assert fields.slash_order("04/25/2019") == "mdy"
+    assert fields.slash_order("25/04/2019") == "dmy"
+    assert fields.slash_order("04/05/2019") == "either"
+    assert fields.read_date("04/25/2019", "mdy")[0] == "2019-04-25"
+    with pytest.raises(FieldProblem, match="day first"):
+        fields.read_date("04/25/2019", "dmy")
+
+
+def test_uk_dates_import_every_grant(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", award="05/06/2014"),
+                                         grant("G-2", award="31/12/2014 10:00"),
+                                         grant("G-3", award="03/2015")])
+    summary = giving360.collect([data])
+    (entry,) = summary.entries
+    assert (entry.grants, entry.first_award, entry.last_award) == (3, "2014-06-05", "2015-03")
+    assert not summary.kinds
+
+
+def test_a_month_first_column_is_read_so_and_said(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", award="04/05/2019"),
+                                         grant("G-2", award="04/25/2019")])
+    summary = giving360.collect([data])
+    assert summary.entries[0].first_award == "2019-04-05"  # April 5th: month first
+    assert any("read month first" in n and "'04/25/2019'" in n for n in summary.notes)
+
+
+# 2. XLSX ----------------------------------------------------------------------------------
+
+def test_an_xlsx_workbook_imports_like_its_csv(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Grants"
+    sheet.append(["360Giving data: a title row above the header"])
+    sheet.append(["Identifier", "Amount Awarded", "Currency", "Award Date",
+                  "Funding Org:Identifier", "Funding Org:Name", "Grant Programme:Title",
+                  "Planned Dates:Duration (months)"])
+    sheet.append(["G-1", 1000, "GBP", datetime(2020, 1, 2), "GB-CHC-1", "Fund", "Main", 12])
+    sheet.append(["G-2", 3000.5, "GBP", datetime(2021, 1, 2), "GB-CHC-1", "Fund", "Main", 6])
+    book.save(tmp_path / "g.xlsx")
+    summary = giving360.collect([tmp_path / "g.xlsx"])
+    (entry,) = summary.entries
+    assert (entry.grants, entry.total, entry.amount.median) == (2, 4000.5, 2000.25)
+    assert entry.per_year == giving360.Spread(1000.0, 3500.5, 6001.0, 2)
+
+
+# 3. Date problems never drop money --------------------------------------------------------
+
+@pytest.mark.parametrize(("planned", "kind"), [
+    ({"startDate": "2020-05-01", "endDate": "2020-01-01"}, "planned end before start"),
+    ({"duration": -3}, "negative"),
+    ({"duration": "soon"}, "not a number of months"),
+    ({"startDate": "tbc", "endDate": "2021-01-01"}, "not a date"),
+])
+def test_a_bad_date_or_duration_keeps_the_amount(tmp_path: Path, planned: dict[str, Any],
+                                                 kind: str) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", 5000, **planned), grant("G-2", 7000)])
+    summary = giving360.collect([data])
+    assert summary.entries[0].total == 12000 and summary.left_out == 0
+    ((_, found, consequence),) = summary.kinds
+    assert found == kind and consequence == "amount kept, duration unknown"
+
+
+def test_durations_in_words_and_serial_dates_are_read(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", duration="12 months"),
+                                         grant("G-2", award=43831, duration="2 years")])
+    summary = giving360.collect([data])
+    (entry,) = summary.entries
+    assert entry.duration_months == giving360.Spread(12, 18, 24, 2)
+    assert entry.first_award == "2020-01-01"
+    assert [k[1] for k in summary.kinds] == [
+        "a spreadsheet serial number, read as the date it stands for (2020-01-01)"]
+
+
+# 4. Grouping by title, code only without one ----------------------------------------------
+
+def test_a_code_shared_by_several_titles_is_warned_and_titles_group(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [
+        grant("G-1", code="Round 1", title="Fund A"), grant("G-2", code="Round 1", title="Fund B"),
+        grant("G-3", code="160121.0", title="Flood"), grant("G-4", code="160128.0",
+                                                            title="Flood"),
+        grant("G-5", code="N.A", title=None), grant("G-6", code="X7", title=None)])
+    summary = giving360.collect([data])
+    assert sorted((e.programme_title, e.grants) for e in summary.entries) == [
+        ("Flood", 2), ("Fund A", 1), ("Fund B", 1), ("X7", 1)]
+    assert summary.without_programme == 1  # the placeholder code N.A names no programme
+    assert any("'Round 1'" in n and "spans 2 titles" in n for n in summary.notes)
+
+
+def test_a_placeholder_title_is_warned(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", title="Undisclosed")])
+    assert any("placeholder" in n for n in giving360.collect([data]).notes)
+
+
+# 5. Column titles -------------------------------------------------------------------------
+
+def test_column_titles_match_ignoring_case_and_spacing_and_old_titles() -> None:
+    found = fields.match_columns(["identifier", "Amount  Awarded", "Currency",
+                                  "Award date:Start date", "Funding Org : Identifier",
+                                  "Grant Programme: Title", "Classification:Grant Programme",
+                                  "Planned Dates:Duration"])
+    assert found == {"id": 0, "amount": 1, "currency": 2, "award_date": 3, "funder_id": 4,
+                     "programme_title": 5, "duration": 7}
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[Any]],
+              encoding: str = "utf-8") -> Path:
+    with path.open("w", newline="", encoding=encoding) as out:
+        csv.writer(out).writerows([header, *rows])
+    return path
+
+
+def test_a_csv_with_a_spaced_title_imports_its_programmes(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "g.csv", ["Identifier", "Amount Awarded", "Currency",
+                                          "Award Date", "Funding Org:Identifier",
+                                          "Grant Programme: Title"],
+                     [["G-1", "£26,000", "GBP", "26/03/2001 00:00", "GB-1", "Main"]])
+    (entry,) = giving360.collect([data]).entries
+    assert (entry.programme_title, entry.total, entry.first_award) == ("Main", 26000,
+                                                                       "2001-03-26")
+
+
+# 6. Odd values ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("£26,000", (26000.0, "£")), ("26000", (26000.0, "")), ("1,234.50", (1234.5, "")),
+    (500, (500.0, "")), (0.5, (0.5, "")), ("€ 300", (300.0, "€"))])
+def test_amounts_as_publishers_write_them(written: Any, read: tuple[float, str]) -> None:
+    assert fields.read_amount(written) == read
+
+
+@pytest.mark.parametrize("written", ["18k", "3 thousand", "tbc", "1,00", "", None, True, -5,
+                                     2e15, "£-"])
+def test_what_is_not_an_amount_is_a_problem(written: Any) -> None:
+    with pytest.raises(FieldProblem):
+        fields.read_amount(written)
+
+
+def test_currencies_must_be_iso_4217_and_agree_with_a_money_sign() -> None:
+    assert fields.read_currency("gbp") == "GBP" and fields.read_currency("", "£") == "GBP"
+    for bad, sign in (("GPB", ""), ("EUR", "£"), ("", "$"), ("", "")):
+        with pytest.raises(FieldProblem):
+            fields.read_currency(bad, sign)
+
+
+def test_zero_awards_are_not_disclosed_unless_kept(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", 0), grant("G-2", 100), grant("G-3", 300)])
+    summary = giving360.collect([data])
+    assert summary.entries[0].amount == giving360.Spread(100, 200, 300, 2)
+    assert [(k[1], t.count) for k, t in summary.kinds.items()] == [
+        ("amount not disclosed (0)", 1)]
+    kept = giving360.collect([data], keep_zero=True)
+    assert kept.entries[0].amount == giving360.Spread(0, 100, 300, 3) and not kept.kinds
+
+
+def test_a_windows_1252_csv_is_read_with_one_note(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "g.csv", ["Identifier", "Amount Awarded", "Currency",
+                                          "Award Date", "Funding Org:Identifier",
+                                          "Grant Programme:Title"],
+                     [["G-1", "£1,000", "GBP", "2020-01-01", "GB-1", "Café Fund"]], "cp1252")
+    summary = giving360.collect([data])
+    assert summary.entries[0].programme_title == "Café Fund"
+    assert [n for n in summary.notes if "Windows-1252" in n] == [
+        f"{data}: not UTF-8: read as Windows-1252 (save it as CSV UTF-8 to be sure of every "
+        "character)"]
+
+
+def test_an_amount_past_the_ceiling_skips_that_grant_not_the_file(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", 2e15), grant("G-2", 100)])
+    result = run("import", data, "--into", tmp_path / "r.yaml")
+    assert result.exit_code == 3
+    assert "past the registry's ceiling" in result.stderr
+    assert [p.teams.high for p in load(tmp_path / "r.yaml", use_cache=False).programmes] == [1]
+
+
+# 7. A summary, not a flood ----------------------------------------------------------------
+
+def test_thousands_of_problems_make_a_few_lines_and_a_full_report(tmp_path: Path) -> None:
+    grants = [grant(f"G-{i}", "tbc" if i % 2 else 100, award="someday", duration=i % 3 - 1)
+              for i in range(3000)]
+    data = package(tmp_path / "g.json", grants)
+    report = tmp_path / "problems.csv"
+    result = run("import", data, "--into", tmp_path / "r.yaml", "--report", report)
+    assert result.exit_code == 3
+    lines = result.stderr.splitlines()
+    assert len(lines) <= 40
+    assert "fundcmp: 3000 grants (£150,000): awardDate: not a date; amount kept, award date " \
+           "unknown: G-0, G-1, G-2 and 2997 more" in lines
+    rows = list(csv.DictReader(report.open(encoding="utf-8")))
+    assert len(rows) == 3000 + 1500 + 2000  # every problem of every grant
+    assert {r["grant_id"] for r in rows if r["field"] == "amountAwarded"} == \
+        {f"G-{i}" for i in range(1, 3000, 2)}
+
+
+# 9. Observed per year ---------------------------------------------------------------------
+
+def test_per_year_is_the_spread_of_each_grants_own_rate(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", 15000, duration=6),
+                                         grant("G-2", 80000, duration=24),
+                                         grant("G-3", 30000, duration=9)])
+    into = tmp_path / "r.yaml"
+    assert run("import", data, "--into", into).exit_code == 0
+    (programme,) = load(into, use_cache=False).programmes
+    q = programme.funding_per_year
+    assert (q.low, q.mid, q.high, q.n) == (30000, 40000, 40000, 3)
+    explained = run("--registry", into, "explain", programme.slug, "--format", "tsv")
+    (row,) = [line.split("\t") for line in explained.stdout.splitlines()
+              if line.startswith("Funding per team per year\t")]
+    assert row[1:3] == ["30000-40000", "observed"]
+    assert row[3].startswith("observed: each grant's own amountAwarded / its own planned "
+                             "duration x 12, over the 3 of 3 grants stating both")
+
+
+# 10. Source date --------------------------------------------------------------------------
+
+def test_the_source_date_is_the_datas_own(tmp_path: Path) -> None:
+    plain = package(tmp_path / "a.json", [grant("G-1", award="2019-03-01"),
+                                          grant("G-2", award="2021-07-09T00:00:00Z")])
+    assert giving360.collect([plain]).source_date == "2021-07-09"
+    dated = package(tmp_path / "b.json", [grant("G-1")], issued="2022-01-31",
+                    modified="2022-02-01T10:00:00Z")
+    assert giving360.collect([dated]).source_date == "2022-02-01"
+    into = tmp_path / "r.yaml"
+    run("import", plain, "--into", into)
+    assert load(into, use_cache=False).sources[0].date == "2021-07-09"
+
+
+# The arithmetic of the field rules, explored --------------------------------------------
+
+@given(st.integers(1, 28), st.integers(1, 12), st.integers(1900, 2100))
+@example(12, 12, 2020)
+def test_a_day_first_date_reads_back_as_written(day: int, month: int, year: int) -> None:
+    assert fields.read_date(f"{day:02d}/{month:02d}/{year}")[0] == f"{year}-{month:02d}-{day:02d}"
+
+
+@given(st.integers(0, 10**12), st.integers(0, 99))
+@example(26000, 0)
+def test_a_money_string_reads_as_its_number(pounds: int, pence: int) -> None:
+    assert fields.read_amount(f"£{pounds:,}.{pence:02d}") == (pounds + pence / 100, "£")
+
+
+# The shortcut for plain grants agrees with the full check --------------------------------
+
+texts = st.one_of(st.none(), st.sampled_from(["", " x", "x ", "a  b", "a\tb", "\xa0x", "GB-1",
+                                              "Main", "N.A", "gbp", "GBP", "EUR", "GPB"]),
+                  st.text(max_size=8))
+dates = st.one_of(st.none(), st.sampled_from(["", "2020-01-31", "2020-02-30", "0001-01-01",
+                                              "2021-06-01T10:00:00Z", "2020-01-31 10:00",
+                                              "2020-01-31X", "31/01/2020", "2020", "2020-06"]),
+                  st.text(max_size=12))
+numbers = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**16),
+                    st.floats(allow_nan=True, allow_infinity=True),
+                    st.sampled_from(["100", "£5", "12 months", ""]))
+
+
+@given(st.fixed_dictionaries({
+    "id": texts, "amount": numbers, "currency": texts, "award_date": dates,
+    "funder_id": texts, "funder_name": texts, "programme_code": texts,
+    "programme_title": texts, "start": dates, "end": dates, "duration": numbers,
+    "recipient_id": texts, "recipient_name": texts}))
+@example({"id": "G", "amount": 5, "currency": "GBP", "award_date": "2020-01-01",
+          "funder_id": "F", "funder_name": None, "programme_code": None,
+          "programme_title": "a\u2003b", "start": None, "end": None, "duration": None,
+          "recipient_id": None, "recipient_name": None})
+def test_the_shortcut_gives_what_the_full_check_gives(raw: dict[str, Any]) -> None:
+    from fundcmp.giving360.check import check, quick
+    from fundcmp.giving360.reading import JSON_NAMES
+
+    shortcut = quick(raw)
+    if shortcut is not None:
+        assert check(raw, JSON_NAMES, "w") == (shortcut, [])
+
+
+def test_a_plain_grant_takes_the_shortcut_to_the_same_grant() -> None:
+    from fundcmp.giving360.check import check, quick
+    from fundcmp.giving360.reading import JSON_NAMES
+
+    raw = {"id": "G-1", "amount": 1500.5, "currency": "GBP", "award_date": "2020-01-01",
+           "funder_id": "GB-1", "funder_name": "Fund", "programme_code": "R1",
+           "programme_title": "Main Grants", "start": "2020-02-01T00:00:00+00:00",
+           "end": "2021-01-31", "duration": None, "recipient_id": "", "recipient_name": "Org"}
+    shortcut = quick(raw)
+    assert shortcut is not None and shortcut.duration_months == (12.0, 12.0)
+    assert check(raw, JSON_NAMES, "w") == (shortcut, [])
+    assert quick({**raw, "duration": 6}) == check({**raw, "duration": 6}, JSON_NAMES, "w")[0]
+
+
+# The depth guard in front of ijson -------------------------------------------------------
+
+def _true_depth(text: str) -> int:
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (c == "\\", c != '"')
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
+JSON_KEYS = st.sampled_from(["k", "[", "]", "\\", '"'])
+
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.lists(children, max_size=3),
+                     st.dictionaries(JSON_KEYS, children, max_size=3))
+
+
+json_values = st.recursive(st.sampled_from(['a"b', "x\\", "[[[", "]]}", '\\"', "ok", 1, None]),
+                           _containers, max_leaves=30)
+
+
+@given(json_values, st.lists(st.integers(0, 10_000), max_size=4))
+def test_the_depth_guard_never_misses_and_never_doubles(value: Any, cuts: list[int]) -> None:
+    from fundcmp.giving360 import read_json
+
+    text = json.dumps(value).encode()
+    depth = _true_depth(text.decode())
+    points = sorted({c % (len(text) + 1) for c in cuts})
+    pieces = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+
+    def refused(limit: int) -> bool:
+        guard = read_json._Depth()
+        try:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(read_json, "MAX_DEPTH", limit)
+                for piece in pieces:
+                    guard.check(piece)
+        except read_json.TooDeep:
+            return True
+        return False
+
+    assert not refused(2 * depth)
+    assert depth == 0 or refused(depth - 1)
+
+
+def test_a_control_character_in_a_name_is_replaced_and_reported_not_fatal(
+        tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", title="Main\u202e"),
+                                         grant("G-2", title="Main\u202e")])
+    into = tmp_path / "r.yaml"
+    result = run("import", data, "--into", into)
+    assert result.exit_code == 0
+    assert "2 grants (£20,000): grantProgramme.title: control characters, shown as U+FFFD; " \
+           "amount kept, read as said: G-1, G-2" in result.stderr
+    assert [p.name for p in load(into, use_cache=False).programmes] == ["Main\ufffd"]
+
+
+HEADER = ["Identifier", "Amount Awarded", "Currency", "Award Date", "Funding Org:Identifier",
+          "Grant Programme:Title"]
+
+
+@pytest.mark.parametrize(("encoding", "delimiter", "above"), [
+    ("utf-8", ";", []), ("utf-16", "\t", []), ("utf-8-sig", ",", [["Grants awarded 2020"], []])])
+def test_csv_as_spreadsheets_save_it(tmp_path: Path, encoding: str, delimiter: str,
+                                     above: list[list[str]]) -> None:
+    path = tmp_path / "g.csv"
+    with path.open("w", newline="", encoding=encoding) as out:
+        csv.writer(out, delimiter=delimiter).writerows(
+            [*above, HEADER, ["G-1", "1000", "GBP", "20200131", "GB-1", "Main"]])
+    summary = giving360.collect([path])
+    (entry,) = summary.entries
+    assert (entry.total, entry.first_award) == (1000, "2020-01-31")
+    assert not summary.kinds
+
+
+def test_an_unwritable_report_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", "tbc"), grant("G-2")])
+    report = tmp_path / "no-such-dir" / "problems.csv"
+    result = run("import", data, "--into", tmp_path / "r.yaml", "--report", report)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (f"fundcmp: {report}: cannot write the report: "
+                                              "No such file or directory")
+    assert not (tmp_path / "r.yaml").exists()
+
+
+def test_without_ijsons_c_backend_the_python_one_reads_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ijson
+
+    from fundcmp.giving360 import read_json
+
+    data = package(tmp_path / "g.json", [grant("G-1", award="05/06/2014"), grant("G-2", 5)],
+                   publisher={"name": "Fund"}, modified="2021-01-01")
+    with_c = giving360.collect([data])
+    real = ijson.get_backend
+
+    def no_c(name: str) -> Any:
+        if name == "yajl2_c":
+            raise ImportError("no C backend here")
+        return real(name)
+
+    monkeypatch.setattr(ijson, "get_backend", no_c)
+    assert read_json.backend().__name__.endswith(".python")
+    assert giving360.collect([data]) == with_c
+    assert with_c.publishers == ["Fund"] and with_c.source_date == "2021-01-01"

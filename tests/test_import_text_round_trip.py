@@ -1,0 +1,58 @@
+"""Issue 14, item 8: whatever text a 360Giving file holds comes back from the registry as the
+same text. The writer quotes by the loader's own rule (fundcmp.yaml_plain)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from fundcmp.cli import cli
+from fundcmp.registry import build, load, parse
+from fundcmp.registry_merge import _dump
+from fundcmp.yaml_plain import plain_value, reads_as_text
+
+AWKWARD_TITLES = ["1e3", "0E0", "2E5", "null", "yes", "2019", "- x", "a: b", "~", "true",
+                  "1_000", "0x1F", ".5", "+1", "-0", "#hash", "'quoted'", "@at", "1e400"]
+
+
+def package(titles: list[str]) -> str:
+    return json.dumps({"grants": [
+        {"id": f"g{i}", "amountAwarded": 1000 + i, "currency": "GBP",
+         "awardDate": "2020-01-01", "fundingOrganization": [{"id": "GB-X", "name": "X"}],
+         "grantProgramme": [{"title": title}]} for i, title in enumerate(titles)]})
+
+
+def test_programmes_titled_like_yaml_values_load_and_list_unchanged(tmp_path: Path) -> None:
+    data = tmp_path / "g.json"
+    data.write_text(package(AWKWARD_TITLES), "utf-8")
+    into = tmp_path / "r.yaml"
+    result = CliRunner().invoke(cli, ["import", str(data), "--into", str(into)])
+    assert result.exit_code == 0, result.stderr
+    names = {p.name for p in load(into, use_cache=False).programmes}
+    assert names == set(AWKWARD_TITLES)
+    listed = CliRunner().invoke(cli, ["--registry", str(into), "list", "--format", "tsv",
+                                      "--fields", "name", "--no-header"])
+    assert set(listed.stdout.splitlines()) == set(AWKWARD_TITLES)
+
+
+def test_the_shared_rule_reads_numbers_the_way_the_loader_does() -> None:
+    assert plain_value("1e3") == 1000.0 and plain_value("2019") == 2019
+    assert plain_value("null") is None and plain_value("true") is True
+    assert not reads_as_text("1e3") and not reads_as_text("0E0") and not reads_as_text("")
+    assert reads_as_text("yes") and reads_as_text("1_000") and reads_as_text("Round 1")
+
+
+@given(st.text(min_size=1, max_size=40).filter(lambda s: s.strip() == s and s.isprintable()))
+@example("1e3")
+@example("0E0")
+@example("2E5")
+@example("123456789012345678901")
+def test_any_text_round_trips_through_the_writer(title: str) -> None:
+    text = "sources:\n  - {id: s, publisher: P, title: T, date: '2024'}\nprogrammes:\n" + \
+        _dump({"slug": "p", "name": title, "funders": [title]}, 2)
+    programme = build(parse(text, "r.yaml"), "r.yaml").programmes[0]
+    assert (programme.name, programme.funders) == (title, (title,))
