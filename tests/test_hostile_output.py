@@ -227,3 +227,15 @@ def test_the_chart_shows_names_escaped() -> None:
     draw(table, "funding", "mid", out, color="never", width=120)
     assert no_hidden(out.getvalue()), repr(out.getvalue())
     assert "Name\\x1b]0;pwned" in out.getvalue()
+
+
+def test_the_import_report_csv_cannot_start_a_formula(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [grant("=HYPERLINK(\"http://evil.example\")",
+                                                  amount="lots"), grant("G-2")])
+    report = tmp_path / "problems.csv"
+    result = CliRunner().invoke(cli, ["import", str(data), "--into", str(tmp_path / "r.yaml"),
+                                      "--report", str(report)])
+    assert result.exit_code == 3, result.output
+    rows = list(csv.reader(io.StringIO(report.read_text("utf-8"))))
+    assert rows[1][1] == "'=HYPERLINK(\"http://evil.example\")"
+    assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
