@@ -12,16 +12,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from fundcmp.display import amount, span
-from fundcmp.model import Kind, Programme, Quantity, Support, Unit, derived, is_money, unknown
+from fundcmp.model import (
+    Kind,
+    Programme,
+    Quantity,
+    Support,
+    Unit,
+    derived,
+    is_money,
+    said_unknown,
+    unknown,
+)
 
 BASES = ("low", "mid", "high")
 
 
 def _words(q: Quantity) -> str:
-    """A quantity inside a formula: a range is shown as [low, high]."""
+    """A quantity inside a formula: a range is shown as [low, high], money to the penny
+    where it has pence, so the working reproduces the answer."""
     if q.low is not None and q.high is not None and q.low != q.high:
-        return f"[{amount(q.low, q.unit)}, {amount(q.high, q.unit)}]"
-    return span(q)
+        return f"[{amount(q.low, q.unit, True)}, {amount(q.high, q.unit, True)}]"
+    return span(q, exact=True)
 
 
 def per_year(funding: Quantity, duration: Quantity) -> Quantity:
@@ -59,8 +70,11 @@ def funding_per_year(p: Programme) -> Quantity:
 
 
 def total_funding(p: Programme) -> Quantity:
-    """The stated programme total, or teams x per-team funding when none is stated."""
-    if p.total_funding.kind is not Kind.UNKNOWN:
+    """The stated programme total, or teams x per-team funding when none is stated.
+
+    A total the registry states as unknown, with its reason, stays unknown.
+    """
+    if p.total_funding.kind is not Kind.UNKNOWN or said_unknown(p.total_funding):
         return p.total_funding
     teams, each = p.teams, p.funding_per_team
     if not teams.known or not each.known:
@@ -103,20 +117,52 @@ def rank(programmes: Sequence[Programme], measure: Callable[[Programme], Quantit
     return rank_by(programmes, (measure,), basis, reverse)
 
 
-def best(quantities: Sequence[Quantity], basis: str = "mid") -> set[int]:
-    """Positions of the largest value on the basis; none when fewer than two are known.
+@dataclass(frozen=True, slots=True)
+class Best:
+    """Which figures in a row are best, and, when none is, why not (for the legend)."""
 
-    A ceiling is never starred unless judging on the high end: "up to £45,000"
-    promises nothing above zero, so it cannot be called better than £30,000-£50,000.
+    positions: frozenset[int]
+    why_none: str = ""
+
+
+def standing(q: Quantity, basis: str, unit: str | None) -> float | None:
+    """The one value a figure is ordered by: THE rule behind both `rank` and compare's star.
+
+    - its value on the basis (low, mid or high) when it has one: a range's
+      midpoint on mid, a ceiling ("up to") at its cap on mid and high;
+    - a floor ("at least", no upper end) at its floor on every basis: the
+      only bound known, and the true figure is no smaller;
+    - nothing (it takes no part, listed after every known figure) when it is
+      unknown, in another currency than `unit`, or a ceiling on the low basis
+      (a ceiling promises nothing above zero).
     """
+    if q.kind is Kind.UNKNOWN or q.unit != unit:
+        return None
+    return standing_of(q.low, q.mid, q.high, basis)
+
+
+def standing_of(low: float | None, mid: float | None, high: float | None,
+                basis: str) -> float | None:
+    """`standing` on bare bounds (as a store of figures keeps them): the basis's bound,
+    else a floor's low end."""
+    value = low if basis == "low" else high if basis == "high" else mid
+    if value is None and high is None:
+        return low
+    return value
+
+
+def best(quantities: Sequence[Quantity], basis: str = "mid") -> Best:
+    """The figures `rank` would put first among these, by `standing`, when that means
+    something: at least two figures take part and not all of them are equal."""
     unit = common_unit(quantities)
-    values = [q.basis(basis) if q.unit == unit and (q.low is not None or basis == "high")
-              else None for q in quantities]
+    values = [standing(q, basis, unit) for q in quantities]
     known = [v for v in values if v is not None]
-    if len(known) < 2 or max(known) == min(known):
-        return set()
+    if len(known) < 2:
+        return Best(frozenset(), f"fewer than two figures are known on the {basis} basis")
+    if max(known) == min(known):
+        return Best(frozenset(), "all figures are equal")
     top = max(known)
-    return {i for i, v in enumerate(values) if v == top}
+    return Best(frozenset(i for i, v in enumerate(values) if v == top))
 
 
 def months_between(start: str, end: str) -> tuple[int, int]:
@@ -194,7 +240,7 @@ def value_programme(p: Programme, day_rate_gbp: float | None) -> Programme:
 def _part(q: Quantity, name: str) -> str:
     if q.low is None and q.high is None:
         return f"{name} (unknown)"
-    return _words(q) if q.high is not None else f"at least {amount(q.low or 0, q.unit)}"
+    return _words(q) if q.high is not None else f"at least {amount(q.low or 0, q.unit, True)}"
 
 
 def add(parts: Sequence[tuple[str, Quantity]]) -> Quantity:
@@ -263,7 +309,7 @@ def rank_by(programmes: Sequence[Programme],
     Within each key the largest comes first (smallest with reverse) and an
     unknown, or a figure in another currency, comes after every known value;
     programmes unknown on the first key keep registry order once the keys are
-    used up.
+    used up. Each figure is ordered by `standing`, the rule compare's star uses.
     """
     figures = [[measure(p) for measure in measures] for p in programmes]
     units = [common_unit([row[i] for row in figures]) for i in range(len(measures))]
@@ -271,14 +317,13 @@ def rank_by(programmes: Sequence[Programme],
     def key(position: int) -> tuple[object, ...]:
         parts: list[tuple[int, float]] = []
         for q, unit in zip(figures[position], units, strict=True):
-            v = q.basis(basis) if q.unit == unit else None
+            v = standing(q, basis, unit)
             parts.append((1, 0.0) if v is None else (0, v if reverse else -v))
         first_known = parts[0][0] == 0
         return (*parts, programmes[position].slug if first_known else "", position)
 
     order = sorted(range(len(programmes)), key=key)
-    return [Ranked(programmes[i], tuple(figures[i]),
-                   figures[i][0].basis(basis) if figures[i][0].unit == units[0] else None)
+    return [Ranked(programmes[i], tuple(figures[i]), standing(figures[i][0], basis, units[0]))
             for i in order]
 
 

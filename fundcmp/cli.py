@@ -21,10 +21,12 @@ import click
 from fundcmp import __version__
 from fundcmp.arithmetic import MEASURES
 from fundcmp.completion import fields as complete_fields
+from fundcmp.completion import rank_keys as complete_keys
 from fundcmp.completion import slugs as complete_slugs
+from fundcmp.display import plural
 from fundcmp.errors import FundcmpError, UnknownSlugError, escaped, one_line
 from fundcmp.model import Programme
-from fundcmp.registry import Registry, load, resolve_path
+from fundcmp.registry import Registry, load
 
 if TYPE_CHECKING:
     from fundcmp.prices import Prices
@@ -39,8 +41,45 @@ grants out of the money; 130 interrupted (Ctrl-C).
 """
 
 
+REGISTRIES_KEY = "fundcmp.registries"
+NO_REGISTRY = frozenset({"import", "indices", "help"})  # commands that read no registry
+
+
+def _remember_registries(ctx: click.Context, param: click.Parameter,
+                         value: tuple[str, ...]) -> tuple[str, ...]:
+    """--registry before the command and after it add up, in the order given."""
+    ctx.meta.setdefault(REGISTRIES_KEY, []).extend(value)
+    return value
+
+
+def registry_option() -> click.Option:
+    return click.Option(["--registry"], multiple=True, metavar="PATH", expose_value=False,
+                        callback=_remember_registries,
+                        help="Registry file to read; repeat to combine several ('shipped' is "
+                             "the one fundcmp ships). Default: $FUNDCMP_REGISTRY (a "
+                             "':'-separated list), else the shipped one.")
+
+
+class FundcmpCommand(click.Command):
+    """A command that also takes --registry after its name, as the group does before it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.name not in NO_REGISTRY:
+            self.params.append(registry_option())
+
+
 class FundcmpGroup(click.Group):
-    """Maps fundcmp's own errors to one line on stderr and their exit status."""
+    """Maps fundcmp's own errors to one line on stderr and their exit status; bare
+    `fundcmp` prints its help and succeeds, as `gh` does."""
+
+    command_class = FundcmpCommand
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and not ctx.resilient_parsing:
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -55,15 +94,17 @@ class FundcmpGroup(click.Group):
 
 
 class State:
-    def __init__(self, registry: str | None, use_cache: bool = True) -> None:
-        self.registry_option = registry
+    def __init__(self, use_cache: bool = True) -> None:
         self.use_cache = use_cache
         self._registry: Registry | None = None
         self.warn = True
 
     def registry(self) -> Registry:
         if self._registry is None:
-            self._registry = load(resolve_path(self.registry_option), self.use_cache)
+            from fundcmp.registries import load_all, paths
+
+            given = click.get_current_context().meta.get(REGISTRIES_KEY, [])
+            self._registry = load_all(paths(given), self.use_cache)
             # The registry lives until the process ends: keep the collector from rescanning it.
             gc.freeze()
             if self.warn:
@@ -114,7 +155,16 @@ def _comma_words(ctx: click.Context, param: click.Parameter, value: str) -> list
 
 
 def _split_fields(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
-    return [] if value is None else _comma_words(ctx, param, value)
+    """--fields checked against the command's own fields as it is parsed, before any work."""
+    if value is None:
+        return []
+    words = _comma_words(ctx, param, value)
+    from fundcmp.views import check_fields, fields_for
+
+    available = fields_for(ctx.command.name or "")
+    if available is not None:
+        check_fields(words, available)
+    return words
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -187,7 +237,11 @@ def _split_by(ctx: click.Context, param: click.Parameter, value: str) -> list[st
     keys = _comma_words(ctx, param, value)
     for key in keys:
         if key not in RANK_KEYS:
-            raise click.BadParameter(f"'{key}' is not one of {', '.join(RANK_KEYS)}")
+            import difflib
+
+            close = difflib.get_close_matches(key, RANK_KEYS, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise click.BadParameter(f"'{key}' is not one of {', '.join(RANK_KEYS)}{hint}")
     return keys
 
 
@@ -243,13 +297,11 @@ def _adjusted(programmes: Sequence[Programme], prices: Prices | None,
 @click.group(cls=FundcmpGroup, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="fundcmp")
-@click.option("--registry", metavar="PATH", default=None,
-              help="Registry file to read (default: $FUNDCMP_REGISTRY, else the shipped one).")
 @click.option("--no-cache", is_flag=True,
               help="Parse the registry afresh; do not read or write the cache of parsed "
                    "registries in $XDG_CACHE_HOME/fundcmp (also FUNDCMP_NO_CACHE=1).")
 @click.pass_context
-def cli(ctx: click.Context, registry: str | None, no_cache: bool) -> None:
+def cli(ctx: click.Context, no_cache: bool) -> None:
     """Put grant programmes side by side: funding per team, duration and support.
 
     \b
@@ -260,7 +312,59 @@ def cli(ctx: click.Context, registry: str | None, no_cache: bool) -> None:
     Tab completion (bash; zsh_source and fish_source likewise):
       eval "$(_FUNDCMP_COMPLETE=bash_source fundcmp)"
     """
-    ctx.obj = State(registry, use_cache=not no_cache)
+    ctx.obj = State(use_cache=not no_cache)
+
+
+cli.params.insert(0, registry_option())
+
+
+@cli.command("help")
+@click.argument("command", nargs=-1)
+@click.pass_context
+def help_cmd(ctx: click.Context, command: tuple[str, ...]) -> None:
+    """Help on fundcmp or one of its commands.
+
+    \b
+    Example:
+      fundcmp help rank
+    """
+    group: click.Command = cli
+    words: list[str] = []
+    for word in command:
+        found = group.get_command(ctx, word) if isinstance(group, click.Group) else None
+        if found is None:
+            raise click.UsageError(f"no such command '{' '.join([*words, word])}'")
+        words.append(word)
+        group = found
+    with click.Context(group, info_name=" ".join(["fundcmp", *words])) as help_ctx:
+        click.echo(group.get_help(help_ctx))
+
+
+@cli.group("registry", cls=click.Group, invoke_without_command=True)
+@click.pass_context
+def registry_group(ctx: click.Context) -> None:
+    """Where the registry fundcmp ships is (name it `shipped` in --registry).
+
+    \b
+    Example:
+      fundcmp registry path
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@registry_group.command("path")
+def registry_path() -> None:
+    """Print the path of the registry fundcmp ships, to copy or read beside your own.
+
+    \b
+    Example:
+      fundcmp registry path
+      cp "$(fundcmp registry path)" mine.yaml
+    """
+    from fundcmp.registry import SHIPPED
+
+    click.echo(str(SHIPPED))
 
 
 @cli.command("list")
@@ -296,9 +400,9 @@ def show(state: State, slug: str, fmt: str | None, fields: list[str], no_header:
     Example:
       fundcmp show people-powered-health
     """
-    from fundcmp.views import show_table
+    from fundcmp.views import select, show_table
 
-    emit(show_table(state.programmes([slug])[0]), fmt, no_header, color)
+    emit(select(show_table(state.programmes([slug])[0]), fields), fmt, no_header, color)
 
 
 BASIS = click.option("--basis", type=click.Choice(["low", "mid", "high"]), default="mid",
@@ -340,6 +444,7 @@ def compare(state: State, slugs: tuple[str, ...], basis: str, prices_year: int |
 
 @cli.command()
 @click.option("--by", "by", required=True, callback=_split_by, metavar="KEY[,KEY...]",
+              shell_complete=complete_keys,
               help="What to rank by: " + ", ".join(RANK_KEYS) + ". Several keys, comma-"
                    "separated, sort like `sort -k`: ties on the first are broken by the next.")
 @BASIS
@@ -420,14 +525,17 @@ def check_cmd(state: State, fmt: str | None, fields: list[str], no_header: bool,
       fundcmp check
       fundcmp --registry my.yaml check
     """
-    from fundcmp.checks import check
+    from fundcmp.checks import check, derivable
     from fundcmp.views import check_table, select
 
     state.warn = False
     registry = state.registry()
     findings = check(registry.programmes)
+    for note in derivable(registry.programmes):
+        click.echo(f"fundcmp: note: {note}", err=True)
     if not findings:
-        click.echo(f"ok: {len(registry.programmes)} programmes in {one_line(registry.path, 1000)}; "
+        click.echo(f"ok: {plural(len(registry.programmes), 'programme')} in "
+                   f"{one_line(registry.path, 1000)}; "
                    "no facts disagree", err=True)
         if fmt is not None and fmt != "table":
             emit(select(check_table(findings, registry.path), fields), fmt, no_header, color)
@@ -554,14 +662,14 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
 
     merged = merge(old_text) if dry_run else _merge_locked(into, merge)
     names = {e.slug: e for e in summary.entries}
-    for verb, slugs in (("added", merged.added), ("replaced", merged.replaced)):
+    verbs = ("would add", "would replace") if dry_run else ("added", "replaced")
+    for verb, slugs in zip(verbs, (merged.added, merged.replaced), strict=True):
         if slugs:
-            click.echo(f"{verb} {len(slugs)} programme{'s' if len(slugs) != 1 else ''}:")
+            click.echo(f"{verb} {plural(len(slugs), 'programme')}:")
             for slug in slugs:
                 e = names[slug]
-                plural = "s" if e.grants != 1 else ""
-                click.echo(f"  {slug}\t{one_line(giving360.entry_name(e))}\t{e.grants} "
-                           f"grant{plural}\t{e.currency}")
+                click.echo(f"  {slug}\t{one_line(giving360.entry_name(e))}\t"
+                           f"{plural(e.grants, 'grant')}\t{e.currency}")
     shown = one_line(str(into), limit=1000)
     if merged.kept:
         click.echo(f"kept {len(merged.kept)} already in {shown} as they are (--replace "

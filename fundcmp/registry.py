@@ -79,16 +79,6 @@ class Registry:
         return {p.slug: p for p in self.programmes}
 
 
-def resolve_path(option: str | None) -> Path:
-    """--registry wins, then $FUNDCMP_REGISTRY, then the registry shipped in the package."""
-    if option:
-        return Path(option)
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env)
-    return SHIPPED
-
-
 class _Map(dict[str, Any]):
     """A YAML mapping that remembers the line of itself and of each key."""
 
