@@ -295,7 +295,16 @@ def common_unit(quantities: Sequence[Quantity]) -> str | None:
     Imported programmes may pay in euros or dollars; those are never ranked
     against pounds, since no exchange rate is assumed.
     """
-    counts = Counter(q.unit for q in quantities if q.kind is not Kind.UNKNOWN)
+    return most_common_unit(Counter(u for q in quantities if (u := counted_unit(q))))
+
+
+def counted_unit(q: Quantity) -> str | None:
+    """The unit a figure counts for when choosing the common unit: none if it is unknown."""
+    return None if q.kind is Kind.UNKNOWN else q.unit
+
+
+def most_common_unit(counts: Counter[str]) -> str | None:
+    """The unit counted most often, pounds on a tie; None when nothing is counted."""
     if not counts:
         return None
     return max(counts, key=lambda unit: (counts[unit], unit == Unit.GBP))
@@ -313,18 +322,40 @@ def rank_by(programmes: Sequence[Programme],
     """
     figures = [[measure(p) for measure in measures] for p in programmes]
     units = [common_unit([row[i] for row in figures]) for i in range(len(measures))]
+    values = [[standing(q, basis, unit) for q, unit in zip(row, units, strict=True)]
+              for row in figures]
+    order = rank_order(values, [p.slug for p in programmes], reverse)
+    return [_ranked(programmes[i], figures[i], basis, units[0]) for i in order]
 
-    def key(position: int) -> tuple[object, ...]:
-        parts: list[tuple[int, float]] = []
-        for q, unit in zip(figures[position], units, strict=True):
-            v = standing(q, basis, unit)
-            parts.append((1, 0.0) if v is None else (0, v if reverse else -v))
-        first_known = parts[0][0] == 0
-        return (*parts, programmes[position].slug if first_known else "", position)
 
-    order = sorted(range(len(programmes)), key=key)
-    return [Ranked(programmes[i], tuple(figures[i]), standing(figures[i][0], basis, units[0]))
-            for i in order]
+def rank_order(values: Sequence[Sequence[float | None]], slugs: Sequence[str],
+               reverse: bool) -> list[int]:
+    """Positions in rank order, from each programme's `standing` on each key (None when it
+    takes no part): largest first (smallest with reverse), unknowns last; ties on a known
+    first value by slug, then by registry position. The cache's index sorts its stored
+    values with this same function."""
+    sign = 1.0 if reverse else -1.0
+    keys: list[tuple[object, ...]]
+    if all(len(row) == 1 for row in values[:1]):  # one key: the same order, built faster
+        keys = [(1, 0.0, "", position) if v is None else (0, sign * v, slug, position)
+                for position, ((v,), slug) in enumerate(zip(values, slugs, strict=True))]
+    else:
+        keys = [(*[part for v in row for part in ((1, 0.0) if v is None else (0, sign * v))],
+                 slug if row[0] is not None else "", position)
+                for position, (row, slug) in enumerate(zip(values, slugs, strict=True))]
+    return sorted(range(len(keys)), key=keys.__getitem__)
+
+
+def _ranked(p: Programme, figures: Sequence[Quantity], basis: str, unit: str | None) -> Ranked:
+    return Ranked(p, tuple(figures), standing(figures[0], basis, unit))
+
+
+def placed(programmes: Sequence[Programme],
+           measures: Sequence[Callable[[Programme], Quantity]], basis: str,
+           unit: str | None) -> list[Ranked]:
+    """Programmes already in ranked order (as the cache's index gives them), with their figures;
+    `unit` is the first key's common unit over the whole registry."""
+    return [_ranked(p, [measure(p) for measure in measures], basis, unit) for p in programmes]
 
 
 MEASURES: dict[str, Callable[[Programme], Quantity]] = {

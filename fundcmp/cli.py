@@ -26,12 +26,14 @@ from fundcmp.completion import slugs as complete_slugs
 from fundcmp.display import plural
 from fundcmp.errors import FundcmpError, UnknownSlugError, escaped, one_line
 from fundcmp.model import Programme
-from fundcmp.registry import Registry, load
+from fundcmp.registry import Registry, indexed, load
 
 if TYPE_CHECKING:
+    from fundcmp.cache import Store
     from fundcmp.prices import Prices
 
 F = TypeVar("F", bound=Callable[..., Any])
+PAGE = 50  # rows a terminal shows before saying how to see the rest
 
 EXIT_CODES = """\b
 Exit status: 0 success; 1 a data error (such as a bad registry), an
@@ -97,38 +99,60 @@ class State:
     def __init__(self, use_cache: bool = True) -> None:
         self.use_cache = use_cache
         self._registry: Registry | None = None
+        self._store: Store | None = None
+        self._store_opened = False
         self.warn = True
+        self._warned = False
 
     def registry(self) -> Registry:
         if self._registry is None:
             from fundcmp.registries import load_all, paths
 
+            store = self.store()
             given = click.get_current_context().meta.get(REGISTRIES_KEY, [])
-            self._registry = load_all(paths(given), self.use_cache)
+            self._registry = store.registry() if store else \
+                load_all(paths(given), self.use_cache)
             # The registry lives until the process ends: keep the collector from rescanning it.
             gc.freeze()
-            if self.warn:
+            if self.warn and not self._warned:
+                self._warned = True
                 _warn(self._registry)
         return self._registry
 
+    def store(self) -> Store | None:
+        """The registry's indexed store, to answer from without loading every programme."""
+        if not self._store_opened:
+            from fundcmp.registries import paths
+
+            self._store_opened = True
+            files = paths(click.get_current_context().meta.get(REGISTRIES_KEY, []))
+            # one registry file has an index; several are combined from their loads
+            self._store = indexed(files[0]) if self.use_cache and len(files) == 1 else None
+            if self._store is not None and self.warn and not self._warned:
+                self._warned = True
+                for line in self._store.findings():
+                    click.echo(f"fundcmp: warning: {line}", err=True)
+        return self._store
+
     def programmes(self, slugs: Sequence[str] | None = None) -> list[Programme]:
-        registry = self.registry()
+        store = self.store()
         if slugs is None:
-            return list(registry.programmes)
+            return list(self.registry().programmes)
         from fundcmp.slug_lines import expand
 
         slugs = expand(slugs, sys.stdin)
         if not slugs:
             raise click.UsageError("no slugs given (stdin held none)",
                                    click.get_current_context())
-        index = registry.by_slug()
+        index = store.by_slugs(slugs) if store else self.registry().by_slug()
         chosen = []
         for slug in slugs:
             if slug not in index:
                 import difflib
 
-                close = difflib.get_close_matches(slug, list(index), n=3)
-                known = list(index) if len(index) <= 20 else []
+                every = store.slugs() if store else list(index)
+                close = difflib.get_close_matches(slug, every, n=3)
+                known = every if len(every) <= 20 else []
                 raise click.UsageError(str(UnknownSlugError(slug, close, known)),
                                        click.get_current_context())
             chosen.append(index[slug])
@@ -226,8 +250,36 @@ def emit(table: Any, fmt: str | None, no_header: bool, color: str,
         header = not piped and not no_header
     else:
         header = not no_header
-    raw_text = bool(click.get_current_context().meta.get("fundcmp.raw_text"))
-    write(table, fmt, out, header=header, color=color, export=export, raw_text=raw_text)
+    write(table, fmt, out, header=header, color=color, export=export, raw_text=_raw_text())
+
+
+def _raw_text() -> bool:
+    """--raw-text: csv text cells as written, without the ' that stops a formula."""
+    return bool(click.get_current_context().meta.get("fundcmp.raw_text"))
+
+
+LIMIT = click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
+                     help=f"Show the first N rows; 0 shows all (default: {PAGE} on a "
+                          "terminal, all when piped).")
+
+
+def _page(limit: int | None) -> int | None:
+    """Rows to show: --limit N (0 for all), else a page on a terminal and everything piped."""
+    if limit is None:
+        return PAGE if _terminal() else None
+    return limit or None
+
+
+def _terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _more(shown: int, total: int) -> None:
+    """Say what a page left out and how to see it, as the GitHub CLI does."""
+    if shown < total:
+        sys.stdout.flush()
+        click.echo(f"fundcmp: showing {shown:,} of {total:,} programmes; --limit N shows N, "
+                   "--limit 0 shows all", err=True)
 
 
 RANK_KEYS = tuple(MEASURES)
@@ -370,9 +422,11 @@ def registry_path() -> None:
 @cli.command("list")
 @price_options
 @output_options
+@LIMIT
 @click.pass_obj
 def list_cmd(state: State, prices_year: int | None, index: str | None, day_rate: float | None,
-             fmt: str | None, fields: list[str], no_header: bool, color: str) -> None:
+             fmt: str | None, fields: list[str], no_header: bool, color: str,
+             limit: int | None) -> None:
     """One row per programme: funder, teams, funding per team, duration, support.
 
     \b
@@ -384,8 +438,15 @@ def list_cmd(state: State, prices_year: int | None, index: str | None, day_rate:
     from fundcmp.views import list_table, priced
 
     prices = _prices(prices_year, index)
-    programmes = _adjusted(state.programmes(), prices, day_rate)
+    page, store = _page(limit), state.store()
+    if page and store:
+        chosen, total = store.first(page), store.count()
+    else:
+        everything = state.programmes()
+        chosen, total = everything[:page], len(everything)
+    programmes = _adjusted(chosen, prices, day_rate)
     emit(priced(list_table(programmes, fields), prices), fmt, no_header, color)
+    _more(len(programmes), total)
 
 
 @cli.command()
@@ -455,10 +516,12 @@ def compare(state: State, slugs: tuple[str, ...], basis: str, prices_year: int |
 @price_options
 @output_options
 @EXPORT
+@LIMIT
 @click.pass_obj
 def rank(state: State, by: list[str], basis: str, reverse: bool, chart: bool,
          prices_year: int | None, index: str | None, day_rate: float | None, fmt: str | None,
-         fields: list[str], no_header: bool, color: str, export: str | None) -> None:
+         fields: list[str], no_header: bool, color: str, export: str | None,
+         limit: int | None) -> None:
     """Programmes in order of one measure (or several); unknowns last, never read as zero.
 
     \b
@@ -474,14 +537,44 @@ def rank(state: State, by: list[str], basis: str, reverse: bool, chart: bool,
     if chart and (fmt or fields):
         raise click.UsageError("--chart draws a picture; it takes no --format or --fields")
     prices = _prices(prices_year, index)
+    page, store = _page(limit), state.store()
+    if store and prices is None and day_rate is None and not chart:
+        _rank_from_index(store, by, basis, reverse, page, fmt, fields, no_header, color, export)
+        return
     programmes = _adjusted(state.programmes(), prices, day_rate)
-    table = priced(rank_table(programmes, by, basis, reverse, fields), prices)
+    table = priced(rank_table(programmes, by, basis, reverse, fields, limit=page), prices)
     if chart:
         from fundcmp.chart import draw
 
         draw(table, RANK_FIELD[by[0]], basis, sys.stdout, color, export=export)
         return
     emit(table, fmt, no_header, color, export)
+    _more(len(table.records), len(programmes))
+
+
+def _rank_from_index(store: Store, by: list[str], basis: str, reverse: bool, page: int | None,
+                     fmt: str | None, fields: list[str], no_header: bool, color: str,
+                     export: str | None) -> None:
+    """rank answered by the cache's index, whose figures arithmetic computed when it was built:
+    tsv and csv of the default fields straight from stored rows, anything else from the
+    programmes shown, revived."""
+    from fundcmp.cache import COLUMN
+    from fundcmp.render import CELL_FORMATS, write_cells
+    from fundcmp.views import rank_fields, rank_table
+
+    shown = fmt or ("table" if _terminal() else "tsv")
+    if shown in CELL_FORMATS and not fields and not export:
+        head = ["\t".join(rank_fields(by, basis))] if fmt and not no_header else []
+        rows = store.rank_cells(by, basis, reverse, page)
+        write_cells([row.split("\t") for row in head + rows], shown, sys.stdout, _raw_text())
+        count = len(rows)
+    else:
+        units = [store.units[COLUMN[k]] for k in by]
+        chosen = _adjusted(store.ranked(by, basis, reverse, page), None, None)
+        table = rank_table(chosen, by, basis, reverse, fields, units=units)
+        emit(table, fmt, no_header, color, export)
+        count = len(table.records)
+    _more(count, store.count() if page and count == page else count)
 
 
 @cli.command()
@@ -574,9 +667,10 @@ or written; 2 a usage error.
 @cli.command("import", epilog=IMPORT_EXIT_CODES)
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--into", "into", required=True, metavar="REGISTRY.yaml",
+@click.option("--into", "into", required=True, metavar="REGISTRY.yaml|.jsonl",
               type=click.Path(dir_okay=False, path_type=Path),
-              help="Registry to add the programmes to; created if missing.")
+              help="Registry to add the programmes to; created if missing. A .jsonl file is "
+                   "JSON Lines (one programme a line), which loads fast at any size.")
 @click.option("--dry-run", is_flag=True, help="Print the summary; write no registry.")
 @click.option("--replace", is_flag=True,
               help="Replace programmes whose slug is already in the registry (default: keep "
@@ -613,10 +707,13 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
     import sqlite3
     import tempfile
 
-    from fundcmp import atomic, giving360, registry_merge
+    from fundcmp import atomic, giving360, jsonl_merge, registry_merge
     from fundcmp.progress import byte_progress
+    from fundcmp.registry_jsonl import is_jsonl
 
-    old_text = _registry_text(into)
+    jsonl = is_jsonl(str(into))  # a machine registry: merged line by line, read and written once
+    # A JSON Lines registry is read once, under the lock, unless this is a dry run.
+    old_text = None if jsonl else _registry_text(into)
     total_bytes = sum(f.stat().st_size for f in files)
 
     def write_report(chunks: Any) -> None:
@@ -656,11 +753,17 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
         "date": summary.source_date or datetime.date.today().isoformat(),
         "document": giving360.fields.printable(", ".join(f.name for f in files)),
     }
+    if jsonl:
+        def merge_jsonl() -> Any:
+            return jsonl_merge.merge(jsonl_merge.read(into), str(into), summary.entries, source,
+                                     replace)
 
-    def merge(text: str | None) -> Any:
-        return registry_merge.merge(text, str(into), summary.entries, source, replace)
+        merged = merge_jsonl() if dry_run else _locked(into, merge_jsonl, jsonl_merge.write)
+    else:
+        def merge(text: str | None) -> Any:
+            return registry_merge.merge(text, str(into), summary.entries, source, replace)
 
-    merged = merge(old_text) if dry_run else _merge_locked(into, merge)
+        merged = merge(old_text) if dry_run else _merge_locked(into, merge)
     names = {e.slug: e for e in summary.entries}
     verbs = ("would add", "would replace") if dry_run else ("added", "replaced")
     for verb, slugs in zip(verbs, (merged.added, merged.replaced), strict=True):
@@ -707,6 +810,27 @@ def _merge_locked(into: Path, merge: Callable[[str | None], Any]) -> Any:
         raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; nothing was "
                             "changed") from None
     return merged[-1]
+
+
+def _locked(into: Path, merge: Callable[[], Any], write: Callable[[Path, Any], None]) -> Any:
+    """Read, merge and write a JSON Lines registry holding its lock (fundcmp.locking), so
+    concurrent imports never lose each other's programmes."""
+    import os
+
+    from fundcmp import locking
+    from fundcmp.errors import RegistryError
+
+    target = Path(os.path.realpath(into))
+    with locking.held(target, locking.wait_seconds(),
+                      lambda m: click.echo(f"fundcmp: {m}", err=True)):
+        merged = merge()
+        if merged.changed:
+            try:
+                write(target, merged)
+            except OSError as exc:
+                raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; nothing "
+                                    "was changed") from None
+    return merged
 
 
 def _registry_text(path: Path) -> str | None:

@@ -140,17 +140,25 @@ def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str 
         _rich(table, io.StringIO(), color, width, export)
 
 
-def _text(table: Table, fmt: str, out: IO[str], header: bool, raw_text: bool = False) -> None:
-    """Every format but the rich table: plain characters, never styled."""
+CELL_FORMATS = ("tsv", "csv")
+
+
+def write_cells(rows: list[list[str]], fmt: str, out: IO[str], raw_text: bool = False) -> None:
+    """Rows of machine cells as tsv or csv: hidden characters escaped, and a csv cell never
+    starts a formula (unless `raw_text`)."""
     if fmt == "tsv":
-        for row in _grid(table, machine, header):
-            out.write("\t".join(map(escaping.single_line, row)) + "\n")
-    elif fmt == "csv":
+        out.write("".join("\t".join(map(escaping.single_line, row)) + "\n" for row in rows))
+    else:
         import csv
 
-        rows = _grid(table, machine, header)
         csv.writer(out, lineterminator="\n").writerows(
             [escaping.csv_cell(c, raw_text) for c in row] for row in rows)
+
+
+def _text(table: Table, fmt: str, out: IO[str], header: bool, raw_text: bool = False) -> None:
+    """Every format but the rich table: plain characters, never styled."""
+    if fmt in CELL_FORMATS:
+        write_cells(_grid(table, machine, header), fmt, out, raw_text)
     elif fmt == "json":
         out.write(escaping.json_text(json.dumps(_objects(table), indent=2,
                                                 ensure_ascii=False)) + "\n")

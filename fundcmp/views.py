@@ -17,6 +17,7 @@ from fundcmp.arithmetic import (
     best,
     common_unit,
     funding_per_year,
+    placed,
     price_year,
     rank_by,
     success_rate,
@@ -243,22 +244,36 @@ RANK_FIELD = {"funding": "funding", "funding-per-year": "funding_per_year",
               "total": "total_funding", "value": "value", "odds": "success_rate"}
 
 
+def rank_fields(keys_by: Sequence[str], basis: str) -> tuple[str, ...]:
+    """rank's default fields: slug, name, each key's figure and its value on the basis, note."""
+    return ("slug", "name", *(f for k in keys_by
+                              for f in (RANK_FIELD[k], f"{RANK_FIELD[k]}_{basis}")), "note")
+
+
 def rank_table(programmes: Sequence[Programme], by: str | Sequence[str], basis: str = "mid",
-               reverse: bool = False, fields: Sequence[str] | None = None) -> Table:
-    """Ranked by one measure or several (`duration,funding`: the next key breaks ties)."""
+               reverse: bool = False, fields: Sequence[str] | None = None,
+               limit: int | None = None, units: Sequence[str | None] | None = None) -> Table:
+    """Ranked by one measure or several (`duration,funding`: the next key breaks ties).
+
+    With `units` (each key's common unit over the whole registry), the programmes
+    are taken as already ranked, as the cache's index returns them. `limit` keeps
+    the first rows.
+    """
     keys_by = (by,) if isinstance(by, str) else tuple(by)
-    ranked = rank_by(programmes, [MEASURES[k] for k in keys_by], basis, reverse)
-    default = ("slug", "name", *(f for k in keys_by
-                                 for f in (RANK_FIELD[k], f"{RANK_FIELD[k]}_{basis}")), "note")
-    keys = tuple(fields) if fields else default
+    measures = [MEASURES[k] for k in keys_by]
+    if units is None:
+        ranked = rank_by(programmes, measures, basis, reverse)
+        units = [common_unit([r.figures[i] for r in ranked]) for i in range(len(keys_by))]
+    else:
+        ranked = placed(programmes, measures, basis, units[0])
+    ranked = ranked[:limit] if limit else ranked
+    keys = tuple(fields) if fields else rank_fields(keys_by, basis)
     catalogue_keys = choose_fields([k for k in keys if k != "note"], ["slug"])
-    units = [common_unit([r.figures[i] for r in ranked]) for i in range(len(keys_by))]
     records = []
     for r, record in zip(ranked, _records([r.programme for r in ranked], catalogue_keys),
                          strict=True):
-        notes = [(k, _rank_note(q, basis, unit))
-                 for k, q, unit in zip(keys_by, r.figures, units, strict=True)]
-        record["note"] = "; ".join(f"{k}: {n}" if len(keys_by) > 1 else n for k, n in notes if n)
+        notes = [rank_note(q, basis, unit) for q, unit in zip(r.figures, units, strict=True)]
+        record["note"] = joined_notes(keys_by, notes)
         records.append(record)
     columns = tuple(Column(k, "Note") if k == "note" else Column(k, CATALOGUE[k][0])
                     for k in keys)
@@ -271,11 +286,18 @@ def rank_table(programmes: Sequence[Programme], by: str | Sequence[str], basis: 
         *_derived_note(records)), optional=optional)
 
 
-def _rank_note(q: Quantity, basis: str, unit: str | None) -> str:
+def joined_notes(keys_by: Sequence[str], notes: Sequence[str]) -> str:
+    """One note cell for a row: each key's note, named when ranking by several."""
+    return "; ".join(f"{k}: {n}" if len(keys_by) > 1 else n
+                     for k, n in zip(keys_by, notes, strict=True) if n)
+
+
+def rank_note(q: Quantity, basis: str, unit: str | None) -> str:
+    """Why a figure ranks where it does (unknown, another currency, a ceiling, derived)."""
     if q.kind is Kind.UNKNOWN:
         return f"unknown: {q.note}" if q.note else "unknown"
     if q.unit != unit:
-        return f"in {q.unit}, so not ranked against figures in {unit}"
+        return other_unit_note(q.unit, unit)
     if q.high is None:
         if q.note:
             return f"ranked by its floor; {q.note}"
@@ -289,6 +311,18 @@ def _rank_note(q: Quantity, basis: str, unit: str | None) -> str:
     elif q.kind is Kind.DERIVED:
         words = f"derived: {q.formula}"
     return "; ".join(part for part in (words, q.note) if part)
+
+
+def rank_notes(q: Quantity) -> dict[str, str]:
+    """rank_note on each basis, for a figure in the common unit (as the cache stores them):
+    the basis changes the note only where it makes the figure's value unknown."""
+    mid = rank_note(q, "mid", q.unit)
+    return {b: mid if (q.basis(b) is None) == (q.mid is None) else rank_note(q, b, q.unit)
+            for b in ("low", "mid", "high")}
+
+
+def other_unit_note(unit: str, common: str | None) -> str:
+    return f"in {unit}, so not ranked against figures in {common}"
 
 
 SHOW_COLUMNS = (Column("fact", "Fact"), Column("value", "Value"), Column("how", "How known"),
