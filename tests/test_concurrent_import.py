@@ -49,17 +49,19 @@ def slugs(path: Path) -> set[str]:
     return {p.slug for p in load(path, use_cache=False).programmes}
 
 
-def _importer(files: list[Path], tmp_path: Path, label: int, start: Any, results: Any) -> None:
+def _importer(files: list[Path], tmp_path: Path, label: int, start: Any, results: Any,
+              suffix: str) -> None:
     """One importing process: at each trial, waits for the others, then imports its file."""
     for trial in range(TRIALS):
         start.wait(timeout=60)
         result = CliRunner().invoke(cli, ["import", str(files[label]), "--into",
-                                          str(tmp_path / f"r{trial}.yaml")])
+                                          str(tmp_path / f"r{trial}{suffix}")])
         results.put((trial, label, result.exit_code, result.stderr))
 
 
 @pytest.mark.slow  # 100 imports in five processes, twenty rounds: 5 to 9 s on 2 busy cores
-def test_five_imports_at_once_lose_no_programme(tmp_path: Path) -> None:
+@pytest.mark.parametrize("suffix", [".yaml", ".jsonl"])
+def test_five_imports_at_once_lose_no_programme(tmp_path: Path, suffix: str) -> None:
     """Five processes import into one registry at the same moment, twenty times over.
 
     Each process imports in a loop (started once, so the test takes seconds, not the
@@ -68,11 +70,12 @@ def test_five_imports_at_once_lose_no_programme(tmp_path: Path) -> None:
     import multiprocessing
 
     files = [programme_file(tmp_path / f"in{i}.json", str(i)) for i in range(IMPORTERS)]
-    for trial in range(TRIALS):
-        (tmp_path / f"r{trial}.yaml").write_text(HAND, "utf-8")
+    if suffix == ".yaml":  # a hand-written registry to begin with; JSON Lines ones start new
+        for trial in range(TRIALS):
+            (tmp_path / f"r{trial}.yaml").write_text(HAND, "utf-8")
     fork = multiprocessing.get_context("fork")
     start, results = fork.Barrier(IMPORTERS), fork.Queue()
-    workers = [fork.Process(target=_importer, args=(files, tmp_path, i, start, results))
+    workers = [fork.Process(target=_importer, args=(files, tmp_path, i, start, results, suffix))
                for i in range(IMPORTERS)]
     for worker in workers:
         worker.start()
@@ -81,9 +84,10 @@ def test_five_imports_at_once_lose_no_programme(tmp_path: Path) -> None:
         worker.join(timeout=60)
     assert [(t, i, err) for t, i, code, err in outcomes if code != 0] == []
     lost = [(trial, i) for trial in range(TRIALS) for i in range(IMPORTERS)
-            if f"programme-{i}-gb-chc-1000001" not in slugs(tmp_path / f"r{trial}.yaml")]
+            if f"programme-{i}-gb-chc-1000001" not in slugs(tmp_path / f"r{trial}{suffix}")]
     assert lost == []
-    assert all("mine" in slugs(tmp_path / f"r{trial}.yaml") for trial in range(TRIALS))
+    if suffix == ".yaml":
+        assert all("mine" in slugs(tmp_path / f"r{trial}.yaml") for trial in range(TRIALS))
     assert not list(tmp_path.glob("*.lock"))
 
 
