@@ -7,7 +7,6 @@ award date or duration unknown and is reported; the amount still counts.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +15,7 @@ from typing import Any
 from fundcmp.giving360 import fields
 from fundcmp.giving360.currencies import ISO_4217
 from fundcmp.giving360.fields import FieldProblem, Order
+from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
 
 LEFT_OUT = "left out of the money"
 NOT_DISCLOSED = "left out of the spread and total (--keep-zero keeps them)"
@@ -56,7 +56,7 @@ class Grant:
     duration_months: tuple[float, float] | None
 
 
-_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?\Z")
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?\Z", re.ASCII)
 
 
 def _plain(value: Any) -> str | None:
@@ -80,7 +80,8 @@ def _iso_day(value: Any) -> str | None:
         year = date.fromisoformat(value[:10]).year
     except ValueError:
         return None
-    return value[:10] if fields.FIRST_YEAR <= year <= fields.LAST_YEAR else None
+    return value[:10] if fields.FIRST_YEAR <= year <= fields.LAST_YEAR \
+        and fields.real_time(value[10:]) else None
 
 
 def quick(raw: dict[str, Any]) -> Grant | None:
@@ -114,14 +115,15 @@ def quick(raw: dict[str, Any]) -> Grant | None:
         if first is None or last is None:
             return None
         days = (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
-        if days <= 0:
-            return None
         months = round(days / fields.DAYS_PER_MONTH, 1)
+        if days <= 0 or months > MAX_DURATION_MONTHS:
+            return None
         duration = (months, months)
     if stated is not None and stated != "":
         if type(stated) is str and _PLAIN_NUMBER.match(stated):
             stated = float(stated)
-        if type(stated) not in (int, float) or not 0 < stated < math.inf:
+        if type(stated) not in (int, float) \
+                or not MIN_DURATION_MONTHS <= stated <= MAX_DURATION_MONTHS:
             return None
         months = round(float(stated), 2)
         duration = (months, months)
