@@ -10,15 +10,20 @@ second table, for the report.
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fundcmp.giving360.check import Grant, Problem
 
 COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
+GroupFacts = tuple[int, float, int, int, str, str, float, float]
+# The facts of a group whose every grant was a duplicate.
+_NO_GRANTS = cast(GroupFacts, (0, 0.0, 0, 0, "", "", None, None))
 BATCH = 2048  # grants queued per insert: few SQLite calls, little memory
 
 
@@ -54,6 +59,7 @@ class Store:
         self._rows: list[tuple[Any, ...]] = []
         self._tags: list[Any] = []
         self._seq = 0
+        self._facts: dict[int, GroupFacts] | None = None
 
     def _row(self, grant_id: str, group: int | None, grant: Grant | None,
              max_figure: float) -> tuple[Any, ...]:
@@ -148,17 +154,30 @@ class Store:
             return None
         return Spread(float(low), self.median(group, column, n), float(high), n)
 
-    def group_facts(self, group: int) -> tuple[int, float, int, int, str, str, float, float]:
+    def group_facts(self, group: int) -> GroupFacts:
         """grants, exact total, recipients, grants naming none, first and last award date,
         and the shortest and longest duration."""
-        n, recipients, nameless, first, last, shortest, longest = self.db.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT NULLIF(recipient, '')), SUM(recipient = ''), "
-            "MIN(award), MAX(award), MIN(dur_low), MAX(dur_high) FROM grant_row "
-            "WHERE grp = ?", (group,)).fetchone()
-        total = math.fsum(row[0] for row in self.db.execute(
-            "SELECT amount FROM grant_row WHERE grp = ?", (group,)))
-        return (n, total, recipients, nameless or 0, first or "", last or "",
-                shortest, longest)
+        if self._facts is None:
+            self._facts = self._all_group_facts()
+        return self._facts.get(group, _NO_GRANTS)
+
+    def _all_group_facts(self) -> dict[int, GroupFacts]:
+        """Every group's facts from one pass over the table, not one search a group; the
+        totals summed exactly (math.fsum) from the amount index, in group order."""
+        facts: dict[int, list[Any]] = {}
+        for grp, n, recipients, nameless, first, last, shortest, longest in self.db.execute(
+                "SELECT grp, COUNT(*), COUNT(DISTINCT NULLIF(recipient, '')), "
+                "SUM(recipient = ''), MIN(award), MAX(award), MIN(dur_low), MAX(dur_high) "
+                "FROM grant_row NOT INDEXED WHERE grp IS NOT NULL GROUP BY grp"):
+            facts[grp] = [n, 0.0, recipients, nameless or 0, first or "", last or "", shortest,
+                          longest]
+        rows = self.db.execute("SELECT grp, amount FROM grant_row INDEXED BY by_amount "
+                               "WHERE grp IS NOT NULL ORDER BY grp")
+        for grp, amounts in itertools.groupby(rows, key=operator.itemgetter(0)):
+            facts[grp][1] = math.fsum(row[1] for row in amounts)
+        return {grp: (n, total, recipients, nameless, first, last, shortest, longest)
+                for grp, (n, total, recipients, nameless, first, last, shortest, longest)
+                in facts.items()}
 
     def close(self) -> None:
         self.db.close()
