@@ -64,12 +64,6 @@ class Grant(NamedTuple):
     duration_months: tuple[float, float] | None
 
 
-def _plain_number(value: str) -> bool:
-    """Digits with at most one decimal point inside: what float() reads as read_amount does."""
-    whole, point, part = value.partition(".")
-    return whole.isdecimal() and (not point or part.isdecimal())
-
-
 def quick(raw: dict[str, Any]) -> Grant | None:
     """The grant, when every value it needs is in its plainest form: the usual case.
 
@@ -82,8 +76,10 @@ def quick(raw: dict[str, Any]) -> Grant | None:
     grant_id: Any = get("id")
     amount: Any = get("amount")
     currency: Any = get("currency")
-    if type(amount) is str and _plain_number(amount):
-        amount = float(amount)  # as read_amount reads plain digits, CSV's usual amount
+    if type(amount) is str:  # CSV's usual amount: plain digits, read as read_amount reads them
+        whole, point, part = amount.partition(".")
+        if whole.isdecimal() and (not point or part.isdecimal()):
+            amount = float(amount)
     if type(grant_id) is not str or not grant_id or grant_id[0].isspace() \
             or grant_id[-1].isspace() or (type(amount) is not float and type(amount) is not int) \
             or not 0 < amount <= MAX_AMOUNT or type(currency) is not str \
@@ -103,6 +99,7 @@ def quick(raw: dict[str, Any]) -> Grant | None:
     duration: tuple[float, float] | None = None
     start: Any = get("start")
     end: Any = get("end")
+    stated: Any = get("duration")
     if start or end:
         if type(start) is not str or type(end) is not str or len(start) < 10 \
                 or len(end) < 10 or start[4] != "-" or start[7] != "-" or end[4] != "-" \
@@ -118,12 +115,14 @@ def quick(raw: dict[str, Any]) -> Grant | None:
         days = (last - first).days + 1
         if days <= 0:
             return None
-        months = round(days / DAYS_PER_MONTH, 1)
-        duration = (months, months)
-    stated: Any = get("duration")
+        if stated is None or stated == "":  # else the stated months are the duration
+            months = round(days / DAYS_PER_MONTH, 1)
+            duration = (months, months)
     if stated is not None and stated != "":
-        if type(stated) is str and _plain_number(stated):
-            stated = float(stated)
+        if type(stated) is str:
+            whole, point, part = stated.partition(".")
+            if whole.isdecimal() and (not point or part.isdecimal()):
+                stated = float(stated)
         if (type(stated) is not int and type(stated) is not float) \
                 or not 0 < stated < math.inf:
             return None

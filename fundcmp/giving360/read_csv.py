@@ -76,13 +76,14 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             keys = tuple(found)
             cells = operator.itemgetter(*found.values())
             width = max(found.values()) + 1
+            id_column = found["id"]
             name = info.name
             for row in reader:
                 if len(row) < width:
                     if not any(cell.strip() for cell in row):
                         continue
                     row += [""] * (width - len(row))
-                elif not row[found["id"]] and not any(cell.strip() for cell in row):
+                elif not row[id_column] and not any(cell.strip() for cell in row):
                     continue
                 if on_bytes is not None and reader.line_num % 4096 == 0:
                     on_bytes(stream.tell())
