@@ -156,13 +156,73 @@ def generate(count: int, seed: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def as_jsonl(text: str) -> str:
+    """The same registry as JSON Lines (what `fundcmp import --into X.jsonl` writes): each
+    source and programme block read on its own, so no 100,000-programme YAML parse is needed."""
+    import yaml
+
+    loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+    out = []
+    section = ""
+    block: list[str] = []
+
+    def flush() -> None:
+        if block:
+            (item,) = yaml.load("\n".join(block), Loader=loader)
+            wrapped = {"source": item} if section == "sources" else item
+            out.append(json.dumps(wrapped, ensure_ascii=False))
+            block.clear()
+
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        if not line.startswith(" "):
+            flush()
+            section = line.rstrip(":")
+            continue
+        if line.startswith("  - "):
+            flush()
+        block.append(line)
+    flush()
+    return "\n".join(out) + "\n"
+
+
+def grants(count: int, seed: int, programmes: int) -> str:
+    """A 360Giving JSON data package of `count` grants spread over `programmes` programmes."""
+    rng = random.Random(seed)
+    items = []
+    for i in range(count):
+        p = rng.randrange(programmes)
+        year = rng.randint(2005, 2024)
+        items.append({
+            "id": f"360G-bench-{seed}-{i}", "title": f"Grant {i}", "description": "a grant",
+            "currency": "GBP", "amountAwarded": rng.randint(1, 500) * 1000,
+            "awardDate": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "recipientOrganization": [{"id": f"GB-CHC-{rng.randint(1, 10**6)}",
+                                       "name": "A recipient"}],
+            "fundingOrganization": [{"id": "GB-CHC-1234567", "name": "Benchmark Trust"}],
+            "grantProgramme": [{"code": f"BP{p}", "title": f"Benchmark programme {p}"}],
+            "plannedDates": [{"duration": rng.randint(6, 48)}],
+        })
+    return json.dumps({"grants": items}, indent=1) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("count", type=int, help="how many programmes")
+    parser.add_argument("count", type=int, help="how many programmes (grants with --grants)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("-o", "--output", type=Path, help="file to write (default stdout)")
+    parser.add_argument("--jsonl", action="store_true",
+                        help="write the registry as JSON Lines instead of YAML")
+    parser.add_argument("--grants", type=int, metavar="PROGRAMMES", default=None,
+                        help="write COUNT 360Giving grants over PROGRAMMES programmes instead")
     args = parser.parse_args(argv)
-    text = generate(args.count, args.seed)
+    if args.grants:
+        text = grants(args.count, args.seed, args.grants)
+    else:
+        text = generate(args.count, args.seed)
+        if args.jsonl:
+            text = as_jsonl(text)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:

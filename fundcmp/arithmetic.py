@@ -12,16 +12,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from fundcmp.display import amount, span
-from fundcmp.model import Kind, Programme, Quantity, Support, Unit, derived, is_money, unknown
+from fundcmp.model import (
+    Kind,
+    Programme,
+    Quantity,
+    Support,
+    Unit,
+    derived,
+    is_money,
+    said_unknown,
+    unknown,
+)
 
 BASES = ("low", "mid", "high")
 
 
 def _words(q: Quantity) -> str:
-    """A quantity inside a formula: a range is shown as [low, high]."""
+    """A quantity inside a formula: a range is shown as [low, high], money to the penny
+    where it has pence, so the working reproduces the answer."""
     if q.low is not None and q.high is not None and q.low != q.high:
-        return f"[{amount(q.low, q.unit)}, {amount(q.high, q.unit)}]"
-    return span(q)
+        return f"[{amount(q.low, q.unit, True)}, {amount(q.high, q.unit, True)}]"
+    return span(q, exact=True)
 
 
 def per_year(funding: Quantity, duration: Quantity) -> Quantity:
@@ -59,8 +70,11 @@ def funding_per_year(p: Programme) -> Quantity:
 
 
 def total_funding(p: Programme) -> Quantity:
-    """The stated programme total, or teams x per-team funding when none is stated."""
-    if p.total_funding.kind is not Kind.UNKNOWN:
+    """The stated programme total, or teams x per-team funding when none is stated.
+
+    A total the registry states as unknown, with its reason, stays unknown.
+    """
+    if p.total_funding.kind is not Kind.UNKNOWN or said_unknown(p.total_funding):
         return p.total_funding
     teams, each = p.teams, p.funding_per_team
     if not teams.known or not each.known:
@@ -103,20 +117,52 @@ def rank(programmes: Sequence[Programme], measure: Callable[[Programme], Quantit
     return rank_by(programmes, (measure,), basis, reverse)
 
 
-def best(quantities: Sequence[Quantity], basis: str = "mid") -> set[int]:
-    """Positions of the largest value on the basis; none when fewer than two are known.
+@dataclass(frozen=True, slots=True)
+class Best:
+    """Which figures in a row are best, and, when none is, why not (for the legend)."""
 
-    A ceiling is never starred unless judging on the high end: "up to £45,000"
-    promises nothing above zero, so it cannot be called better than £30,000-£50,000.
+    positions: frozenset[int]
+    why_none: str = ""
+
+
+def standing(q: Quantity, basis: str, unit: str | None) -> float | None:
+    """The one value a figure is ordered by: THE rule behind both `rank` and compare's star.
+
+    - its value on the basis (low, mid or high) when it has one: a range's
+      midpoint on mid, a ceiling ("up to") at its cap on mid and high;
+    - a floor ("at least", no upper end) at its floor on every basis: the
+      only bound known, and the true figure is no smaller;
+    - nothing (it takes no part, listed after every known figure) when it is
+      unknown, in another currency than `unit`, or a ceiling on the low basis
+      (a ceiling promises nothing above zero).
     """
+    if q.kind is Kind.UNKNOWN or q.unit != unit:
+        return None
+    return standing_of(q.low, q.mid, q.high, basis)
+
+
+def standing_of(low: float | None, mid: float | None, high: float | None,
+                basis: str) -> float | None:
+    """`standing` on bare bounds (as a store of figures keeps them): the basis's bound,
+    else a floor's low end."""
+    value = low if basis == "low" else high if basis == "high" else mid
+    if value is None and high is None:
+        return low
+    return value
+
+
+def best(quantities: Sequence[Quantity], basis: str = "mid") -> Best:
+    """The figures `rank` would put first among these, by `standing`, when that means
+    something: at least two figures take part and not all of them are equal."""
     unit = common_unit(quantities)
-    values = [q.basis(basis) if q.unit == unit and (q.low is not None or basis == "high")
-              else None for q in quantities]
+    values = [standing(q, basis, unit) for q in quantities]
     known = [v for v in values if v is not None]
-    if len(known) < 2 or max(known) == min(known):
-        return set()
+    if len(known) < 2:
+        return Best(frozenset(), f"fewer than two figures are known on the {basis} basis")
+    if max(known) == min(known):
+        return Best(frozenset(), "all figures are equal")
     top = max(known)
-    return {i for i, v in enumerate(values) if v == top}
+    return Best(frozenset(i for i, v in enumerate(values) if v == top))
 
 
 def months_between(start: str, end: str) -> tuple[int, int]:
@@ -194,7 +240,7 @@ def value_programme(p: Programme, day_rate_gbp: float | None) -> Programme:
 def _part(q: Quantity, name: str) -> str:
     if q.low is None and q.high is None:
         return f"{name} (unknown)"
-    return _words(q) if q.high is not None else f"at least {amount(q.low or 0, q.unit)}"
+    return _words(q) if q.high is not None else f"at least {amount(q.low or 0, q.unit, True)}"
 
 
 def add(parts: Sequence[tuple[str, Quantity]]) -> Quantity:
@@ -249,7 +295,16 @@ def common_unit(quantities: Sequence[Quantity]) -> str | None:
     Imported programmes may pay in euros or dollars; those are never ranked
     against pounds, since no exchange rate is assumed.
     """
-    counts = Counter(q.unit for q in quantities if q.kind is not Kind.UNKNOWN)
+    return most_common_unit(Counter(u for q in quantities if (u := counted_unit(q))))
+
+
+def counted_unit(q: Quantity) -> str | None:
+    """The unit a figure counts for when choosing the common unit: none if it is unknown."""
+    return None if q.kind is Kind.UNKNOWN else q.unit
+
+
+def most_common_unit(counts: Counter[str]) -> str | None:
+    """The unit counted most often, pounds on a tie; None when nothing is counted."""
     if not counts:
         return None
     return max(counts, key=lambda unit: (counts[unit], unit == Unit.GBP))
@@ -263,23 +318,44 @@ def rank_by(programmes: Sequence[Programme],
     Within each key the largest comes first (smallest with reverse) and an
     unknown, or a figure in another currency, comes after every known value;
     programmes unknown on the first key keep registry order once the keys are
-    used up.
+    used up. Each figure is ordered by `standing`, the rule compare's star uses.
     """
     figures = [[measure(p) for measure in measures] for p in programmes]
     units = [common_unit([row[i] for row in figures]) for i in range(len(measures))]
+    values = [[standing(q, basis, unit) for q, unit in zip(row, units, strict=True)]
+              for row in figures]
+    order = rank_order(values, [p.slug for p in programmes], reverse)
+    return [_ranked(programmes[i], figures[i], basis, units[0]) for i in order]
 
-    def key(position: int) -> tuple[object, ...]:
-        parts: list[tuple[int, float]] = []
-        for q, unit in zip(figures[position], units, strict=True):
-            v = q.basis(basis) if q.unit == unit else None
-            parts.append((1, 0.0) if v is None else (0, v if reverse else -v))
-        first_known = parts[0][0] == 0
-        return (*parts, programmes[position].slug if first_known else "", position)
 
-    order = sorted(range(len(programmes)), key=key)
-    return [Ranked(programmes[i], tuple(figures[i]),
-                   figures[i][0].basis(basis) if figures[i][0].unit == units[0] else None)
-            for i in order]
+def rank_order(values: Sequence[Sequence[float | None]], slugs: Sequence[str],
+               reverse: bool) -> list[int]:
+    """Positions in rank order, from each programme's `standing` on each key (None when it
+    takes no part): largest first (smallest with reverse), unknowns last; ties on a known
+    first value by slug, then by registry position. The cache's index sorts its stored
+    values with this same function."""
+    sign = 1.0 if reverse else -1.0
+    keys: list[tuple[object, ...]]
+    if all(len(row) == 1 for row in values[:1]):  # one key: the same order, built faster
+        keys = [(1, 0.0, "", position) if v is None else (0, sign * v, slug, position)
+                for position, ((v,), slug) in enumerate(zip(values, slugs, strict=True))]
+    else:
+        keys = [(*[part for v in row for part in ((1, 0.0) if v is None else (0, sign * v))],
+                 slug if row[0] is not None else "", position)
+                for position, (row, slug) in enumerate(zip(values, slugs, strict=True))]
+    return sorted(range(len(keys)), key=keys.__getitem__)
+
+
+def _ranked(p: Programme, figures: Sequence[Quantity], basis: str, unit: str | None) -> Ranked:
+    return Ranked(p, tuple(figures), standing(figures[0], basis, unit))
+
+
+def placed(programmes: Sequence[Programme],
+           measures: Sequence[Callable[[Programme], Quantity]], basis: str,
+           unit: str | None) -> list[Ranked]:
+    """Programmes already in ranked order (as the cache's index gives them), with their figures;
+    `unit` is the first key's common unit over the whole registry."""
+    return [_ranked(p, [measure(p) for measure in measures], basis, unit) for p in programmes]
 
 
 MEASURES: dict[str, Callable[[Programme], Quantity]] = {

@@ -1,17 +1,25 @@
-"""A cache of validated registries, so an unchanged file is not parsed twice.
+"""An indexed store of each validated registry, so a run reads only what it prints.
 
-Parsing and validating YAML is the slow part of a run on a large registry.
-The validated programmes are stored as JSON in the user cache directory
-($XDG_CACHE_HOME/fundcmp, else ~/.cache/fundcmp), in a file named by the
-SHA-256 of the registry's bytes and of fundcmp's own loading code, so any
-change to the file or to the validator misses the cache.
+Parsing and validating a large registry is the slow part of a run. The first
+run on a registry file stores it in an SQLite database (Python's standard
+library) in the user cache directory ($XDG_CACHE_HOME/fundcmp, else
+~/.cache/fundcmp), named by the SHA-256 of the file's bytes and of fundcmp's
+own code, so any change to either misses. A row per programme holds the plain
+values it was read from plus, for every rank key, the figure's unit and its
+low/mid/high, computed once by fundcmp.arithmetic (never by SQL), and the
+cells and notes a ranking prints. So a ranking is an ordered query, `compare
+A B` reads two rows by slug, and only the programmes printed become objects.
 
-JSON is a safe format for this: decoding it can only make dicts, lists,
-strings, numbers, booleans and None, never run code or build arbitrary
-objects (as pickle, or marshal's code objects, could). The decoder below
-turns those plain values back into fundcmp's own model classes only, by name,
-and any entry it cannot read, for whatever reason, counts as a miss and is
-rebuilt from the registry.
+Nothing in the store is believed blindly:
+- it is used only in a directory owned by the user and writable by no one
+  else, from a file owned by the user and writable by no one else (as ssh
+  treats its keys); otherwise it is neither read nor written;
+- every programme revived goes through the registry's own validator, with the
+  same checks as a parse, and its stored rank figures must equal what
+  arithmetic computes from it; text printed straight from the store (names,
+  cells, notes, warnings) is checked for control characters;
+- an entry that fails any of this, or that SQLite cannot read, is deleted
+  and rebuilt from the registry file, never believed.
 """
 
 from __future__ import annotations
@@ -20,22 +28,46 @@ import contextlib
 import hashlib
 import json
 import os
-from enum import Enum
+import sqlite3
+import stat
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from fundcmp import model
-from fundcmp.model import Programme, Source
+from fundcmp.arithmetic import (
+    MEASURES,
+    counted_unit,
+    most_common_unit,
+    rank_order,
+    standing_of,
+    value_programme,
+)
+from fundcmp.errors import RegistryError
+from fundcmp.model import Programme, Quantity, Source
+
+if TYPE_CHECKING:
+    from fundcmp.registry import Record, Registry
 
 ENV_DISABLE = "FUNDCMP_NO_CACHE"
-FORMAT = 1
+FORMAT = 2
 KEEP_ENTRIES = 8
-_CLASSES: dict[str, Any] = {cls.__name__: cls for cls in (
-    model.Kind, model.Unit, model.Evidence, model.Quantity, model.DateFact, model.Support,
-    model.Source, model.TextFact, model.Programme)}
-_MEMBERS = {cls.__name__: {m.value: m for m in cls} for cls in (model.Kind, model.Unit)}
-_READ_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-                RecursionError)
+MIN_BYTES = 32 * 1024  # smaller registries (the shipped one) parse faster than SQLite opens
+SUFFIX = ".sqlite"
+BASES = ("low", "mid", "high")
+COLUMN = {key: key.replace("-", "_") for key in MEASURES}
+_FIGURE = ("kind", "unit", "low", "mid", "high")
+T = TypeVar("T")
+# A programme to revive: its row, its record, and its stored figures on every key.
+_FULL = ("SELECT programmes.*, records.record, "
+         + ", ".join(f"{c}.{part} AS {c}_{part}" for c in COLUMN.values() for part in _FIGURE)
+         + " FROM programmes JOIN records USING (position)"
+         + "".join(f" JOIN by_{c} AS {c} USING (position)" for c in COLUMN.values()))
+
+
+class Stale(Exception):
+    """An entry that cannot be believed: it is deleted and rebuilt."""
 
 
 def enabled() -> bool:
@@ -50,13 +82,38 @@ def directory() -> Path:
     return root / "fundcmp"
 
 
-def key(content: bytes) -> str | None:
-    """SHA-256 of the registry's bytes and of fundcmp's own code; None if the code is unreadable.
+def _mine(info: os.stat_result) -> bool:
+    """Owned by this user and writable by no one else."""
+    return info.st_uid == os.geteuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
-    All of the package's modules count, not just the loader's, so a new
-    validation rule anywhere can never be skipped by an entry made before it.
-    """
-    digest = hashlib.sha256(content)
+
+def trusted_directory(folder: Path, create: bool) -> bool:
+    """Whether the cache may be used here; a missing directory is made private (0700)."""
+    try:
+        info = os.lstat(folder)
+    except FileNotFoundError:
+        if not create:
+            return False
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700)
+            info = os.lstat(folder)
+        except OSError:
+            return False
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and _mine(info)
+
+
+def key(content: bytes) -> str | None:
+    """SHA-256 of the registry's bytes and of fundcmp's own code; None if the code is unreadable."""
+    return _keyed(hashlib.sha256(content).hexdigest())
+
+
+def _keyed(content_sha256: str) -> str | None:
+    """All of the package's modules count, not just the loader's, so a new validation rule
+    anywhere can never be skipped by an entry made before it."""
+    digest = hashlib.sha256(content_sha256.encode("ascii"))
     try:
         for module in sorted(Path(__file__).parent.glob("*.py")):
             digest.update(b"\0" + module.read_bytes())
@@ -65,69 +122,618 @@ def key(content: bytes) -> str | None:
     return digest.hexdigest()
 
 
-def _encode(value: Any) -> Any:
-    """Model values as plain JSON values: an object or enum as {class name: fields}."""
-    if isinstance(value, Enum):
-        return {type(value).__name__: value.value}
-    if isinstance(value, tuple):
-        return [_encode(v) for v in value]
-    slots = getattr(type(value), "__slots__", None)
-    if slots is not None and type(value).__name__ in _CLASSES:
-        return {type(value).__name__: [_encode(getattr(value, s)) for s in slots]}
-    return value
+MEMO_SUFFIX = ".stat"
+KEEP_MEMOS = 64
+RACY_NS = 2_000_000_000  # a file changed this close to its hashing may change unseen again
 
 
-def _tuples(value: Any) -> Any:
-    return tuple([_tuples(v) for v in value]) if type(value) is list else value
+def file_key(path: Path | str) -> str | None:
+    """The key of a regular file's bytes; None for anything else.
 
-
-def _revive(obj: dict[str, Any]) -> Any:
-    """json's object_hook, the inverse of _encode: a name not in the model raises KeyError."""
-    ((name, body),) = obj.items()
-    members = _MEMBERS.get(name)
-    if members is not None:
-        return members[body]
-    return _CLASSES[name](*[_tuples(v) if type(v) is list else v for v in body])
-
-
-def fetch(cache_key: str) -> tuple[tuple[Programme, ...], tuple[Source, ...]] | None:
-    """The programmes and sources stored under the key, or None if absent or unreadable.
-
-    An entry is a header line, then the body; the header holds the body's
-    SHA-256, so a truncated or bit-flipped entry is noticed, not believed.
+    Hashing a 100 MB registry takes a third of a second, so, as git's index
+    does, the SHA-256 is remembered with the file's device, inode, size,
+    modification and change times, and reused while all five are unchanged
+    (a change time cannot be set back without root). A file modified within
+    RACY_NS of being hashed is hashed again next time.
     """
     try:
-        head, _, body = (directory() / f"{cache_key}.json").read_bytes().partition(b"\n")
-        header = json.loads(head)
-        if header != {"format": FORMAT, "key": cache_key,
-                      "body_sha256": hashlib.sha256(body).hexdigest()}:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            fingerprint = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+                           info.st_ctime_ns]
+            where = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()
+            memo = directory() / f"{where}{MEMO_SUFFIX}"
+            known = _read_memo(memo)
+            if known is not None and known[0] == fingerprint:
+                return _keyed(known[1])
+            content = hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
+    if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > RACY_NS:
+        _write_memo(memo, fingerprint, content)
+    return _keyed(content)
+
+
+def _read_memo(memo: Path) -> tuple[list[int], str] | None:
+    """A remembered (fingerprint, SHA-256), only from a private file in a private directory."""
+    try:
+        fd = os.open(memo, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        if not _mine(os.fstat(fd)) or not trusted_directory(memo.parent, create=False):
             return None
-        programmes, sources = _tuples(json.loads(body, object_hook=_revive))
-    except _READ_ERRORS:
+        value = json.loads(os.read(fd, 4096))
+        fingerprint, content = value["stat"], value["sha256"]
+        if not (isinstance(fingerprint, list) and all(type(n) is int for n in fingerprint)
+                and isinstance(content, str) and len(content) == 64):
+            return None
+        return fingerprint, content
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not all(type(p) is Programme for p in programmes) or \
-            not all(type(s) is Source for s in sources):
-        return None
-    return programmes, sources
+    finally:
+        os.close(fd)
 
 
-def store(cache_key: str, programmes: tuple[Programme, ...], sources: tuple[Source, ...]) -> None:
-    """Write the entry atomically (a temporary file renamed into place); failures are ignored."""
-    folder = directory()
-    body = json.dumps([_encode(programmes), _encode(sources)],
-                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    header = json.dumps({"format": FORMAT, "key": cache_key,
-                         "body_sha256": hashlib.sha256(body).hexdigest()}).encode("ascii")
+def _write_memo(memo: Path, fingerprint: list[int], content: str) -> None:
+    if not trusted_directory(memo.parent, create=True):
+        return
     from fundcmp.atomic import write_bytes
 
     with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
-        write_bytes(folder / f"{cache_key}.json", header + b"\n" + body)
+        write_bytes(memo, json.dumps({"stat": fingerprint, "sha256": content}).encode())
+        os.chmod(memo, 0o600)
+
+
+def open_or_build(path: Path | str, records: Callable[[], Iterable[Record]],
+                  content: bytes | None = None) -> Store | None:
+    """The store for this registry file (whose bytes are `content`, if already read): opened
+    if cached, else built from its records.
+
+    None when the cache cannot be used (untrusted or unwritable directory, a
+    file that is not regular): the caller then reads the file itself.
+    """
+    folder = directory()
+    cache_key = file_key(path) if content is None else key(content)
+    if cache_key is None or not trusted_directory(folder, create=True):
+        return None
+    entry = folder / f"{cache_key}{SUFFIX}"
+    store = Store(entry, cache_key, str(path), records)
+    try:
+        store.connect()
+    except Stale:
+        with contextlib.suppress(OSError):
+            entry.unlink(missing_ok=True)
+        if not store.build():
+            return None
+    return store
+
+
+class Store:
+    """One registry's entry: queries answer from its rows, revival validates what it returns."""
+
+    def __init__(self, entry: Path, cache_key: str, path: str,
+                 records: Callable[[], Iterable[Record]]) -> None:
+        self.entry = entry
+        self.key = cache_key
+        self.path = path
+        self._records = records
+        self._db: sqlite3.Connection | None = None
+        self.units: dict[str, str | None] = {}
+
+    # Opening and building
+
+    def connect(self) -> None:
+        """Open the entry read-only and check it is ours and whole; Stale if not."""
+        try:
+            fd = os.open(self.entry, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            raise Stale from None
+        try:
+            if not _mine(os.fstat(fd)):
+                raise Stale
+            db = sqlite3.connect(f"file:/dev/fd/{fd}?mode=ro&immutable=1", uri=True)
+            meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
+            if meta.get("format") != str(FORMAT) or meta.get("key") != self.key:
+                db.close()
+                raise Stale
+            units = json.loads(meta["units"])
+            if set(units) != set(COLUMN.values()) or not all(u is None or isinstance(u, str)
+                                                    for u in units.values()):
+                db.close()
+                raise Stale
+        except (sqlite3.Error, ValueError, KeyError, TypeError):
+            raise Stale from None
+        finally:
+            os.close(fd)
+        self.units = units
+        self._db = db
+
+    def build(self) -> bool:
+        """Validate every record of the registry into a new entry; False if it cannot be written.
+
+        A registry that fails validation raises its RegistryError, leaving no entry.
+        """
+        import tempfile
+
+        folder = self.entry.parent
+        try:
+            fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{self.entry.name}.",
+                                        suffix=".tmp")
+            os.close(fd)
+        except OSError:
+            return False
+        try:
+            _write(Path(temp), self.key, self._records())
+            os.replace(temp, self.entry)
+        except (OSError, sqlite3.Error, OverflowError):
+            # OverflowError: a figure too extreme to format (a duration of 1e-300 months);
+            # the caller then loads the registry without an index, as before there was one
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            return False
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
         _prune(folder)
+        try:
+            self.connect()
+        except Stale:
+            return False
+        return True
+
+    def _retry(self, query: Callable[[], T]) -> T:
+        """Answer from the entry; if it cannot be believed, rebuild it once and answer again."""
+        try:
+            return query()
+        except (Stale, TypeError, ValueError, KeyError, IndexError):
+            pass  # what a damaged or forged entry can raise
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        with contextlib.suppress(OSError):
+            self.entry.unlink(missing_ok=True)
+        if not self.build():
+            raise RegistryError(self.path, None, "the cache entry could not be rebuilt; run "
+                                "with --no-cache")
+        return query()
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        assert self._db is not None
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error:
+            raise Stale from None
+
+    # Queries
+
+    def count(self) -> int:
+        return int(self._retry(lambda: self._rows("SELECT COUNT(*) FROM programmes"))[0][0])
+
+    def names(self) -> list[tuple[str, str]]:
+        """Each programme's slug and name (whitespace collapsed), checked printable."""
+        def query() -> list[tuple[str, str]]:
+            found = [(str(s), str(n)) for s, n in self._rows(
+                "SELECT slug, name_cell FROM programmes ORDER BY position")]
+            _printable(text for pair in found for text in pair)
+            return found
+
+        return self._retry(query)
+
+    def slugs(self) -> list[str]:
+        return self._retry(lambda: [s for (s,) in self._rows(
+            "SELECT slug FROM programmes ORDER BY position")])
+
+    def lines(self) -> list[tuple[str, int]]:
+        """Each programme's slug and the line it starts on."""
+        return self._retry(lambda: [(str(s), int(n)) for s, n in self._rows(
+            "SELECT slug, line FROM programmes ORDER BY position")])
+
+    def source_lines(self) -> list[tuple[str, int]]:
+        """Each source's id and the line it starts on."""
+        return self._retry(lambda: [(str(s), int(n)) for s, n in self._rows(
+            "SELECT id, line FROM sources ORDER BY position")])
+
+    def findings(self) -> list[str]:
+        """The warning lines of facts that disagree, found when the entry was built."""
+        def query() -> list[str]:
+            found = [line for (text,) in self._rows(
+                "SELECT findings FROM programmes WHERE findings IS NOT NULL ORDER BY position")
+                for line in _strings(text)]
+            _printable(found)
+            return found
+
+        return self._retry(query)
+
+    def registry(self) -> Registry:
+        """Every programme and source, revived and validated."""
+        from fundcmp.registry import Registry
+
+        def query() -> Registry:
+            sources = self._sources(self._rows(
+                "SELECT position, id, line, record FROM sources ORDER BY position"))
+            programmes = self._revive(self._named(f"{_FULL} ORDER BY position"), sources)
+            return Registry(self.path, tuple(programmes), tuple(sources.values()))
+
+        return self._retry(query)
+
+    def by_slugs(self, slugs: Sequence[str]) -> dict[str, Programme]:
+        """The programmes with these slugs (those the registry holds), revived and checked."""
+        def query() -> dict[str, Programme]:
+            marks = ",".join("?" * len(slugs))
+            rows = self._named(f"{_FULL} WHERE slug IN ({marks})", slugs)
+            return {p.slug: p for p in self._revive(rows)}
+
+        return {} if not slugs else self._retry(query)
+
+    def first(self, limit: int) -> list[Programme]:
+        """The first programmes in registry order."""
+        return self._retry(lambda: self._revive(self._named(
+            f"{_FULL} WHERE position < ? ORDER BY position", (limit,))))
+
+    def ranked(self, keys: Sequence[str], basis: str, reverse: bool,
+               limit: int | None) -> list[Programme]:
+        """The programmes in rank order (arithmetic.rank_order's), revived and checked."""
+        def query() -> list[Programme]:
+            positions = [row[0] for row in self._ordered(keys, basis, reverse, limit, "")]
+            rows = {row["position"]: row for row in self._named(
+                f"{_FULL} WHERE position IN ({','.join('?' * len(positions))})", positions)}
+            return self._revive([rows[p] for p in positions])
+
+        return self._retry(query)
+
+    def rank_cells(self, keys: Sequence[str], basis: str, reverse: bool,
+                   limit: int | None) -> list[str]:
+        """rank's default fields (views.rank_fields), each row as tab-separated machine cells,
+        read without reviving any programme."""
+        from fundcmp.registry import UNSAFE_CHAR_RE
+        from fundcmp.views import joined_notes, other_unit_note
+
+        units = [self.units[COLUMN[k]] for k in keys]
+
+        def query() -> list[str]:
+            if len(keys) == 1:
+                (common,) = units
+                # one table: each stored row begins with its slug, for rank_order's ties
+                rows = self._rows(f"SELECT unit, kind, low, mid, high, line_{basis} FROM "
+                                  f"by_{COLUMN[keys[0]]} ORDER BY position")
+                order = rank_order(
+                    [[standing_of(low, mid, high, basis)
+                      if unit == common and kind != "unknown" else None]
+                     for unit, kind, low, mid, high, _ in rows],
+                    [row[5][:row[5].index("\t")] for row in rows], reverse)
+                # the stored row's note assumed the common unit; another currency's says so
+                lines = [line if unit == common or kind == "unknown" else
+                         line.rsplit("\t", 1)[0] + "\t" + other_unit_note(unit, common)
+                         for unit, kind, _, _, _, line in (rows[i] for i in
+                                                           (order[:limit] if limit else order))]
+            else:
+                picked = ", name_cell, " + ", ".join(
+                    f"k{i}.kind, k{i}.cell, k{i}.cell_{basis}, "
+                    f"coalesce(k{i}.note_{basis}, k{i}.note_mid)" for i in range(len(keys)))
+                first = 3 + 2 * len(keys)  # after position, slug, units and values, name_cell
+                lines = []
+                for row in self._ordered(keys, basis, reverse, limit, picked):
+                    cells, notes = [row[1], row[first - 1]], []
+                    for i, common in enumerate(units):
+                        kind, cell, value, stored = row[first + 4 * i: first + 4 * i + 4]
+                        cells += [cell, value]
+                        notes.append(other_unit_note(row[2 + 2 * i], common)
+                                     if row[2 + 2 * i] != common and kind != "unknown"
+                                     else stored)
+                    lines.append("\t".join([*cells, joined_notes(keys, notes)]))
+            if UNSAFE_CHAR_RE.search("\n".join(lines).replace("\n", "\t")):
+                raise Stale
+            return lines
+
+        return self._retry(query)
+
+    def _ordered(self, keys: Sequence[str], basis: str, reverse: bool, limit: int | None,
+                 picked: str) -> list[Any]:
+        """Rows (position, slug, each key's unit and value on the basis, then the `picked`
+        columns; key i's table is k{i}) in rank order. The stored values are sorted by
+        arithmetic.rank_order itself, so the order is rank_by's by construction."""
+        tables = "programmes" + "".join(f" JOIN by_{COLUMN[k]} AS k{i} USING (position)"
+                                        for i, k in enumerate(keys))
+        figures = "".join(f", k{i}.unit, (CASE WHEN k{i}.kind = 'unknown' THEN NULL ELSE "
+                          f"json_array(k{i}.low, k{i}.mid, k{i}.high) END)"
+                          for i in range(len(keys)))
+        rows = self._rows(f"SELECT position, slug{figures}{picked} FROM {tables} "
+                          "ORDER BY position")  # registry order: rank_order's tie-break
+        units = [self.units[COLUMN[k]] for k in keys]
+        spots = range(len(keys))
+        def value(unit: str, bounds: str | None, common: str | None) -> float | None:
+            if unit != common or bounds is None:
+                return None
+            low, mid, high = json.loads(bounds)
+            return standing_of(low, mid, high, basis)
+
+        values = [[value(row[2 + 2 * i], row[3 + 2 * i], units[i]) for i in spots]
+                  for row in rows]
+        order = rank_order(values, [row[1] for row in rows], reverse)
+        return [rows[i] for i in (order[:limit] if limit else order)]
+
+    # Revival: the same checks as a parse
+
+    def _sources(self, rows: Sequence[Any]) -> dict[str, Source]:
+        from fundcmp.registry import located, source
+        from fundcmp.registry_jsonl import decode
+
+        found: dict[str, Source] = {}
+        try:
+            for _, sid, line, record in rows:
+                value = source(located(decode(record, self.path, line), self.path, line),
+                               self.path, line)
+                if value.id != sid:
+                    raise Stale
+                found[sid] = value
+        except (RegistryError, TypeError, ValueError):
+            raise Stale from None
+        return found
+
+    def _programme(self, line: int, record: str, sources: dict[str, Source],
+                   order: dict[str, int]) -> Programme:
+        from fundcmp.registry import located, validate_programme
+        from fundcmp.registry_jsonl import decode
+
+        try:
+            item = located(decode(record, self.path, line), self.path, line)
+            return validate_programme(item, sources, self.path, line, order)
+        except (RegistryError, TypeError, ValueError, KeyError):
+            raise Stale from None
+
+    def _named(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        assert self._db is not None
+        try:
+            cursor = self._db.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        except sqlite3.Error:
+            raise Stale from None
+
+    def _revive(self, rows: Sequence[dict[str, Any]],
+                sources: dict[str, Source] | None = None) -> list[Programme]:
+        """Programmes from rows, validated, each row's stored figures checked against them."""
+        if sources is None:
+            cited = sorted({sid for row in rows for sid in _strings(row["cites"])})
+            marks = ",".join("?" * len(cited))
+            sources = self._sources(self._rows(
+                f"SELECT position, id, line, record FROM sources WHERE id IN ({marks}) "
+                "ORDER BY position", cited))
+        order = {sid: i for i, sid in enumerate(sources)}
+        revived = []
+        stored = [f"{c}_{part}" for c in COLUMN.values() for part in _FIGURE]
+        for row in rows:
+            p = self._programme(row["line"], row["record"], sources, order)
+            if p.slug != row["slug"] or _figures(p, tuple(MEASURES)) != [row[k] for k in stored]:
+                raise Stale  # the figures a ranking was ordered by must be arithmetic's
+            revived.append(p)
+        return revived
+
+
+def _strings(text: str) -> list[str]:
+    """A stored JSON list of text; Stale if it is anything else."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        raise Stale from None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Stale
+    return value
+
+
+def _printable(cells: Iterable[str]) -> None:
+    """Text read straight from the store must pass the parse's control-character check."""
+    from fundcmp.registry import UNSAFE_CHAR_RE
+
+    for cell in cells:
+        if not isinstance(cell, str) or (not cell.isprintable()
+                                         and UNSAFE_CHAR_RE.search(cell)):
+            raise Stale
+
+
+def _shown(p: Programme) -> Programme:
+    """The programme as every command ranks it without --day-rate (support days unvalued)."""
+    return value_programme(p, None)
+
+
+def _figures(p: Programme, keys: Sequence[str]) -> list[Any]:
+    """A programme's figures on the keys as stored: kind, unit, low, mid, high of each."""
+    found: list[Any] = []
+    shown = _shown(p)
+    for key in keys:
+        q = MEASURES[key](shown)
+        found += [str(q.kind), str(q.unit), q.low, q.mid, q.high]
+    return found
+
+
+_FIGURE_TABLE = ("position INTEGER PRIMARY KEY, kind TEXT NOT NULL, unit TEXT NOT NULL, "
+                 "low REAL, mid REAL, high REAL, cell TEXT NOT NULL, cell_low TEXT NOT NULL, "
+                 "cell_mid TEXT NOT NULL, cell_high TEXT NOT NULL, note_low TEXT, "
+                 "note_mid TEXT NOT NULL, note_high TEXT, line_low TEXT NOT NULL, "
+                 "line_mid TEXT NOT NULL, line_high TEXT NOT NULL")
+_FIGURE_WIDTH = 16
+
+
+def _schema() -> str:
+    """A narrow table per rank key, so a ranking scans only the figures it orders by."""
+    return (
+        "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE sources (position INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, "
+        "line INTEGER NOT NULL, record TEXT NOT NULL);"
+        "CREATE TABLE programmes (position INTEGER PRIMARY KEY, slug TEXT UNIQUE NOT NULL, "
+        "line INTEGER NOT NULL, cites TEXT NOT NULL, name_cell TEXT NOT NULL, findings TEXT);"
+        "CREATE TABLE records (position INTEGER PRIMARY KEY, record TEXT NOT NULL);"
+        + "".join(f"CREATE TABLE by_{c} ({_FIGURE_TABLE});" for c in COLUMN.values())
+    )
+
+
+def _rows_of(position: int, p: Programme,
+             counts: dict[str, Counter[str]]) -> tuple[list[Any], list[list[Any]]]:
+    """One programme's row, and its row in each rank key's table: figure, cells and notes."""
+    from fundcmp.checks import check
+    from fundcmp.render import machine
+    from fundcmp.views import Bound, rank_notes
+
+    findings = [f.line() for f in check([p])]
+    cites = sorted({s.id for s in p.sources})
+    row: list[Any] = [position, p.slug, p.line, json.dumps(cites), machine(p.name),
+                      json.dumps(findings, ensure_ascii=False) if findings else None]
+    figures = []
+    shown = _shown(p)
+    for key, measure in MEASURES.items():
+        q: Quantity = measure(shown)
+        unit = counted_unit(q)
+        if unit is not None:
+            counts[key][unit] += 1
+        notes = rank_notes(q)
+        mid_note = machine(notes["mid"])
+        cells = {v: machine(Bound(v, q.unit)) for v in {q.low, q.mid, q.high}}
+        low_note = None if notes["low"] is notes["mid"] else machine(notes["low"])
+        high_note = None if notes["high"] is notes["mid"] else machine(notes["high"])
+        cell = machine(q)
+        # rank's default row on this key alone (views.rank_fields), as tab-separated cells
+        lines = ["\t".join((p.slug, row[4], cell, cells[v], n or mid_note))
+                 for v, n in ((q.low, low_note), (q.mid, mid_note), (q.high, high_note))]
+        figures.append([position, str(q.kind), str(q.unit), q.low, q.mid, q.high, cell,
+                        cells[q.low], cells[q.mid], cells[q.high], low_note, mid_note,
+                        high_note, *lines])
+    return row, figures
+
+
+def _json(raw: Any) -> str:
+    """A record as JSON text: a JSON line is kept as read, a YAML mapping is written out."""
+    return raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False,
+                                                       separators=(",", ":"))
+
+
+def _write(target: Path, cache_key: str, records: Iterable[Record]) -> None:
+    """Fill a new database file from validated records, streaming: nothing is held but a batch."""
+    db = sqlite3.connect(target)
+    try:
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _schema())
+        counts: dict[str, Counter[str]] = {k: Counter() for k in MEASURES}
+        batch: list[list[Any]] = []
+        texts: list[tuple[int, str]] = []
+        figures: list[list[list[Any]]] = [[] for _ in MEASURES]
+
+        def flush() -> None:
+            db.executemany("INSERT INTO programmes VALUES (?, ?, ?, ?, ?, ?)", batch)
+            db.executemany("INSERT INTO records VALUES (?, ?)", texts)
+            for c, rows in zip(COLUMN.values(), figures, strict=True):
+                db.executemany(f"INSERT INTO by_{c} VALUES ({','.join('?' * _FIGURE_WIDTH)})", rows)
+                rows.clear()
+            batch.clear()
+            texts.clear()
+
+        programmes = sources = 0
+        for record in records:
+            value = record.value
+            if isinstance(value, Programme):
+                row, rows = _rows_of(programmes, value, counts)
+                batch.append(row)
+                for table, figure in zip(figures, rows, strict=True):
+                    table.append(figure)
+                texts.append((programmes, _json(record.raw)))
+                programmes += 1
+                if len(batch) >= 2000:
+                    flush()
+            else:
+                db.execute("INSERT INTO sources VALUES (?, ?, ?, ?)",
+                           (sources, value.id, record.line, _json(record.raw)))
+                sources += 1
+        flush()
+        units = {COLUMN[k]: most_common_unit(c) for k, c in counts.items()}
+        db.executemany("INSERT INTO meta VALUES (?, ?)", [
+            ("format", str(FORMAT)), ("key", cache_key), ("units", json.dumps(units))])
+        db.commit()
+    finally:
+        db.close()
+
+
+def derive(store: Store, content: bytes, changed: Sequence[Record],
+           inserted_at: int | None = None) -> None:
+    """The entry of a registry that an import made from the store's own by replacing and
+    appending records (and maybe inserting a line at `inserted_at`, which moves the lines
+    below it down one): a copy of the store with those rows rewritten, so the first run
+    after an import is answered as a warm one. Failures leave only the old entry."""
+    import tempfile
+
+    folder = store.entry.parent
+    new_key = key(content)
+    if new_key is None or store._db is None:
+        return
+    try:
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=".derived.", suffix=".tmp")
+        os.close(fd)
+    except OSError:
+        return
+    try:
+        store._db.execute("VACUUM INTO ?", (temp + ".db",))
+        os.replace(temp + ".db", temp)
+        _rewrite(Path(temp), new_key, changed, inserted_at)
+        os.replace(temp, folder / f"{new_key}{SUFFIX}")
+    except (OSError, sqlite3.Error, OverflowError):
+        for leftover in (temp, temp + ".db"):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+        return
+    _prune(folder)
+
+
+def _rewrite(target: Path, new_key: str, changed: Sequence[Record],
+             inserted_at: int | None) -> None:
+    """Replace the rows of changed slugs and source ids in place, append the new ones, and
+    choose each key's common unit again over every row."""
+    db = sqlite3.connect(target)
+    try:
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
+        counts: dict[str, Counter[str]] = {k: Counter() for k in MEASURES}
+        tables = ("programmes", "records", *(f"by_{c}" for c in COLUMN.values()))
+        if inserted_at is not None:
+            for table in ("programmes", "sources"):
+                db.execute(f"UPDATE {table} SET line = line + 1 WHERE line >= ?",
+                           (inserted_at,))
+        for record in changed:
+            value = record.value
+            if isinstance(value, Source):
+                db.execute("INSERT OR REPLACE INTO sources VALUES ((SELECT coalesce((SELECT "
+                           "position FROM sources WHERE id = ?), (SELECT count(*) FROM "
+                           "sources))), ?, ?, ?)",
+                           (value.id, value.id, record.line, _json(record.raw)))
+                continue
+            found = db.execute("SELECT position FROM programmes WHERE slug = ?",
+                               (value.slug,)).fetchone()
+            position = found[0] if found else db.execute(
+                "SELECT coalesce(max(position) + 1, 0) FROM programmes").fetchone()[0]
+            for table in tables:
+                db.execute(f"DELETE FROM {table} WHERE position = ?", (position,))
+            row, figures = _rows_of(position, value, counts)
+            db.execute("INSERT INTO programmes VALUES (?, ?, ?, ?, ?, ?)", row)
+            db.execute("INSERT INTO records VALUES (?, ?)", (position, _json(record.raw)))
+            for c, figure in zip(COLUMN.values(), figures, strict=True):
+                db.execute(f"INSERT INTO by_{c} VALUES ({','.join('?' * _FIGURE_WIDTH)})", figure)
+        units = {}
+        for c in COLUMN.values():
+            # arithmetic.counted_unit's rule: an unknown figure counts for no unit
+            found_counts = Counter(dict(db.execute(
+                f"SELECT unit, count(*) FROM by_{c} WHERE kind != 'unknown' GROUP BY unit")))
+            units[c] = most_common_unit(found_counts)
+        db.executemany("UPDATE meta SET value = ? WHERE name = ?",
+                       [(new_key, "key"), (json.dumps(units), "units")])
+        db.commit()
+    finally:
+        db.close()
 
 
 def _prune(folder: Path) -> None:
     """Keep the newest few entries, so editing a large registry does not fill the disk."""
-    entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in entries[KEEP_ENTRIES:]:
-        old.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        for suffix, keep in ((SUFFIX, KEEP_ENTRIES), (MEMO_SUFFIX, KEEP_MEMOS)):
+            entries = sorted(folder.glob(f"*{suffix}"), key=lambda p: p.stat().st_mtime,
+                             reverse=True)
+            for old in entries[keep:]:
+                old.unlink(missing_ok=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import IO, Any
 
+from fundcmp import layout
 from fundcmp.display import amount
 from fundcmp.model import Kind, Quantity, Support
 from fundcmp.render import console, human, save
@@ -105,7 +106,11 @@ def draw(table: Table, key: str, basis: str, out: IO[str], color: str = "auto",
     labels = [human(q) if _drawable(q) else "unknown, not drawn" for q in figures]
     drawn = [q for q in figures if q is not None and _drawable(q)]
     top = max((_reach(q) for q in drawn), default=0.0)
-    label_chars = max((len(label) for label in labels), default=0)
+    # A label narrower than its figure would cut it: wrap between tokens instead.
+    least = max((layout.least(label, False) for label in labels), default=0)
+    room = terminal.width - MIN_NAME_CHARS - MIN_BAR_CHARS - 2
+    label_chars = max(least, min(max((len(label) for label in labels), default=0), room))
+    labels = ["\n".join(layout.wrap(label, label_chars, False)) for label in labels]
     name_room = max(MIN_NAME_CHARS, terminal.width - label_chars - MIN_BAR_CHARS - 2)
     name_chars = min(max((len(n) for n in names), default=0), MAX_NAME_CHARS, name_room)
     scale = Scale(top, max(MIN_BAR_CHARS, terminal.width - name_chars - label_chars - 2))
@@ -113,7 +118,7 @@ def draw(table: Table, key: str, basis: str, out: IO[str], color: str = "auto",
     grid = RichTable.grid(padding=(0, 1))
     grid.add_column(no_wrap=True, overflow="ellipsis", max_width=name_chars)
     grid.add_column(no_wrap=True, width=scale.chars)
-    grid.add_column(overflow="fold")
+    grid.add_column(overflow="fold", width=label_chars)
     for name, q, label in zip(names, figures, labels, strict=True):
         grid.add_row(Text(name), _styled(bar(q, scale, basis)) if q is not None else Text(""),
                      Text(label, style="" if _drawable(q) else "dim"))

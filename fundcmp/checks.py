@@ -11,11 +11,20 @@ figure that contradicts a stated one is reported in the same way.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from fundcmp.arithmetic import months_between
+from fundcmp.arithmetic import months_between, total_funding
 from fundcmp.display import amount, span
-from fundcmp.model import DateFact, Evidence, Kind, Programme, Quantity, Unit
+from fundcmp.model import (
+    DateFact,
+    Evidence,
+    Kind,
+    Programme,
+    Quantity,
+    Unit,
+    said_unknown,
+    unknown,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,3 +137,21 @@ CHECKS = (duration_vs_dates, total_vs_teams, awards_vs_applications)
 def check(programmes: Sequence[Programme]) -> list[Finding]:
     """Every disagreement found, in registry order."""
     return [f for p in programmes for run in CHECKS if (f := run(p)) is not None]
+
+
+def derivable(programmes: Sequence[Programme]) -> list[str]:
+    """Totals the registry states as unknown that teams x per-team funding could give.
+
+    Not a disagreement (what the registry states wins, and the reason may be
+    good): `check` only points them out, so a maintainer can decide.
+    """
+    notes = []
+    for p in programmes:
+        if not said_unknown(p.total_funding):
+            continue
+        could = total_funding(replace(p, total_funding=unknown(p.total_funding.unit)))
+        if could.kind is not Kind.UNKNOWN:
+            notes.append(f"{p.slug}: total funding is stated unknown "
+                         f"(\u201c{p.total_funding.note}\u201d), though {could.formula} "
+                         f"would give {span(could)}")
+    return notes

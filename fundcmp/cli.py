@@ -21,15 +21,19 @@ import click
 from fundcmp import __version__
 from fundcmp.arithmetic import MEASURES
 from fundcmp.completion import fields as complete_fields
+from fundcmp.completion import rank_keys as complete_keys
 from fundcmp.completion import slugs as complete_slugs
+from fundcmp.display import plural
 from fundcmp.errors import FundcmpError, UnknownSlugError
 from fundcmp.model import Programme
-from fundcmp.registry import Registry, load, resolve_path
+from fundcmp.registry import Registry, indexed, load
 
 if TYPE_CHECKING:
+    from fundcmp.cache import Store
     from fundcmp.prices import Prices
 
 F = TypeVar("F", bound=Callable[..., Any])
+PAGE = 50  # rows a terminal shows before saying how to see the rest
 
 EXIT_CODES = """\b
 Exit status: 0 success; 1 a data error (such as a bad registry), an
@@ -39,8 +43,45 @@ grants out of the money; 130 interrupted (Ctrl-C).
 """
 
 
+REGISTRIES_KEY = "fundcmp.registries"
+NO_REGISTRY = frozenset({"import", "indices", "help"})  # commands that read no registry
+
+
+def _remember_registries(ctx: click.Context, param: click.Parameter,
+                         value: tuple[str, ...]) -> tuple[str, ...]:
+    """--registry before the command and after it add up, in the order given."""
+    ctx.meta.setdefault(REGISTRIES_KEY, []).extend(value)
+    return value
+
+
+def registry_option() -> click.Option:
+    return click.Option(["--registry"], multiple=True, metavar="PATH", expose_value=False,
+                        callback=_remember_registries,
+                        help="Registry file to read; repeat to combine several ('shipped' is "
+                             "the one fundcmp ships). Default: $FUNDCMP_REGISTRY (a "
+                             "':'-separated list), else the shipped one.")
+
+
+class FundcmpCommand(click.Command):
+    """A command that also takes --registry after its name, as the group does before it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.name not in NO_REGISTRY:
+            self.params.append(registry_option())
+
+
 class FundcmpGroup(click.Group):
-    """Maps fundcmp's own errors to one line on stderr and their exit status."""
+    """Maps fundcmp's own errors to one line on stderr and their exit status; bare
+    `fundcmp` prints its help and succeeds, as `gh` does."""
+
+    command_class = FundcmpCommand
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and not ctx.resilient_parsing:
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -51,39 +92,63 @@ class FundcmpGroup(click.Group):
 
 
 class State:
-    def __init__(self, registry: str | None, use_cache: bool = True) -> None:
-        self.registry_option = registry
+    def __init__(self, use_cache: bool = True) -> None:
         self.use_cache = use_cache
         self._registry: Registry | None = None
+        self._store: Store | None = None
+        self._store_opened = False
         self.warn = True
+        self._warned = False
 
     def registry(self) -> Registry:
         if self._registry is None:
-            self._registry = load(resolve_path(self.registry_option), self.use_cache)
+            from fundcmp.registries import load_all, paths
+
+            store = self.store()
+            given = click.get_current_context().meta.get(REGISTRIES_KEY, [])
+            self._registry = store.registry() if store else \
+                load_all(paths(given), self.use_cache)
             # The registry lives until the process ends: keep the collector from rescanning it.
             gc.freeze()
-            if self.warn:
+            if self.warn and not self._warned:
+                self._warned = True
                 _warn(self._registry)
         return self._registry
 
+    def store(self) -> Store | None:
+        """The registry's indexed store, to answer from without loading every programme."""
+        if not self._store_opened:
+            from fundcmp.registries import paths
+
+            self._store_opened = True
+            files = paths(click.get_current_context().meta.get(REGISTRIES_KEY, []))
+            # one registry file has an index; several are combined from their loads
+            self._store = indexed(files[0]) if self.use_cache and len(files) == 1 else None
+            if self._store is not None and self.warn and not self._warned:
+                self._warned = True
+                for line in self._store.findings():
+                    click.echo(f"fundcmp: warning: {line}", err=True)
+        return self._store
+
     def programmes(self, slugs: Sequence[str] | None = None) -> list[Programme]:
-        registry = self.registry()
+        store = self.store()
         if slugs is None:
-            return list(registry.programmes)
+            return list(self.registry().programmes)
         from fundcmp.slug_lines import expand
 
         slugs = expand(slugs, sys.stdin)
         if not slugs:
             raise click.UsageError("no slugs given (stdin held none)",
                                    click.get_current_context())
-        index = registry.by_slug()
+        index = store.by_slugs(slugs) if store else self.registry().by_slug()
         chosen = []
         for slug in slugs:
             if slug not in index:
                 import difflib
 
-                close = difflib.get_close_matches(slug, list(index), n=3)
-                known = list(index) if len(index) <= 20 else []
+                every = store.slugs() if store else list(index)
+                close = difflib.get_close_matches(slug, every, n=3)
+                known = every if len(every) <= 20 else []
                 raise click.UsageError(str(UnknownSlugError(slug, close, known)),
                                        click.get_current_context())
             chosen.append(index[slug])
@@ -110,7 +175,16 @@ def _comma_words(ctx: click.Context, param: click.Parameter, value: str) -> list
 
 
 def _split_fields(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
-    return [] if value is None else _comma_words(ctx, param, value)
+    """--fields checked against the command's own fields as it is parsed, before any work."""
+    if value is None:
+        return []
+    words = _comma_words(ctx, param, value)
+    from fundcmp.views import check_fields, fields_for
+
+    available = fields_for(ctx.command.name or "")
+    if available is not None:
+        check_fields(words, available)
+    return words
 
 
 def output_options(f: F) -> F:
@@ -166,6 +240,30 @@ def emit(table: Any, fmt: str | None, no_header: bool, color: str,
     write(table, fmt, out, header=header, color=color, export=export)
 
 
+LIMIT = click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
+                     help=f"Show the first N rows; 0 shows all (default: {PAGE} on a "
+                          "terminal, all when piped).")
+
+
+def _page(limit: int | None) -> int | None:
+    """Rows to show: --limit N (0 for all), else a page on a terminal and everything piped."""
+    if limit is None:
+        return PAGE if _terminal() else None
+    return limit or None
+
+
+def _terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _more(shown: int, total: int) -> None:
+    """Say what a page left out and how to see it, as the GitHub CLI does."""
+    if shown < total:
+        sys.stdout.flush()
+        click.echo(f"fundcmp: showing {shown:,} of {total:,} programmes; --limit N shows N, "
+                   "--limit 0 shows all", err=True)
+
+
 RANK_KEYS = tuple(MEASURES)
 
 
@@ -173,7 +271,11 @@ def _split_by(ctx: click.Context, param: click.Parameter, value: str) -> list[st
     keys = _comma_words(ctx, param, value)
     for key in keys:
         if key not in RANK_KEYS:
-            raise click.BadParameter(f"'{key}' is not one of {', '.join(RANK_KEYS)}")
+            import difflib
+
+            close = difflib.get_close_matches(key, RANK_KEYS, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise click.BadParameter(f"'{key}' is not one of {', '.join(RANK_KEYS)}{hint}")
     return keys
 
 
@@ -229,13 +331,11 @@ def _adjusted(programmes: Sequence[Programme], prices: Prices | None,
 @click.group(cls=FundcmpGroup, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="fundcmp")
-@click.option("--registry", metavar="PATH", default=None,
-              help="Registry file to read (default: $FUNDCMP_REGISTRY, else the shipped one).")
 @click.option("--no-cache", is_flag=True,
               help="Parse the registry afresh; do not read or write the cache of parsed "
                    "registries in $XDG_CACHE_HOME/fundcmp (also FUNDCMP_NO_CACHE=1).")
 @click.pass_context
-def cli(ctx: click.Context, registry: str | None, no_cache: bool) -> None:
+def cli(ctx: click.Context, no_cache: bool) -> None:
     """Put grant programmes side by side: funding per team, duration and support.
 
     \b
@@ -246,15 +346,69 @@ def cli(ctx: click.Context, registry: str | None, no_cache: bool) -> None:
     Tab completion (bash; zsh_source and fish_source likewise):
       eval "$(_FUNDCMP_COMPLETE=bash_source fundcmp)"
     """
-    ctx.obj = State(registry, use_cache=not no_cache)
+    ctx.obj = State(use_cache=not no_cache)
+
+
+cli.params.insert(0, registry_option())
+
+
+@cli.command("help")
+@click.argument("command", nargs=-1)
+@click.pass_context
+def help_cmd(ctx: click.Context, command: tuple[str, ...]) -> None:
+    """Help on fundcmp or one of its commands.
+
+    \b
+    Example:
+      fundcmp help rank
+    """
+    group: click.Command = cli
+    words: list[str] = []
+    for word in command:
+        found = group.get_command(ctx, word) if isinstance(group, click.Group) else None
+        if found is None:
+            raise click.UsageError(f"no such command '{' '.join([*words, word])}'")
+        words.append(word)
+        group = found
+    with click.Context(group, info_name=" ".join(["fundcmp", *words])) as help_ctx:
+        click.echo(group.get_help(help_ctx))
+
+
+@cli.group("registry", cls=click.Group, invoke_without_command=True)
+@click.pass_context
+def registry_group(ctx: click.Context) -> None:
+    """Where the registry fundcmp ships is (name it `shipped` in --registry).
+
+    \b
+    Example:
+      fundcmp registry path
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@registry_group.command("path")
+def registry_path() -> None:
+    """Print the path of the registry fundcmp ships, to copy or read beside your own.
+
+    \b
+    Example:
+      fundcmp registry path
+      cp "$(fundcmp registry path)" mine.yaml
+    """
+    from fundcmp.registry import SHIPPED
+
+    click.echo(str(SHIPPED))
 
 
 @cli.command("list")
 @price_options
 @output_options
+@LIMIT
 @click.pass_obj
 def list_cmd(state: State, prices_year: int | None, index: str | None, day_rate: float | None,
-             fmt: str | None, fields: list[str], no_header: bool, color: str) -> None:
+             fmt: str | None, fields: list[str], no_header: bool, color: str,
+             limit: int | None) -> None:
     """One row per programme: funder, teams, funding per team, duration, support.
 
     \b
@@ -266,8 +420,15 @@ def list_cmd(state: State, prices_year: int | None, index: str | None, day_rate:
     from fundcmp.views import list_table, priced
 
     prices = _prices(prices_year, index)
-    programmes = _adjusted(state.programmes(), prices, day_rate)
+    page, store = _page(limit), state.store()
+    if page and store:
+        chosen, total = store.first(page), store.count()
+    else:
+        everything = state.programmes()
+        chosen, total = everything[:page], len(everything)
+    programmes = _adjusted(chosen, prices, day_rate)
     emit(priced(list_table(programmes, fields), prices), fmt, no_header, color)
+    _more(len(programmes), total)
 
 
 @cli.command()
@@ -282,9 +443,9 @@ def show(state: State, slug: str, fmt: str | None, fields: list[str], no_header:
     Example:
       fundcmp show people-powered-health
     """
-    from fundcmp.views import show_table
+    from fundcmp.views import select, show_table
 
-    emit(show_table(state.programmes([slug])[0]), fmt, no_header, color)
+    emit(select(show_table(state.programmes([slug])[0]), fields), fmt, no_header, color)
 
 
 BASIS = click.option("--basis", type=click.Choice(["low", "mid", "high"]), default="mid",
@@ -326,6 +487,7 @@ def compare(state: State, slugs: tuple[str, ...], basis: str, prices_year: int |
 
 @cli.command()
 @click.option("--by", "by", required=True, callback=_split_by, metavar="KEY[,KEY...]",
+              shell_complete=complete_keys,
               help="What to rank by: " + ", ".join(RANK_KEYS) + ". Several keys, comma-"
                    "separated, sort like `sort -k`: ties on the first are broken by the next.")
 @BASIS
@@ -336,10 +498,12 @@ def compare(state: State, slugs: tuple[str, ...], basis: str, prices_year: int |
 @price_options
 @output_options
 @EXPORT
+@LIMIT
 @click.pass_obj
 def rank(state: State, by: list[str], basis: str, reverse: bool, chart: bool,
          prices_year: int | None, index: str | None, day_rate: float | None, fmt: str | None,
-         fields: list[str], no_header: bool, color: str, export: str | None) -> None:
+         fields: list[str], no_header: bool, color: str, export: str | None,
+         limit: int | None) -> None:
     """Programmes in order of one measure (or several); unknowns last, never read as zero.
 
     \b
@@ -355,14 +519,44 @@ def rank(state: State, by: list[str], basis: str, reverse: bool, chart: bool,
     if chart and (fmt or fields):
         raise click.UsageError("--chart draws a picture; it takes no --format or --fields")
     prices = _prices(prices_year, index)
+    page, store = _page(limit), state.store()
+    if store and prices is None and day_rate is None and not chart:
+        _rank_from_index(store, by, basis, reverse, page, fmt, fields, no_header, color, export)
+        return
     programmes = _adjusted(state.programmes(), prices, day_rate)
-    table = priced(rank_table(programmes, by, basis, reverse, fields), prices)
+    table = priced(rank_table(programmes, by, basis, reverse, fields, limit=page), prices)
     if chart:
         from fundcmp.chart import draw
 
         draw(table, RANK_FIELD[by[0]], basis, sys.stdout, color, export=export)
         return
     emit(table, fmt, no_header, color, export)
+    _more(len(table.records), len(programmes))
+
+
+def _rank_from_index(store: Store, by: list[str], basis: str, reverse: bool, page: int | None,
+                     fmt: str | None, fields: list[str], no_header: bool, color: str,
+                     export: str | None) -> None:
+    """rank answered by the cache's index, whose figures arithmetic computed when it was built:
+    tsv and csv of the default fields straight from stored rows, anything else from the
+    programmes shown, revived."""
+    from fundcmp.cache import COLUMN
+    from fundcmp.render import CELL_FORMATS, write_cells
+    from fundcmp.views import rank_fields, rank_table
+
+    shown = fmt or ("table" if _terminal() else "tsv")
+    if shown in CELL_FORMATS and not fields and not export:
+        head = ["\t".join(rank_fields(by, basis))] if fmt and not no_header else []
+        rows = store.rank_cells(by, basis, reverse, page)
+        write_cells(head + rows, shown, sys.stdout)
+        count = len(rows)
+    else:
+        units = [store.units[COLUMN[k]] for k in by]
+        chosen = _adjusted(store.ranked(by, basis, reverse, page), None, None)
+        table = rank_table(chosen, by, basis, reverse, fields, units=units)
+        emit(table, fmt, no_header, color, export)
+        count = len(table.records)
+    _more(count, store.count() if page and count == page else count)
 
 
 @cli.command()
@@ -406,14 +600,16 @@ def check_cmd(state: State, fmt: str | None, fields: list[str], no_header: bool,
       fundcmp check
       fundcmp --registry my.yaml check
     """
-    from fundcmp.checks import check
+    from fundcmp.checks import check, derivable
     from fundcmp.views import check_table, select
 
     state.warn = False
     registry = state.registry()
     findings = check(registry.programmes)
+    for note in derivable(registry.programmes):
+        click.echo(f"fundcmp: note: {note}", err=True)
     if not findings:
-        click.echo(f"ok: {len(registry.programmes)} programmes in {registry.path}; "
+        click.echo(f"ok: {plural(len(registry.programmes), 'programme')} in {registry.path}; "
                    "no facts disagree", err=True)
         if fmt is not None and fmt != "table":
             emit(select(check_table(findings, registry.path), fields), fmt, no_header, color)
@@ -452,9 +648,10 @@ or written; 2 a usage error.
 @cli.command("import", epilog=IMPORT_EXIT_CODES)
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--into", "into", required=True, metavar="REGISTRY.yaml",
+@click.option("--into", "into", required=True, metavar="REGISTRY.yaml|.jsonl",
               type=click.Path(dir_okay=False, path_type=Path),
-              help="Registry to add the programmes to; created if missing.")
+              help="Registry to add the programmes to; created if missing. A .jsonl file is "
+                   "JSON Lines (one programme a line), which loads fast at any size.")
 @click.option("--dry-run", is_flag=True, help="Print the summary; write no registry.")
 @click.option("--replace", is_flag=True,
               help="Replace programmes whose slug is already in the registry (default: keep "
@@ -489,11 +686,13 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
     """
     import datetime
 
-    from fundcmp import atomic, giving360, registry_merge
+    from fundcmp import atomic, giving360, jsonl_merge, registry_merge
     from fundcmp.errors import one_line
     from fundcmp.progress import byte_progress
+    from fundcmp.registry_jsonl import is_jsonl
 
-    old_text = _registry_text(into)
+    jsonl = is_jsonl(str(into))  # a machine registry: merged line by line, read and written once
+    old_text = jsonl_merge.read(into) if jsonl else _registry_text(into)
     total_bytes = sum(f.stat().st_size for f in files)
 
     def write_report(chunks: Any) -> None:
@@ -528,16 +727,17 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
         "date": summary.source_date or datetime.date.today().isoformat(),
         "document": giving360.fields.printable(", ".join(f.name for f in files)),
     }
-    merged = registry_merge.merge(old_text, str(into), summary.entries, source, replace)
+    merger: Any = jsonl_merge if jsonl else registry_merge
+    merged = merger.merge(old_text, str(into), summary.entries, source, replace)
     names = {e.slug: e for e in summary.entries}
-    for verb, slugs in (("added", merged.added), ("replaced", merged.replaced)):
+    verbs = ("would add", "would replace") if dry_run else ("added", "replaced")
+    for verb, slugs in zip(verbs, (merged.added, merged.replaced), strict=True):
         if slugs:
-            click.echo(f"{verb} {len(slugs)} programme{'s' if len(slugs) != 1 else ''}:")
+            click.echo(f"{verb} {plural(len(slugs), 'programme')}:")
             for slug in slugs:
                 e = names[slug]
-                plural = "s" if e.grants != 1 else ""
-                click.echo(f"  {slug}\t{one_line(giving360.entry_name(e))}\t{e.grants} "
-                           f"grant{plural}\t{e.currency}")
+                click.echo(f"  {slug}\t{one_line(giving360.entry_name(e))}\t"
+                           f"{plural(e.grants, 'grant')}\t{e.currency}")
     if merged.kept:
         click.echo(f"kept {len(merged.kept)} already in {into} as they are (--replace "
                    f"replaces them): {', '.join(merged.kept)}")
@@ -545,7 +745,10 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
         click.echo(f"dry run: nothing written to {into}")
     elif merged.changed:
         try:
-            atomic.write_text(into, merged.text)
+            if jsonl:
+                jsonl_merge.write(into, merged)
+            else:
+                atomic.write_text(into, merged.text)
         except OSError as exc:
             from fundcmp.errors import RegistryError
 

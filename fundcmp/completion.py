@@ -13,18 +13,13 @@ from click.shell_completion import CompletionItem
 from fundcmp.errors import FundcmpError
 
 
-def _registry_option(ctx: click.Context) -> str | None:
-    root = ctx.find_root()
-    value = root.params.get("registry")
-    return value if isinstance(value, str) else None
-
-
 def slugs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    """Slugs in the registry chosen by --registry or $FUNDCMP_REGISTRY, with their names."""
-    from fundcmp.registry import load, resolve_path
+    """Slugs in the registries chosen by --registry or $FUNDCMP_REGISTRY, with their names."""
+    from fundcmp.cli import REGISTRIES_KEY
+    from fundcmp.registries import load_all, paths
 
     try:
-        registry = load(resolve_path(_registry_option(ctx)))
+        registry = load_all(paths(ctx.meta.get(REGISTRIES_KEY, [])))
     except (FundcmpError, OSError, ValueError):
         return []
     return [CompletionItem(p.slug, help=p.name) for p in registry.programmes
@@ -41,3 +36,15 @@ def fields(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[
     return [CompletionItem(prefix + name, help=title)
             for name, (title, _) in CATALOGUE.items()
             if name.startswith(partial) and name not in chosen]
+
+
+def rank_keys(ctx: click.Context, param: click.Parameter,
+              incomplete: str) -> list[CompletionItem]:
+    """Keys for rank --by, comma by comma: `duration,fu` offers `duration,funding`."""
+    from fundcmp.arithmetic import MEASURES
+
+    done, _, partial = incomplete.rpartition(",")
+    prefix = f"{done}," if done else ""
+    chosen = set(done.split(","))
+    return [CompletionItem(prefix + key) for key in MEASURES
+            if key.startswith(partial) and key not in chosen]

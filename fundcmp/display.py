@@ -5,20 +5,28 @@ from __future__ import annotations
 from fundcmp.model import Kind, Quantity, Unit, is_money
 
 
+def plural(count: int, word: str, words: str = "") -> str:
+    """"1 grant", "2 grants": a count with its noun agreeing ("1 entry", "2 entries")."""
+    return f"{count} {word if count == 1 else words or word + 's'}"
+
+
 def number(value: float) -> int | float:
     """A raw number as a script wants it: 420000, not 420000.0; pennies at most."""
     rounded = round(value, 2)
     return int(rounded) if rounded == int(rounded) else rounded
 
 
-def amount(value: float, unit: str) -> str:
+def amount(value: float, unit: str, exact: bool = False) -> str:
     """One figure in its unit, for people: £420,000, 42 months, 20 days.
 
     Money is shown to the pound: a restated or divided figure in pence would
     claim a precision no grant programme's figures have (scripts get the pence).
+    `exact` keeps the pence, for the inputs of a formula, so its working
+    reproduces its answer.
     """
     if is_money(unit):
-        shown = f"{value:,.0f}"
+        shown = f"{value:,.2f}" if exact and round(value, 2) != round(value) else \
+            f"{value:,.0f}"
         return f"£{shown}" if unit == Unit.GBP else f"{unit} {shown}"
     shown = f"{value:g}" if value == int(value) else f"{value:.1f}"
     if unit == Unit.MONTHS:
@@ -30,18 +38,18 @@ def amount(value: float, unit: str) -> str:
     return shown
 
 
-def span(q: Quantity) -> str:
+def span(q: Quantity, exact: bool = False) -> str:
     """The bounds of a known quantity, for people, without any marker."""
     if q.high is None:
         assert q.low is not None
-        return f"at least {amount(q.low, q.unit)}"
+        return f"at least {amount(q.low, q.unit, exact)}"
     if q.low is None:
-        return f"up to {amount(q.high, q.unit)}"
+        return f"up to {amount(q.high, q.unit, exact)}"
     if q.low == q.high:
-        return amount(q.low, q.unit)
+        return amount(q.low, q.unit, exact)
     if is_money(q.unit) or q.unit == Unit.COUNT:
-        return f"{amount(q.low, q.unit)}-{amount(q.high, q.unit)}"
-    return f"{number(q.low)}-{amount(q.high, q.unit)}"
+        return f"{amount(q.low, q.unit, exact)}-{amount(q.high, q.unit, exact)}"
+    return f"{number(q.low)}-{amount(q.high, q.unit, exact)}"
 
 
 def text(q: Quantity) -> str:

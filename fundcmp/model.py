@@ -93,8 +93,17 @@ def ceiling(high: float, unit: str, evidence: Evidence | None = None, note: str 
     return Quantity(Kind.CEILING, unit, None, high, high, evidence=evidence, note=note)
 
 
-def unknown(unit: str, note: str = "not stated in the sources") -> Quantity:
+NOT_STATED = "not stated in the sources"
+
+
+def unknown(unit: str, note: str = NOT_STATED) -> Quantity:
     return Quantity(Kind.UNKNOWN, unit, note=note)
+
+
+def said_unknown(q: Quantity) -> bool:
+    """True for a figure the registry states as `unknown: "why"`, rather than one it leaves out:
+    what the registry states wins over anything fundcmp could derive."""
+    return q.kind is Kind.UNKNOWN and not q.formula and q.note not in ("", NOT_STATED)
 
 
 def derived(low: float | None, mid: float | None, high: float | None, unit: str,

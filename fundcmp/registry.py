@@ -20,11 +20,11 @@ import gc
 import math
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fundcmp.errors import RegistryError
 from fundcmp.model import (
@@ -45,6 +45,9 @@ from fundcmp.model import (
 )
 from fundcmp.yaml_plain import plain_value
 
+if TYPE_CHECKING:
+    from fundcmp.cache import Store
+
 SHIPPED = Path(__file__).with_name("programmes.yaml")
 ENV_VAR = "FUNDCMP_REGISTRY"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -64,16 +67,6 @@ class Registry:
 
     def by_slug(self) -> dict[str, Programme]:
         return {p.slug: p for p in self.programmes}
-
-
-def resolve_path(option: str | None) -> Path:
-    """--registry wins, then $FUNDCMP_REGISTRY, then the registry shipped in the package."""
-    if option:
-        return Path(option)
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env)
-    return SHIPPED
 
 
 class _Map(dict[str, Any]):
@@ -311,23 +304,31 @@ def load(path: Path | str, use_cache: bool = True) -> Registry:
     objects and no cycles, and the collector's repeated passes over them made
     loading grow faster than the file (see benchmarks/).
     """
-    name = str(path)
-    text = read_text(path)
     with _collector_paused():
-        cache_key = None
-        if use_cache:
-            from fundcmp import cache
+        store = indexed(path) if use_cache else None
+        if store is not None:
+            return store.registry()
+        return collect(str(path), records(path))
 
-            # Keyed on the text the parser reads, so it covers everything that can change
-            # the result (a UTF-8 byte-order mark, dropped by read_text, changes nothing).
-            cache_key = cache.key(text.encode("utf-8")) if cache.enabled() else None
-            cached = cache.fetch(cache_key) if cache_key else None
-            if cached is not None:
-                return Registry(name, *cached)
-        registry = build(parse(text, name), name)
-        if cache_key:
-            cache.store(cache_key, registry.programmes, registry.sources)
-        return registry
+
+def indexed(path: Path | str) -> Store | None:
+    """The registry's indexed store (fundcmp.cache.Store), built on first use; None when the
+    cache is off or cannot be used, so the caller reads the file itself."""
+    from fundcmp import cache
+
+    if not cache.enabled():
+        return None
+    name = str(path)
+    with _collector_paused():
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            return None  # read_text reports it
+        if size > _max_bytes(name):
+            read_text(path)  # refuses with the usual message
+        if size < cache.MIN_BYTES:
+            return None  # parsing a file this small is quicker than opening an index
+        return cache.open_or_build(path, lambda: records(path))
 
 
 @contextmanager
@@ -343,6 +344,59 @@ def _collector_paused() -> Iterator[None]:
 
 def build(doc: Any, path: str) -> Registry:
     """Validate a parsed document and turn it into a Registry."""
+    return collect(path, unique(path, _yaml_records(doc, path)))
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One validated source or programme, its line, and the plain values it was read from
+    (a JSON line's text, or a YAML mapping), which the cache keeps to validate again."""
+
+    value: Programme | Source
+    raw: Any
+    line: int
+
+
+def collect(path: str, records: Iterable[Record]) -> Registry:
+    programmes: list[Programme] = []
+    sources: list[Source] = []
+    for record in records:
+        if isinstance(record.value, Programme):
+            programmes.append(record.value)
+        else:
+            sources.append(record.value)
+    return Registry(path, tuple(programmes), tuple(sources))
+
+
+def unique(path: str, records: Iterable[Record]) -> Iterator[Record]:
+    """The records, refusing a slug given twice (every format, one message)."""
+    seen: dict[str, int] = {}
+    for record in records:
+        value = record.value
+        if isinstance(value, Programme):
+            if value.slug in seen:
+                raise RegistryError(path, value.line, f"duplicate slug (first on line "
+                                    f"{seen[value.slug]})", value.slug, "slug")
+            seen[value.slug] = value.line
+        yield record
+
+
+def records(path: Path | str) -> Iterator[Record]:
+    """Every source and programme of a registry file, validated, in file order.
+
+    The format follows the file's suffix: .jsonl is JSON Lines (one record a
+    line, what `fundcmp import` writes), anything else YAML (what people write).
+    """
+    name = str(path)
+    text = read_text(path)
+    from fundcmp import registry_jsonl
+
+    if registry_jsonl.is_jsonl(name):
+        return unique(name, registry_jsonl.records(text, name))
+    return unique(name, _yaml_records(parse(text, name), name))
+
+
+def _yaml_records(doc: Any, path: str) -> Iterator[Record]:
     if doc is None:
         raise RegistryError(path, 1, "the registry is empty: it needs 'sources' and "
                             "'programmes'")
@@ -359,16 +413,11 @@ def build(doc: Any, path: str) -> Registry:
     if not isinstance(items, list):
         raise RegistryError(path, doc.key_lines["programmes"], "must be a list of programmes",
                             field="programmes")
-    seen: dict[str, int] = {}
-    programmes = []
+    for raw, found in zip(doc["sources"], sources.values(), strict=True):
+        yield Record(found, raw, raw.line if isinstance(raw, _Map) else 0)
     for item, item_line in zip(items, _item_lines(items), strict=True):
-        programme = _programme(item, sources, path, item_line, order)
-        if programme.slug in seen:
-            raise RegistryError(path, programme.line, f"duplicate slug (first on line "
-                                f"{seen[programme.slug]})", programme.slug, "slug")
-        seen[programme.slug] = programme.line
-        programmes.append(programme)
-    return Registry(path, tuple(programmes), tuple(sources.values()))
+        programme = validate_programme(item, sources, path, item_line, order)
+        yield Record(programme, item, programme.line)
 
 
 class _Ctx:
@@ -453,27 +502,58 @@ def _sources(doc: _Map, path: str) -> dict[str, Source]:
     if not isinstance(items, list):
         raise ctx.fail(doc.key_lines["sources"], "sources", "must be a list of sources")
     sources: dict[str, Source] = {}
-    allowed = {"id", "publisher", "title", "date", "document", "url"}
     for item, item_line in zip(items, _item_lines(items), strict=True):
-        m = _mapping(item, ctx, item_line, "sources")
-        _check_keys(m, allowed, path, None, "sources.")
-        for key in ("id", "publisher", "title", "date"):
-            if key not in m:
-                raise ctx.fail(m.line, f"sources.{key}", f"missing required field '{key}'")
-        sid = _text(m["id"], ctx, m.key_lines["id"], "sources.id")
-        if sid in sources:
-            raise ctx.fail(m.key_lines["id"], "sources.id", f"duplicate source id '{sid}'")
-        _date_text(m["date"], ctx, m.key_lines["date"], "sources.date")
-        sources[sid] = Source(
-            id=sid,
-            publisher=_text(m["publisher"], ctx, m.key_lines["publisher"], "sources.publisher"),
-            title=_text(m["title"], ctx, m.key_lines["title"], "sources.title"),
-            date=m["date"],
-            document=_text(m["document"], ctx, m.key_lines["document"], "sources.document")
-            if "document" in m else "",
-            url=_text(m["url"], ctx, m.key_lines["url"], "sources.url") if "url" in m else "",
-        )
+        found = source(item, path, item_line)
+        if found.id in sources:
+            raise ctx.fail(item.key_lines["id"], "sources.id", f"duplicate source id "
+                           f"'{found.id}'")
+        sources[found.id] = found
     return sources
+
+
+_SOURCE_FIELDS = {"id", "publisher", "title", "date", "document", "url"}
+
+
+def source(item: Any, path: str, line: int) -> Source:
+    """One entry of `sources`, validated; every registry format reads its sources through it."""
+    ctx = _Ctx(path, None, {})
+    m = _mapping(item, ctx, line, "sources")
+    _check_keys(m, _SOURCE_FIELDS, path, None, "sources.")
+    for key in ("id", "publisher", "title", "date"):
+        if key not in m:
+            raise ctx.fail(m.line, f"sources.{key}", f"missing required field '{key}'")
+    sid = _text(m["id"], ctx, m.key_lines["id"], "sources.id")
+    _date_text(m["date"], ctx, m.key_lines["date"], "sources.date")
+    return Source(
+        id=sid,
+        publisher=_text(m["publisher"], ctx, m.key_lines["publisher"], "sources.publisher"),
+        title=_text(m["title"], ctx, m.key_lines["title"], "sources.title"),
+        date=m["date"],
+        document=_text(m["document"], ctx, m.key_lines["document"], "sources.document")
+        if "document" in m else "",
+        url=_text(m["url"], ctx, m.key_lines["url"], "sources.url") if "url" in m else "",
+    )
+
+
+def located(value: Any, path: str, line: int, depth: int = 0) -> Any:
+    """Plain decoded values (JSON's) as the parser's line-aware containers, all on one line,
+    so one validator serves every format. Nesting past MAX_DEPTH is refused as in YAML."""
+    if depth > MAX_DEPTH:
+        raise RegistryError(path, line, f"nested more than {MAX_DEPTH} levels deep, which no "
+                            "registry needs")
+    if isinstance(value, dict):
+        m = _Map()
+        m.line = line
+        m.key_lines = {}
+        for key, item in value.items():
+            m[key] = located(item, path, line, depth + 1)
+            m.key_lines[key] = line
+        return m
+    if isinstance(value, list):
+        items = _List(located(item, path, line, depth + 1) for item in value)
+        items.item_lines = [line] * len(items)
+        return items
+    return value
 
 
 def _date_text(value: Any, ctx: _Ctx, line: int, field: str) -> str:
@@ -727,8 +807,9 @@ _REQUIRED = ("slug", "name", "funders")
 _ALLOWED = {"slug", *_FIELDS}
 
 
-def _programme(item: Any, sources: dict[str, Source], path: str, list_line: int,
-               order: dict[str, int]) -> Programme:
+def validate_programme(item: Any, sources: dict[str, Source], path: str, list_line: int,
+                       order: dict[str, int]) -> Programme:
+    """One programme mapping, validated; every registry format (and the cache) reads through it."""
     ctx = _Ctx(path, None, sources)
     m = _mapping(item, ctx, list_line, "programmes")
     slug_value = m.get("slug")

@@ -8,6 +8,7 @@ formats) print pounds, months and markers. Both read the same typed cells.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from typing import IO, Any
 from fundcmp.display import amount, as_json, number, raw, text
 from fundcmp.errors import FundcmpError
 from fundcmp.model import Kind, Quantity, Support
-from fundcmp.views import Bound, Cell, Record, Table
+from fundcmp.views import FIGURE_TEXT_KEYS, UNKNOWN_IF_EMPTY, Bound, Cell, Record, Table
 
 MACHINE_FORMATS = ("tsv", "csv", "json", "jsonl", "yaml")
 # tabulate's own formats, passed straight through (kept in step with tabulate by a test).
@@ -28,7 +29,8 @@ TABULATE_FORMATS = (
     "orgtbl", "outline", "pipe", "plain", "presto", "pretty", "psql", "rounded_grid",
     "rounded_outline", "rst", "simple", "simple_grid", "simple_outline", "textile", "youtrack",
 )
-FORMATS = ("table", *MACHINE_FORMATS, *TABULATE_FORMATS)
+ALIASES = {"markdown": "github"}
+FORMATS = ("table", *MACHINE_FORMATS, *TABULATE_FORMATS, *ALIASES)
 EXPORT_SUFFIXES = (".svg", ".html")
 DERIVED_MARK = " *"
 BEST_MARK = "★ "
@@ -39,7 +41,7 @@ def _support_human(s: Support) -> str:
         return human(s.value)
     if s.days.known:
         return human(s.days)
-    return "not valued" if s.description or s.components else "not stated"
+    return "unknown"
 
 
 def human(cell: Cell) -> str:
@@ -52,7 +54,7 @@ def human(cell: Cell) -> str:
     if isinstance(cell, Support):
         return _support_human(cell)
     if isinstance(cell, Bound):
-        return "-" if cell.value is None else amount(cell.value, cell.unit)
+        return "unknown" if cell.value is None else amount(cell.value, cell.unit)
     if isinstance(cell, tuple):
         return ", ".join(cell) if cell else "-"
     if isinstance(cell, float):
@@ -103,46 +105,53 @@ def _objects(table: Table) -> list[dict[str, Any]]:
     return objects
 
 
-def _grid(table: Table, cell: Any, header: bool) -> list[list[str]]:
+def _grid(table: Table, to_text: Any, header: bool) -> list[list[str]]:
     """Rows of strings, turned so that compare has programmes as columns."""
     keys = [c.key for c in table.columns]
+
+    def cell(value: Cell, key: str) -> str:
+        return "unknown" if value is None and key in UNKNOWN_IF_EMPTY else to_text(value)
+
     if table.transpose:
-        rows = [[c.key, *(cell(r[c.key]) for r in table.records)] for c in table.columns
+        rows = [[c.key, *(cell(r[c.key], c.key) for r in table.records)] for c in table.columns
                 if c.key != "slug"]
         head = ["field", *(str(r.get("slug", "")) for r in table.records)]
     else:
-        rows = [[cell(r[k]) for k in keys] for r in table.records]
+        rows = [[cell(r[k], k) for k in keys] for r in table.records]
         head = keys
     return [head, *rows] if header else rows
 
 
 def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str = "auto",
           width: int | None = None, export: str | None = None) -> None:
-    """Write the table to `out` in `fmt`; with `export`, also save what was written there."""
+    """Write the table to `out` in `fmt`; with `export`, also save the table as a person
+    sees it on a terminal (whatever format went to `out`)."""
+    fmt = ALIASES.get(fmt, fmt)
     if fmt == "table":
         _rich(table, out, color, width, export)
         return
-    if export is None:
-        _text(table, fmt, out, header)
-        return
-    written = io.StringIO()
-    _text(table, fmt, written, header)
-    out.write(written.getvalue())
-    lines = written.getvalue().splitlines() or [""]
-    recorder = console(io.StringIO(), "never", max(len(line) for line in lines), record=True)
-    recorder.out(written.getvalue(), end="")
-    save(recorder, export, table.title)
+    _text(table, fmt, out, header)
+    if export is not None:
+        _rich(table, io.StringIO(), color, width, export)
+
+
+CELL_FORMATS = ("tsv", "csv")
+
+
+def write_cells(rows: list[str], fmt: str, out: IO[str]) -> None:
+    """Rows of machine cells joined by tabs (machine cells hold none), as tsv or csv."""
+    if fmt == "tsv":
+        out.write("".join(row + "\n" for row in rows))
+    else:
+        import csv
+
+        csv.writer(out, lineterminator="\n").writerows(row.split("\t") for row in rows)
 
 
 def _text(table: Table, fmt: str, out: IO[str], header: bool) -> None:
     """Every format but the rich table: plain characters, never styled."""
-    if fmt == "tsv":
-        for row in _grid(table, machine, header):
-            out.write("\t".join(row) + "\n")
-    elif fmt == "csv":
-        import csv
-
-        csv.writer(out, lineterminator="\n").writerows(_grid(table, machine, header))
+    if fmt in CELL_FORMATS:
+        write_cells(["\t".join(row) for row in _grid(table, machine, header)], fmt, out)
     elif fmt == "json":
         out.write(json.dumps(_objects(table), indent=2, ensure_ascii=False) + "\n")
     elif fmt == "jsonl":
@@ -158,17 +167,52 @@ def _text(table: Table, fmt: str, out: IO[str], header: bool) -> None:
 
 def _titles(table: Table) -> tuple[list[str], list[list[str]]]:
     """Headers and cells for people, with best values marked."""
-    def mark(i: int, key: str, record: Record) -> str:
-        shown = human(record[key])
-        return BEST_MARK + shown if (i, key) in table.best else shown
+    head, rows = _people(table)
+    return [h for h, _ in head], [[c for c, _ in row] for row in rows]
+
+
+def _people(table: Table) -> tuple[list[tuple[str, bool]], list[list[tuple[str, bool]]]]:
+    """Headers and cells for people as (text, prose) pairs, best values marked.
+
+    Prose (names, notes, quotes) may wrap between words; anything else is a
+    figure, a slug or a date and is never broken inside.
+    """
+    def mark(i: int, key: str, record: Record) -> tuple[str, bool]:
+        cell = record[key]
+        shown = "unknown" if cell is None and key in UNKNOWN_IF_EMPTY else human(cell)
+        prose = isinstance(cell, (str, tuple)) and key not in FIGURE_TEXT_KEYS
+        return (BEST_MARK + shown if (i, key) in table.best else shown), prose
 
     if table.transpose:
-        head = ["", *(str(r.get("name") or r.get("slug")) for r in table.records)]
-        rows = [[c.title, *(mark(i, c.key, r) for i, r in enumerate(table.records))]
-                for c in table.columns if c.key not in ("slug", "name")]
+        head = [("", True), *((str(r.get("name") or r.get("slug")), True)
+                             for r in table.records)]
+        rows = [[(c.title, True), *(mark(i, c.key, r) for i, r in enumerate(table.records))]
+                for c in table.columns if c.key != "name"]
         return head, rows
-    head = [c.title for c in table.columns]
-    return head, [[mark(i, c.key, r) for c in table.columns] for i, r in enumerate(table.records)]
+    head = [(c.title, True) for c in table.columns]
+    return head, [[mark(i, c.key, r) for c in table.columns]
+                  for i, r in enumerate(table.records)]
+
+
+MARKDOWN_FORMATS = ("github", "pipe")
+
+
+def _legend(table: Table, fmt: str) -> str:
+    """The notes under a pasted table, apart from it and written as the format reads them:
+    in Markdown and reStructuredText a line starting `*` would become a bullet, and a
+    line right under a table would become one of its rows."""
+    if not table.notes:
+        return ""
+    if fmt == "html":
+        import html
+
+        return "".join(f"<p>{html.escape(note)}</p>\n" for note in table.notes)
+    if fmt in (*MARKDOWN_FORMATS, "rst"):
+        escaped = [note.replace("*", "\\*") for note in table.notes]
+        if fmt == "rst":  # a literal is ``x`` there
+            escaped = [note.replace("`", "``") for note in escaped]
+        return "\n" + "".join(f"{note}\n\n" for note in escaped).rstrip("\n") + "\n"
+    return "\n" + "".join(f"{note}\n" for note in table.notes)
 
 
 def _tabulate(table: Table, fmt: str, out: IO[str]) -> None:
@@ -176,8 +220,7 @@ def _tabulate(table: Table, fmt: str, out: IO[str]) -> None:
 
     head, rows = _titles(table)
     out.write(tabulate(rows, headers=head, tablefmt=fmt, disable_numparse=True) + "\n")
-    for note in table.notes:
-        out.write(f"{note}\n")
+    out.write(_legend(table, fmt))
 
 
 def styled(color: str, environ: Mapping[str, str], isatty: bool) -> bool:
@@ -213,26 +256,6 @@ def console(out: IO[str], color: str = "auto", width: int | None = None,
                    record=record)
 
 
-def _widths(head: list[str], rows: list[list[str]], screen_width: int) -> list[int | None]:
-    """Column widths that keep every word whole when the screen allows it.
-
-    Each column gets its longest word, then the spare width is shared in
-    proportion to what each column would need to print on one line.
-    """
-    columns = range(len(head))
-    longest = [max(len(w) for row in [head, *rows] for w in [*row[i].split(), ""]) or 1
-               for i in columns]
-    wanted = [max(len(row[i]) for row in [head, *rows]) or 1 for i in columns]
-    room = screen_width - (3 * len(head) + 1)
-    if sum(wanted) <= room:
-        return [None] * len(head)
-    if sum(longest) > room:
-        return [None] * len(head)
-    spare, extra = room - sum(longest), [w - m for w, m in zip(wanted, longest, strict=True)]
-    total = sum(extra) or 1
-    return [m + spare * e // total for m, e in zip(longest, extra, strict=True)]
-
-
 def save(recorder: Any, path: str, title: str) -> None:
     """Save a recording console as SVG or HTML, via a temporary file renamed into place,
     so an interrupted export never leaves half a file."""
@@ -251,21 +274,105 @@ def save(recorder: Any, path: str, title: str) -> None:
 
 def _rich(table: Table, out: IO[str], color: str, width: int | None,
           export: str | None = None) -> None:
+    """The table for a person, fitted to the screen by layout.fit: figures never cut."""
+    from fundcmp import layout
+
+    screen = console(out, color, width, record=export is not None)
+    head, rows = _people(table)
+    position = {c.key: i for i, c in enumerate(table.columns)}
+    optional = tuple(position[key] for key in table.optional if key in position)
+    if table.transpose:
+        _rich_across(table, screen, head, rows)
+    else:
+        fitted = layout.fit([head, *rows], screen.width, optional)
+        if fitted is None:
+            _stacked(table, screen, head, rows)
+        else:
+            _draw(screen, table.title, _notes(table, head, fitted), head, rows, fitted)
+    if export is not None:
+        save(screen, export, table.title)
+
+
+def _notes(table: Table, head: list[tuple[str, bool]], fitted: Any) -> tuple[str, ...]:
+    left_out = [head[i][0] for i in range(len(head)) if i not in fitted.keep]
+    if not left_out:
+        return table.notes
+    return (*table.notes, f"left out to fit the screen: {', '.join(left_out)} (a wider "
+                          "terminal or --fields shows them)")
+
+
+def _rich_across(table: Table, screen: Any, head: list[tuple[str, bool]],
+                 rows: list[list[tuple[str, bool]]]) -> None:
+    """Programmes as columns: as many side by side as fit, the rest in further tables
+    (each with the labels again), or stacked when not even one fits beside the labels."""
+    from fundcmp import layout
+
+    columns = len(head) - 1
+    for tables in range(1, columns + 1):
+        fits = []
+        bounds = [round(n * columns / tables) for n in range(tables + 1)]
+        for start, stop in itertools.pairwise(bounds):
+            chosen = [0, *range(start + 1, stop + 1)]
+            grid = [[row[i] for i in chosen] for row in [head, *rows]]
+            fitted = layout.fit(grid, screen.width)
+            if fitted is None:
+                break
+            fits.append((grid, fitted))
+        else:
+            for n, (grid, fitted) in enumerate(fits):
+                title = table.title if n == 0 else ""
+                notes = table.notes if n == len(fits) - 1 else ()
+                _draw(screen, title, notes, grid[0], grid[1:], fitted)
+            return
+    _stacked(table, screen, head, rows)
+
+
+def _draw(screen: Any, title: str, notes: tuple[str, ...], head: list[tuple[str, bool]],
+          rows: list[list[tuple[str, bool]]], fitted: Any) -> None:
+    from rich import box
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    screen = console(out, color, width, record=export is not None)
-    head, rows = _titles(table)
-    grid = RichTable(title=table.title, title_justify="left", caption_justify="left",
-                     caption="\n".join(table.notes) or None)
-    for i, (title, column_width) in enumerate(zip(head, _widths(head, rows, screen.width),
-                                                  strict=True)):
-        first = table.transpose and i == 0
-        grid.add_column(title, style="bold" if first else None, overflow="fold",
-                        width=column_width)
+    from fundcmp import layout
+
+    bordered = fitted.style is layout.BORDERED
+    grid = RichTable(title=title or None, title_justify="left", caption_justify="left",
+                     caption="\n".join(notes) or None,
+                     box=box.HEAVY_HEAD if bordered else box.SIMPLE_HEAD,
+                     show_edge=bordered, pad_edge=bordered,
+                     padding=(0, 1) if bordered else (0, layout.GAP - 1, 0, 0))
+    for i, chars in zip(fitted.keep, fitted.widths, strict=True):
+        text, prose = head[i]
+        grid.add_column("\n".join(layout.wrap(text, chars, prose)), width=chars,
+                        overflow="fold", style="bold" if i == 0 and not prose else None)
     for row in rows:
-        grid.add_row(*(Text(c, style="bold green") if c.startswith(BEST_MARK) else Text(c)
-                       for c in row))
+        cells = []
+        for i, chars in zip(fitted.keep, fitted.widths, strict=True):
+            text, prose = row[i]
+            shown = "\n".join(layout.wrap(text, chars, prose))
+            cells.append(Text(shown, style="bold green" if text.startswith(BEST_MARK) else ""))
+        grid.add_row(*cells)
     screen.print(grid)
-    if export is not None:
-        save(screen, export, table.title)
+
+
+def _stacked(table: Table, screen: Any, head: list[tuple[str, bool]],
+             rows: list[list[tuple[str, bool]]]) -> None:
+    """One record after another, "Title: value" lines, for screens no table fits."""
+    from fundcmp import layout
+
+    if table.transpose:
+        columns = [[row[j] for row in rows] for j in range(1, len(head))]
+        records = [(head[j + 1][0], [(label, value, prose) for (label, _), (value, prose)
+                                     in zip([row[0] for row in rows], column, strict=True)])
+                   for j, column in enumerate(columns)]
+    else:
+        records = [(row[0][0], [(title, value, prose) for (title, _), (value, prose)
+                                in zip(head[1:], row[1:], strict=True)]) for row in rows]
+    if table.title:
+        for line in layout.wrap(table.title, screen.width, True):
+            screen.print(line, markup=False, highlight=False, overflow="fold")
+    for line in layout.stacked(records, screen.width):
+        screen.print(line, markup=False, highlight=False, overflow="fold", crop=False,
+                     style="bold" if line and not line.startswith(" ") else None)
+    for note in table.notes:
+        screen.print(note, markup=False, highlight=False)

@@ -17,6 +17,7 @@ from fundcmp.arithmetic import (
     best,
     common_unit,
     funding_per_year,
+    placed,
     price_year,
     rank_by,
     success_rate,
@@ -61,6 +62,14 @@ class Table:
     notes: tuple[str, ...] = ()
     stamp: tuple[tuple[str, dict[str, object]], ...] = ()
     """Facts about the whole table that every JSON object carries, such as its prices."""
+    optional: tuple[str, ...] = ()
+    """Columns a narrow screen may leave out, the first first (never money)."""
+
+
+UNKNOWN_IF_EMPTY = frozenset({"announced", "start", "end", "price_year"})
+"""Fields where nothing stated reads "unknown", as an unknown figure does."""
+FIGURE_TEXT_KEYS = frozenset({"slug", "announced", "start", "end", "years", "file"})
+"""Text fields that are identifiers or dates: never wrapped inside."""
 
 
 class UnknownFieldError(FundcmpError):
@@ -130,18 +139,35 @@ BEST_MARKED = ("funding", "funding_per_year", "duration", "support", "total_fund
                "success_rate")
 
 
+def check_fields(fields: Sequence[str], available: Sequence[str]) -> None:
+    """Every command refuses an unknown field the same way: a close match, then the list."""
+    for name in fields:
+        if name not in available:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(available), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UnknownFieldError(f"Unknown field '{name}'{hint}; available fields: "
+                                    + ", ".join(available))
+
+
+def fields_for(command: str) -> tuple[str, ...] | None:
+    """The fields --fields may name on a command (None: a command this module does not
+    know, which checks its own)."""
+    tables = {"show": SHOW_COLUMNS, "explain": EXPLAIN_COLUMNS, "check": CHECK_COLUMNS,
+              "indices": INDEX_COLUMNS}
+    if command in ("list", "compare"):
+        return tuple(CATALOGUE)
+    if command == "rank":
+        return (*CATALOGUE, "note")
+    return tuple(c.key for c in tables[command]) if command in tables else None
+
+
 def choose_fields(fields: Sequence[str] | None, default: Sequence[str]) -> tuple[str, ...]:
     """The fields asked for, in the order asked, or the view's default."""
     if not fields:
         return tuple(default)
-    for name in fields:
-        if name not in CATALOGUE:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(CATALOGUE), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise UnknownFieldError(f"Unknown field '{name}'{hint}; available fields: "
-                                    + ", ".join(CATALOGUE))
+    check_fields(fields, tuple(CATALOGUE))
     return tuple(fields)
 
 
@@ -166,7 +192,8 @@ def _derived_note(records: Sequence[Record]) -> tuple[str, ...]:
 def list_table(programmes: Sequence[Programme], fields: Sequence[str] | None = None) -> Table:
     keys = choose_fields(fields, LIST_FIELDS)
     records = _records(programmes, keys)
-    return Table("Programmes", _columns(keys), records, notes=_derived_note(records))
+    return Table("Programmes", _columns(keys), records, notes=_derived_note(records),
+                 optional=() if fields else ("funder", "teams", "name"))
 
 
 def compare_table(programmes: Sequence[Programme], fields: Sequence[str] | None = None,
@@ -174,19 +201,32 @@ def compare_table(programmes: Sequence[Programme], fields: Sequence[str] | None 
     keys = choose_fields(fields, COMPARE_FIELDS)
     if "slug" not in keys:
         keys = ("slug", *keys)
-    records = _records(programmes, keys)
-    marked = set()
+    records = _records(programmes, (*keys, "name") if "name" not in keys else keys)
+    marked: set[tuple[int, str]] = set()
+    unstarred = []
     for key in keys:
         if key in BEST_MARKED:
-            cells = [r[key] for r in records]
-            quantities = [c.value if isinstance(c, Support) else c for c in cells]
-            if all(isinstance(q, Quantity) for q in quantities):
-                marked |= {(i, key) for i in best(quantities, basis)}  # type: ignore[arg-type]
-    notes = (f"★ best in its row, judged on the {basis} of each figure",
+            quantities = [_figure(r[key]) for r in records]
+            judged = best(quantities, basis)
+            marked |= {(i, key) for i in judged.positions}
+            if judged.why_none:
+                unstarred.append(f"{CATALOGUE[key][0]}: {judged.why_none}")
+    cap = "not at all" if basis == "low" else "at their cap"
+    notes = (f"★ best in its row: what `rank --basis {basis}` would put first (ceilings "
+             f"count {cap}, floors at their floor, unknowns not at all); teams and "
+             "applications are counts, not merits, so never starred",
+             *(f"no ★ for {row}" for row in unstarred),
              *_derived_note(records))
     names = " vs ".join(p.name for p in programmes)
     return Table(f"Comparing {names}", _columns(keys), records, transpose=True,
                  best=frozenset(marked), notes=notes)
+
+
+def _figure(cell: Cell) -> Quantity:
+    """The figure a cell is judged on: support on its money value."""
+    q = cell.value if isinstance(cell, Support) else cell
+    assert isinstance(q, Quantity)
+    return q
 
 
 RANK_TITLES = {
@@ -204,40 +244,65 @@ RANK_FIELD = {"funding": "funding", "funding-per-year": "funding_per_year",
               "total": "total_funding", "value": "value", "odds": "success_rate"}
 
 
+def rank_fields(keys_by: Sequence[str], basis: str) -> tuple[str, ...]:
+    """rank's default fields: slug, name, each key's figure and its value on the basis, note."""
+    return ("slug", "name", *(f for k in keys_by
+                              for f in (RANK_FIELD[k], f"{RANK_FIELD[k]}_{basis}")), "note")
+
+
 def rank_table(programmes: Sequence[Programme], by: str | Sequence[str], basis: str = "mid",
-               reverse: bool = False, fields: Sequence[str] | None = None) -> Table:
-    """Ranked by one measure or several (`duration,funding`: the next key breaks ties)."""
+               reverse: bool = False, fields: Sequence[str] | None = None,
+               limit: int | None = None, units: Sequence[str | None] | None = None) -> Table:
+    """Ranked by one measure or several (`duration,funding`: the next key breaks ties).
+
+    With `units` (each key's common unit over the whole registry), the programmes
+    are taken as already ranked, as the cache's index returns them. `limit` keeps
+    the first rows.
+    """
     keys_by = (by,) if isinstance(by, str) else tuple(by)
-    ranked = rank_by(programmes, [MEASURES[k] for k in keys_by], basis, reverse)
-    default = ("slug", "name", *(f for k in keys_by
-                                 for f in (RANK_FIELD[k], f"{RANK_FIELD[k]}_{basis}")), "note")
-    keys = tuple(fields) if fields else default
+    measures = [MEASURES[k] for k in keys_by]
+    if units is None:
+        ranked = rank_by(programmes, measures, basis, reverse)
+        units = [common_unit([r.figures[i] for r in ranked]) for i in range(len(keys_by))]
+    else:
+        ranked = placed(programmes, measures, basis, units[0])
+    ranked = ranked[:limit] if limit else ranked
+    keys = tuple(fields) if fields else rank_fields(keys_by, basis)
     catalogue_keys = choose_fields([k for k in keys if k != "note"], ["slug"])
-    units = [common_unit([r.figures[i] for r in ranked]) for i in range(len(keys_by))]
     records = []
     for r, record in zip(ranked, _records([r.programme for r in ranked], catalogue_keys),
                          strict=True):
-        notes = [(k, _rank_note(q, basis, unit))
-                 for k, q, unit in zip(keys_by, r.figures, units, strict=True)]
-        record["note"] = "; ".join(f"{k}: {n}" if len(keys_by) > 1 else n for k, n in notes if n)
+        notes = [rank_note(q, basis, unit) for q, unit in zip(r.figures, units, strict=True)]
+        record["note"] = joined_notes(keys_by, notes)
         records.append(record)
     columns = tuple(Column(k, "Note") if k == "note" else Column(k, CATALOGUE[k][0])
                     for k in keys)
     order = "smallest first" if reverse else "largest first"
     title = f"Programmes by {', then '.join(RANK_TITLES[k] for k in keys_by)}, {order} " \
             f"(basis: {basis})"
+    optional = () if fields else (*(f"{RANK_FIELD[k]}_{basis}" for k in keys_by), "name")
     return Table(title, columns, tuple(records), notes=(
         "unknown figures are listed last, never read as zero",
-        *_derived_note(records)))
+        *_derived_note(records)), optional=optional)
 
 
-def _rank_note(q: Quantity, basis: str, unit: str | None) -> str:
+def joined_notes(keys_by: Sequence[str], notes: Sequence[str]) -> str:
+    """One note cell for a row: each key's note, named when ranking by several."""
+    return "; ".join(f"{k}: {n}" if len(keys_by) > 1 else n
+                     for k, n in zip(keys_by, notes, strict=True) if n)
+
+
+def rank_note(q: Quantity, basis: str, unit: str | None) -> str:
+    """Why a figure ranks where it does (unknown, another currency, a ceiling, derived)."""
     if q.kind is Kind.UNKNOWN:
         return f"unknown: {q.note}" if q.note else "unknown"
     if q.unit != unit:
-        return f"in {q.unit}, so not ranked against figures in {unit}"
+        return other_unit_note(q.unit, unit)
     if q.high is None:
-        return q.note
+        if q.note:
+            return f"ranked by its floor; {q.note}"
+        how = f"derived: {q.formula}; " if q.formula else ""
+        return f"{how}ranked by its floor: {span(q)}"
     if q.basis(basis) is None:
         return f"unknown on the {basis} basis: only a ceiling is stated"
     words = ""
@@ -248,10 +313,32 @@ def _rank_note(q: Quantity, basis: str, unit: str | None) -> str:
     return "; ".join(part for part in (words, q.note) if part)
 
 
+def rank_notes(q: Quantity) -> dict[str, str]:
+    """rank_note on each basis, for a figure in the common unit (as the cache stores them):
+    the basis changes the note only where it makes the figure's value unknown."""
+    mid = rank_note(q, "mid", q.unit)
+    return {b: mid if (q.basis(b) is None) == (q.mid is None) else rank_note(q, b, q.unit)
+            for b in ("low", "mid", "high")}
+
+
+def other_unit_note(unit: str, common: str | None) -> str:
+    return f"in {unit}, so not ranked against figures in {common}"
+
+
+SHOW_COLUMNS = (Column("fact", "Fact"), Column("value", "Value"), Column("how", "How known"),
+                Column("quote", "Quote"), Column("source", "Source"))
+
+
+def _teams_label(p: Programme) -> str:
+    """"Teams", or "Teams (award-holder teams)" where the registry names them otherwise."""
+    return "Teams" if p.team_noun == "teams" else f"Teams ({p.team_noun})"
+
+
 def _source_words(src: Source | None) -> str:
     if src is None:
         return ""
-    return f"{src.publisher}, \u201c{src.title}\u201d, {src.date}"
+    words = f"{src.publisher}, \u201c{src.title}\u201d, {src.date}"
+    return f"{words}, {src.url}" if src.url else words
 
 
 def show_table(p: Programme) -> Table:
@@ -271,7 +358,7 @@ def show_table(p: Programme) -> Table:
     for label, date in (("Announced", p.announced), ("Starts", p.start), ("Ends", p.end)):
         if date:
             add(label, date.text, date.evidence)
-    add(f"Teams ({p.team_noun})", p.teams, p.teams.evidence)
+    add(_teams_label(p), p.teams, p.teams.evidence)
     add("Funding per team", p.funding_per_team, p.funding_per_team.evidence)
     add("Duration", p.duration, p.duration.evidence)
     add("Funding per team per year", funding_per_year(p), None)
@@ -293,6 +380,12 @@ def show_table(p: Programme) -> Table:
         q = cell if isinstance(cell, Quantity) else None
         if q is not None and not how:
             how = f"derived: {q.formula}" if q.formula else q.note
+            if q.kind is not Kind.UNKNOWN and not q.formula and evidence is not None:
+                how = "; ".join(part for part in ("stated", q.note) if part)
+            elif q.kind is Kind.UNKNOWN:
+                how = f"unknown: {q.note}" if q.note else "unknown"
+        elif evidence is not None and not how:
+            how = "stated"
         records.append({
             "fact": label,
             "value": cell,
@@ -300,9 +393,7 @@ def show_table(p: Programme) -> Table:
             "quote": evidence.quote if evidence else None,
             "source": _source_words(p.source(evidence.source)) if evidence else None,
         })
-    columns = (Column("fact", "Fact"), Column("value", "Value"), Column("how", "How known"),
-               Column("quote", "Quote"), Column("source", "Source"))
-    return Table(f"{p.name} ({p.slug})", columns, tuple(records),
+    return Table(f"{p.name} ({p.slug})", SHOW_COLUMNS, tuple(records),
                  notes=_derived_note(records))
 
 
@@ -355,7 +446,8 @@ class _Chain:
                     f"derived: {part.formula}" if part.formula else "stated"
                 if part.kind is not Kind.UNKNOWN and "restated" in part.note:
                     how += f"; {part.note}"
-                self.row(fact, part, f"from {name}", how, part.evidence)
+                self.row(f"input: {name}", part, f"input to {fact.lower()}", how,
+                         part.evidence)
         elif q.formula:
             working = q.formula + (f" ({q.note})" if q.note else "")
             step = "observed" if q.kind is Kind.OBSERVED else "derived"
@@ -383,7 +475,7 @@ def explain_table(p: Programme, prices: Prices | None = None,
     after = at_prices([p], prices)[0] if prices else p
     shown = value_programme(after, day_rate_gbp)
     chain = _Chain(p, prices)
-    chain.known(f"Teams ({p.team_noun})", p.teams)
+    chain.known(_teams_label(p), p.teams)
     if p.applications.kind is not Kind.UNKNOWN:
         chain.known("Applications", p.applications)
         chain.known("Success rate", success_rate(p),
@@ -441,7 +533,8 @@ def _support_chain(chain: _Chain, p: Programme, after: Programme, shown: Program
     chain.row("Support value per team", valued, "derived",
               f"{valued.formula} = {text(valued)} (day rate from --day-rate "
               f"{day_rate_gbp:g}{prices})")
-    chain.row("Support value per team", s.days, "from support days", "stated", s.days.evidence)
+    chain.row("input: support days per team", s.days, "input to support value per team",
+              "stated", s.days.evidence)
 
 
 CHECK_COLUMNS = (Column("slug", "Programme"), Column("check", "Disagreement"),

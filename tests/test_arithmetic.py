@@ -146,10 +146,12 @@ def test_rank_is_sorted_with_unknowns_after_knowns(qs: list[Quantity], basis: st
 
 
 def test_best_needs_two_known_and_different_values() -> None:
-    assert best([exact(1, Unit.GBP), unknown(Unit.GBP)]) == set()
-    assert best([exact(1, Unit.GBP), exact(1, Unit.GBP)]) == set()
-    assert best([exact(1, Unit.GBP), between(0, 4, Unit.GBP), unknown(Unit.GBP)]) == {1}
-    assert best([exact(3, Unit.GBP), between(0, 4, Unit.GBP)], basis="low") == {0}
+    assert best([exact(1, Unit.GBP), unknown(Unit.GBP)]).positions == set()
+    assert "fewer than two" in best([exact(1, Unit.GBP), unknown(Unit.GBP)]).why_none
+    assert best([exact(1, Unit.GBP), exact(1, Unit.GBP)]).why_none == "all figures are equal"
+    assert best([exact(1, Unit.GBP), between(0, 4, Unit.GBP), unknown(Unit.GBP)]).positions \
+        == {1}
+    assert best([exact(3, Unit.GBP), between(0, 4, Unit.GBP)], basis="low").positions == {0}
 
 
 @pytest.mark.parametrize(("start", "end", "span"), [
@@ -171,11 +173,12 @@ def test_price_year_prefers_announcement_then_start() -> None:
     assert price_year(replace(sp, announced=None))[0] is None
 
 
-def test_a_ceiling_is_never_starred_best_except_on_the_high_basis() -> None:
+def test_a_ceiling_counts_at_its_cap_except_on_the_low_basis_as_rank_orders_it() -> None:
     capped, firm = ceiling(45000, Unit.GBP), between(30000, 50000, Unit.GBP)
-    assert best([capped, firm, exact(10000, Unit.GBP)]) == {1}
-    assert best([capped, firm], basis="high") == {1}
-    assert best([ceiling(60000, Unit.GBP), firm], basis="high") == {0}
+    assert best([capped, firm, exact(10000, Unit.GBP)]).positions == {0}
+    assert best([capped, firm, exact(10000, Unit.GBP)], basis="low").positions == {1}
+    assert best([capped, firm], basis="high").positions == {1}
+    assert best([ceiling(60000, Unit.GBP), firm], basis="high").positions == {0}
 
 
 def test_per_year_over_a_duration_that_may_be_zero_is_unknown_not_at_least_zero() -> None:

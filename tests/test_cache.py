@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -38,11 +37,12 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "xdg"
     monkeypatch.setenv("XDG_CACHE_HOME", str(home))
     monkeypatch.delenv("FUNDCMP_NO_CACHE", raising=False)
+    monkeypatch.setattr(cache, "MIN_BYTES", 0)  # index even the small shipped registry
     return home / "fundcmp"
 
 
 def _entries(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.json")) if folder.exists() else []
+    return sorted(folder.glob(f"*{cache.SUFFIX}")) if folder.exists() else []
 
 
 def _outcome(path: Path, use_cache: bool) -> registry.Registry | str:
@@ -68,6 +68,8 @@ COMMANDS = [
     ["list", "--format", "table", "--color", "never"],
     ["list", "--format", "jsonl"],
     ["list", "--format", "github"],
+    ["rank", "--by", "support", "--format", "tsv"],
+    ["rank", "--by", "value,support", "--basis", "low", "--format", "github"],
 ]
 
 
@@ -94,7 +96,8 @@ def test_cached_runs_print_exactly_what_an_uncached_run_prints(
     for command, a, b, c in zip(commands, uncached, first, warm, strict=True):
         assert a.exit_code == 0, (command, a.stderr)
         assert a.stdout.strip(), command
-        assert a.stdout == b.stdout == c.stdout, command
+        assert a.stdout == b.stdout, (command, b.stderr, b.exception)
+        assert a.stdout == c.stdout, (command, c.stderr, c.exception)
         assert a.stderr == b.stderr == c.stderr, command
 
 
@@ -150,9 +153,9 @@ CORRUPTIONS = {
     "empty": lambda raw: b"",
     "truncated": lambda raw: raw[: len(raw) // 2],
     "garbage": lambda raw: os.urandom(512),
-    "flipped byte in the body": lambda raw: raw[:-20] + bytes([raw[-20] ^ 0x01]) + raw[-19:],
-    "header only": lambda raw: raw.partition(b"\n")[0],
-    "not UTF-8": lambda raw: b"\xff\xfe" + raw,
+    "header only": lambda raw: raw[:100],
+    "zeroed pages": lambda raw: raw[:4096] + bytes(len(raw) - 4096),
+    "not SQLite": lambda raw: b"\xff\xfe" + raw,
 }
 
 
@@ -167,38 +170,108 @@ def test_a_corrupt_entry_is_ignored_and_rebuilt(corrupt: object, tmp_path: Path,
     good = entry.read_bytes()
     assert callable(corrupt)
     entry.write_bytes(corrupt(good))
-    assert cache.fetch(entry.stem) is None
     assert registry.load(path) == fresh
-    assert entry.read_bytes() == good  # rewritten whole
-    assert cache.fetch(entry.stem) == (fresh.programmes, fresh.sources)
+    (rebuilt,) = _entries(cache_home)
+    _refuse_to_parse_now = registry.parse
+    assert rebuilt == entry and _refuse_to_parse_now is registry.parse
+    assert registry.load(path) == fresh
 
 
-def _sealed(cache_key: str, body: object) -> bytes:
-    """An entry with a correct header around the given body, as a forger would write it."""
-    raw = json.dumps(body).encode()
-    header = {"format": cache.FORMAT, "key": cache_key,
-              "body_sha256": hashlib.sha256(raw).hexdigest()}
-    return json.dumps(header).encode() + b"\n" + raw
+def _forge(entry: Path, sql: str, *params: object) -> None:
+    """Edit an entry as an attacker would: straight SQL, every other part left consistent."""
+    db = sqlite3.connect(entry)
+    db.execute(sql, params)
+    db.commit()
+    db.close()
 
 
-@pytest.mark.parametrize("body", [
-    [[{"Popen": [["ls"]]}], []],  # a class that is not part of the model
-    [[{"Source": ["id", "p", "t", "2020"]}], []],  # a source where a programme belongs
-    [[{"Programme": []}], []],  # the right class with the wrong fields
-    {"programmes": []},
-    [[{"Kind": "nonsense"}], []],
-], ids=["foreign class", "wrong class", "missing fields", "wrong shape", "unknown enum value"])
-def test_an_entry_with_a_valid_checksum_but_foreign_content_is_refused(
-        body: object, tmp_path: Path, cache_home: Path) -> None:
+def _entry_for(path: Path, cache_home: Path) -> Path:
+    key = cache.file_key(path)
+    assert key is not None
+    return cache_home / f"{key}{cache.SUFFIX}"
+
+
+RANK = ["rank", "--by", "funding", "--format", "tsv"]
+SHARED = "WHERE position = (SELECT position FROM programmes WHERE slug = 'shared-purpose')"
+FORGERIES = {
+    # a figure changed in the stored record and in the rank columns, which a warm rank prints
+    "figure in record": ("UPDATE records SET record = replace(record, '420000', '990000')",),
+    "escape in a name": ("UPDATE records SET record = replace(record, '\"Shared Purpose\"', "
+                         "'\"\\u001b]0;owned\\u0007Shared\"')",),
+    "escape in a cell": ("UPDATE programmes SET name_cell = 'Shared \x1b[2J'",),
+    "unknown field": ("UPDATE records SET record = replace(record, '\"slug\"', "
+                      "'\"run\":1,\"slug\"')",),
+    "not JSON": ("UPDATE records SET record = '{'",),
+    # caught wherever programmes are revived; the tsv ranking reads these columns unrevived,
+    # which only the directory rule protects (test_a_cache_others_can_write_...)
+    "rank column": (f"UPDATE by_funding SET mid = 990000, low = 990000 {SHARED}",),
+    "foreign unit": ("UPDATE meta SET value = '{}' WHERE name = 'units'",),
+    "wrong key": ("UPDATE meta SET value = 'x' WHERE name = 'key'",),
+    "dropped table": ("DROP TABLE sources",),
+    "warning text": ("UPDATE programmes SET findings = '[\"\x1b]0;owned\x07\"]'",),
+}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES.values(), ids=FORGERIES.keys())
+def test_a_forged_entry_is_not_believed(forgery: tuple[str], tmp_path: Path,
+                                        cache_home: Path) -> None:
     path = tmp_path / "registry.yaml"
     path.write_bytes(SHIPPED_BYTES)
-    fresh = registry.load(path, use_cache=False)
-    key = cache.key(SHIPPED_BYTES)
-    assert key is not None
-    cache_home.mkdir(parents=True)
-    (cache_home / f"{key}.json").write_bytes(_sealed(key, body))
-    assert cache.fetch(key) is None
-    assert registry.load(path) == fresh
+    runner = CliRunner()
+    commands = [RANK, ["rank", "--by", "funding", "--limit", "2", "--format", "json"],
+                ["compare", "shared-purpose", "common-ambition", "--format", "tsv"],
+                ["list", "--format", "tsv"]]
+    fresh = [runner.invoke(cli, ["--no-cache", "--registry", str(path), *c]) for c in commands]
+    for command, expected in zip(commands, fresh, strict=True):
+        if "by_funding" in forgery[0] and command == RANK:
+            continue
+        runner.invoke(cli, ["--registry", str(path), "list"])  # builds the entry
+        _forge(_entry_for(path, cache_home), *forgery)
+        result = runner.invoke(cli, ["--registry", str(path), *command])
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == expected.stdout, command
+        assert "990000" not in result.stdout and "\x1b" not in result.stdout + result.stderr
+
+
+def test_a_cache_others_can_write_is_neither_read_nor_written(
+        tmp_path: Path, cache_home: Path) -> None:
+    """A tampered entry with every check satisfied is still not believed from a directory
+    other users can write (as ssh treats its keys)."""
+    path = tmp_path / "registry.yaml"
+    path.write_bytes(SHIPPED_BYTES)
+    runner = CliRunner()
+    expected = runner.invoke(cli, ["--no-cache", "--registry", str(path), *RANK]).stdout
+    runner.invoke(cli, ["--registry", str(path), *RANK])
+    entry = _entry_for(path, cache_home)
+    _forge(entry, f"UPDATE by_funding SET line_mid = replace(line_mid, '420000', '990000') "
+                  f"{SHARED}")
+    forged = runner.invoke(cli, ["--registry", str(path), *RANK]).stdout
+    assert "990000" in forged  # the same user can edit their own cache, as their registry
+    for mode in (0o777, 0o770, 0o702):
+        cache_home.chmod(mode)
+        assert runner.invoke(cli, ["--registry", str(path), *RANK]).stdout == expected
+        assert entry.exists()  # not rebuilt either: nothing is written where others write
+    cache_home.chmod(0o700)
+    entry.chmod(0o666)
+    assert runner.invoke(cli, ["--registry", str(path), *RANK]).stdout == expected
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file away needs root")
+def test_an_entry_owned_by_another_user_is_not_believed(tmp_path: Path,
+                                                        cache_home: Path) -> None:
+    path = tmp_path / "registry.yaml"
+    path.write_bytes(SHIPPED_BYTES)
+    runner = CliRunner()
+    expected = runner.invoke(cli, ["--no-cache", "--registry", str(path), *RANK]).stdout
+    runner.invoke(cli, ["--registry", str(path), *RANK])
+    entry = _entry_for(path, cache_home)
+    _forge(entry, f"UPDATE by_funding SET line_mid = replace(line_mid, '420000', '990000') "
+                  f"{SHARED}")
+    os.chown(entry, 65534, 65534)
+    assert runner.invoke(cli, ["--registry", str(path), *RANK]).stdout == expected
+    os.chown(entry, 0, 0)
+    os.chown(cache_home, 65534, 65534)
+    assert runner.invoke(cli, ["--registry", str(path), *RANK]).stdout == expected
 
 
 def test_no_cache_flag_and_environment_variable_leave_no_entry(
@@ -243,6 +316,7 @@ def test_writes_leave_no_temporary_files_and_old_entries_are_pruned(
         path.write_bytes(SHIPPED_BYTES + f"# edit {n}\n".encode())
         registry.load(path)
     assert len(_entries(cache_home)) == cache.KEEP_ENTRIES
-    assert [p.name for p in cache_home.iterdir() if not p.name.endswith(".json")] == []
+    assert [p.name for p in cache_home.iterdir()
+            if not p.name.endswith((cache.SUFFIX, cache.MEMO_SUFFIX))] == []
     latest = cache.key(path.read_bytes())
-    assert (cache_home / f"{latest}.json").exists()
+    assert (cache_home / f"{latest}{cache.SUFFIX}").exists()

@@ -46,11 +46,17 @@ def test_export_html_holds_what_the_terminal_shows(tmp_path: Path) -> None:
         assert line.rstrip() in shown
 
 
-def test_export_of_a_plain_format_saves_its_text(tmp_path: Path) -> None:
-    path = tmp_path / "r.html"
-    _, out, _ = run("rank", "--by", "duration", "--format", "github", "--export", str(path))
-    page = html.unescape(path.read_text(encoding="utf-8"))
-    assert out.splitlines()[0] in page
+def test_export_is_the_table_a_person_sees_whatever_goes_to_stdout(tmp_path: Path) -> None:
+    for fmt in ("github", "tsv", "json"):
+        path = tmp_path / f"r-{fmt}.html"
+        run("rank", "--by", "duration", "--format", fmt, "--export", str(path))
+        page = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+        assert "Programmes by duration, largest first" in page
+        assert "shared-purpose" in page and "42 months" in page
+        assert "| Slug" not in page and '"slug"' not in page and "\t" not in page
+    run("rank", "--by", "funding", "--format", "json", "--export", str(tmp_path / "x.svg"))
+    svg = html.unescape((tmp_path / "x.svg").read_text(encoding="utf-8"))
+    assert '"kind"' not in svg and len(svg) < 100_000
 
 
 def test_export_leaves_no_temporary_file(tmp_path: Path) -> None:

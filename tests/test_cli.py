@@ -37,7 +37,7 @@ def test_compare_canonical_call_as_a_table(runner: CliRunner) -> None:
     duration = next(line for line in out.splitlines() if line.startswith("│ Duration"))
     assert "42 months" in duration and "24-36 months" in duration
     support = next(line for line in out.splitlines() if "Support per team" in line)
-    assert "not valued" in support and "£30,000-£50,000" in support
+    assert "unknown" in support and "£30,000-£50,000" in support
     assert "coaching support" in out and "learning events" in out
     assert "★ £420,000" in funding  # best funding per team on the mid basis
 
@@ -222,13 +222,15 @@ def test_json_holds_exactly_the_chosen_fields(runner: CliRunner) -> None:
     assert json.loads(out)[0]["teams"]["mid"] == 9
 
 
-def test_compare_does_not_star_a_ceiling_over_a_firm_range(runner: CliRunner) -> None:
+def test_compare_stars_a_ceiling_at_its_cap_as_rank_orders_it(runner: CliRunner) -> None:
     out, _ = run(runner, "compare", "building-health-partnerships", "common-ambition",
                  "--format", "json")
     bhp, ca = json.loads(out)
     assert bhp["support"]["value"]["text"] == "up to £45,000"
-    assert "support" not in bhp["best"]
-    assert "support" not in ca["best"]  # the only other known value: nothing to beat
+    assert "support" in bhp["best"] and "support" not in ca["best"]
+    out, _ = run(runner, "compare", "building-health-partnerships", "common-ambition",
+                 "--basis", "low", "--format", "json")
+    assert json.loads(out)[0]["best"] == []
 
 
 def test_rank_notes_carry_each_figures_own_note(runner: CliRunner) -> None:

@@ -32,7 +32,7 @@ def test_common_unit_is_the_most_frequent_with_pounds_on_a_tie() -> None:
 
 
 def test_best_ignores_another_currency() -> None:
-    assert best([exact(10, Unit.GBP), exact(99, "EUR"), exact(20, Unit.GBP)]) == {2}
+    assert best([exact(10, Unit.GBP), exact(99, "EUR"), exact(20, Unit.GBP)]) .positions == {2}
 
 
 def test_euros_are_not_restated_by_a_uk_index_and_say_so() -> None:

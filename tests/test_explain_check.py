@@ -48,13 +48,14 @@ def _first(rows: list[list[str]]) -> dict[str, list[str]]:
 
 def test_explain_shows_the_per_year_arithmetic_and_the_quotes_behind_it(
         runner: CliRunner) -> None:
-    rows = [r for r in _explain(runner, "shared-purpose") if r[0] == "Funding per team per year"]
+    rows = [r for r in _explain(runner, "shared-purpose")
+            if r[0] == "Funding per team per year" or r[2] == "input to funding per team per year"]
     assert rows[0][1:4] == ["120000", "derived", "£420,000 / 42 months x 12 = £120,000"]
-    inputs = {r[2]: r for r in rows[1:]}
-    assert inputs["from funding per team"][3:5] == [
+    inputs = {r[0]: r for r in rows[1:]}
+    assert inputs["input: funding per team"][3:5] == [
         "stated", "Each participating team receives £420,000 of funding"]
-    assert inputs["from duration"][4] == "Runs for three and a half years"
-    assert inputs["from duration"][5].startswith("The Health Foundation, ")
+    assert inputs["input: duration"][4] == "Runs for three and a half years"
+    assert inputs["input: duration"][5].startswith("The Health Foundation, ")
 
 
 def test_explain_gives_stated_figures_their_quote_and_source(runner: CliRunner) -> None:
@@ -95,7 +96,7 @@ def test_explain_values_days_only_with_a_day_rate(runner: CliRunner) -> None:
     assert without["Support value per team"][3] == (
         "stated as up to 20 days, not money; --day-rate GBP values it")
     rows = [r for r in _explain(runner, "people-powered-health", "--day-rate", "750")
-            if r[0] == "Support value per team"]
+            if r[0] == "Support value per team" or r[0] == "input: support days per team"]
     assert rows[0][1:4] == ["<=15000", "derived", "up to 20 days x £750/day = up to £15,000 "
                             "(day rate from --day-rate 750)"]
     assert rows[1][4] == "up to 20 days of non financial support"

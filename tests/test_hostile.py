@@ -201,3 +201,38 @@ def test_a_hostile_360giving_file_is_one_line_and_exit_1(tmp_path: Path, body: s
                                     f"{fragment} (character ")
     assert result.stderr.count("\n") == 1
     assert not (tmp_path / "out.yaml").exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["rank", "--by", "funding", "--limit", "3", "--format", "json"],
+    ["compare", "shared-purpose", "common-ambition", "--format", "tsv"],
+    ["show", "shared-purpose", "--format", "tsv"],
+    ["list", "--format", "csv"],
+])
+@pytest.mark.parametrize("private", [True, False], ids=["private dir", "dir others can write"])
+def test_a_tampered_cache_is_not_believed(command: list[str], private: bool, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/hostile/tampered-cache.sql applied to a built entry: every command prints what a
+    fresh parse prints, without the forged figure or escapes; the entry is rebuilt."""
+    import sqlite3
+
+    from fundcmp import cache
+
+    home = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    monkeypatch.setattr(cache, "MIN_BYTES", 0)  # index even the small shipped registry
+    path = tmp_path / "programmes.yaml"
+    path.write_bytes(SHIPPED.read_bytes())
+    runner = CliRunner()
+    fresh = runner.invoke(cli, ["--no-cache", "--registry", str(path), *command])
+    runner.invoke(cli, ["--registry", str(path), "list"])
+    entry = home / "fundcmp" / f"{cache.file_key(path)}{cache.SUFFIX}"
+    db = sqlite3.connect(entry)
+    db.executescript((HOSTILE / "tampered-cache.sql").read_text("utf-8"))
+    db.close()
+    if not private:
+        entry.parent.chmod(0o777)
+    result = runner.invoke(cli, ["--registry", str(path), *command])
+    assert result.exit_code == 0, result.stderr
+    assert (result.stdout, result.stderr) == (fresh.stdout, fresh.stderr)
+    assert "990000" not in result.stdout and "\x1b" not in result.stdout + result.stderr

@@ -258,7 +258,7 @@ def test_funder_option_keeps_only_that_funders_grants(tmp_path: Path) -> None:
     data = write_json(tmp_path / "g.json", [grant("G-1"), grant("G-2", funder=FUND_TWO)])
     out = tmp_path / "out.yaml"
     result = run("import", data, "--into", out, "--funder", FUND_TWO[0])
-    assert "left out 1 grants of other funders" in result.stdout
+    assert "left out 1 grant of other funders" in result.stdout
     assert list(listed(out)) == ["small-grants-gb-coh-2000002"]
 
 
@@ -266,7 +266,8 @@ def test_dry_run_prints_the_summary_and_writes_nothing(tmp_path: Path) -> None:
     data = write_json(tmp_path / "g.json", [grant("G-1")])
     out = tmp_path / "out.yaml"
     result = run("import", data, "--into", out, "--dry-run")
-    assert "added 1 programme:" in result.stdout and "dry run: nothing written" in result.stdout
+    assert "would add 1 programme:" in result.stdout and "added" not in result.stdout
+    assert "dry run: nothing written" in result.stdout
     assert not out.exists()
 
 

@@ -189,7 +189,7 @@ def test_a_terminal_without_no_color_is_styled() -> None:
 
 
 def test_a_terminal_gets_a_table_by_default() -> None:
-    shown = _on_a_terminal("list", NO_COLOR="1")
+    shown = _on_a_terminal("list", NO_COLOR="1", COLUMNS="120")
     assert "┃ Slug" in shown
     assert "\t" not in shown
 

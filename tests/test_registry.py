@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from fundcmp.errors import RegistryError
 from fundcmp.model import Kind
-from fundcmp.registry import build, load, parse, resolve_path
+from fundcmp.registries import paths
+from fundcmp.registry import build, load, parse
 
 from .conftest import MINIMAL, SHIPPED
 
@@ -140,10 +141,10 @@ def test_missing_file_is_a_registry_error(tmp_path: Path) -> None:
 
 def test_registry_path_option_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FUNDCMP_REGISTRY", "/from/env.yaml")
-    assert resolve_path("/from/option.yaml") == Path("/from/option.yaml")
-    assert resolve_path(None) == Path("/from/env.yaml")
+    assert paths(["/from/option.yaml"]) == [Path("/from/option.yaml")]
+    assert paths([]) == [Path("/from/env.yaml")]
     monkeypatch.delenv("FUNDCMP_REGISTRY")
-    assert resolve_path(None).name == "programmes.yaml" and resolve_path(None).exists()
+    assert paths([])[0].name == "programmes.yaml" and paths([])[0].exists()
 
 
 amounts = st.integers(min_value=0, max_value=10**9)

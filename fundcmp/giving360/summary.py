@@ -148,19 +148,20 @@ def report_csv(rows: Iterable[tuple[Any, ...]]) -> Iterator[str]:
 
 def overview_lines(summary: Summary) -> list[str]:
     """What was read and counted, and what was left out by choice, in a few lines."""
-    lines = [f"read {summary.grants_read} grants from {', '.join(summary.files)}"]
+    lines = [f"read {_grants(summary.grants_read)} from {', '.join(summary.files)}"]
     counted = money_words(summary.money_counted)
     entries = "entry" if len(summary.entries) == 1 else "entries"
-    lines.append(f"{len(summary.entries)} programme {entries} from {summary.grants_used} grants "
-                 f"({counted})")
+    lines.append(f"{len(summary.entries)} programme {entries} from "
+                 f"{_grants(summary.grants_used)} ({counted})")
     if summary.left_out:
         lines.append(f"{_grants(summary.left_out)} left out of the money: see the problems on "
                      "stderr (--report FILE.csv lists each)")
     if summary.other_funders:
-        lines.append(f"left out {summary.other_funders} grants of other funders")
+        lines.append(f"left out {_grants(summary.other_funders)} of other funders")
     if summary.without_programme:
-        lines.append(f"{_grants(summary.without_programme)} name no programme while others of "
-                     "their funder do: not imported (--ungrouped-as-programme imports them)")
+        verb, own = ("names", "its") if summary.without_programme == 1 else ("name", "their")
+        lines.append(f"{_grants(summary.without_programme)} {verb} no programme while others "
+                     f"of {own} funder do: not imported (--ungrouped-as-programme imports them)")
     return lines
 
 
