@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from fundcmp import layout
 from fundcmp.display import amount
+from fundcmp.escaping import single_line
 from fundcmp.model import Kind, Quantity, Support
 from fundcmp.render import console, human, save
 from fundcmp.views import Cell, Table
@@ -102,7 +103,7 @@ def draw(table: Table, key: str, basis: str, out: IO[str], color: str = "auto",
 
     terminal = console(out, color, width, record=export is not None)
     figures = [quantity(r.get(key)) for r in table.records]
-    names = [str(r.get("name") or r.get("slug")) for r in table.records]
+    names = [single_line(str(r.get("name") or r.get("slug"))) for r in table.records]
     labels = [human(q) if _drawable(q) else "unknown, not drawn" for q in figures]
     drawn = [q for q in figures if q is not None and _drawable(q)]
     top = max((_reach(q) for q in drawn), default=0.0)
@@ -125,13 +126,13 @@ def draw(table: Table, key: str, basis: str, out: IO[str], color: str = "auto",
     if drawn:
         top_words = amount(top, drawn[0].unit)
         grid.add_row(Text(""), Text("0" + top_words.rjust(scale.chars - 1)), Text(""))
-    terminal.print(table.title, markup=False)
+    terminal.print(single_line(table.title), markup=False)
     terminal.print(grid)
     terminal.print(f"{SOLID} stated  {WHISKER_START}{WHISKER}{CAP} range, low..high  "
                    f"{OPEN}{OPEN}{CAP} ceiling, up to  {SOLID}{ONWARD} at least  "
                    f"{MARK} the {basis} it is ranked on",
                    highlight=False, markup=False)
     for note in table.notes:
-        terminal.print(note, markup=False)
+        terminal.print(single_line(note), markup=False)
     if export is not None:
         save(terminal, export, table.title)

@@ -74,11 +74,33 @@ def _fact(label: str, q: Quantity) -> Fact:
     return Fact(label, span(q), _how(q), _quotes(q.evidence))
 
 
+def _earliest(date: str) -> str:
+    """The first day a YYYY, YYYY-MM or YYYY-MM-DD date can mean, as comparable text."""
+    return date + "-01-01"[len(date) - 4:]
+
+
+def _latest(date: str) -> str:
+    """The last day it can mean (day 31 of any month: only the order matters here)."""
+    return date + "-12-31"[len(date) - 4:]
+
+
+def ends_before_it_starts(p: Programme) -> Finding | None:
+    """An end date must be able to fall on or after the start date."""
+    start, end = p.start, p.end
+    if start is None or end is None or _latest(end.text) >= _earliest(start.text):
+        return None
+    return Finding(p.slug, "ends before it starts",
+                   Fact("end", end.text, "stated", _quotes(end.evidence)),
+                   Fact("start", start.text, "stated", _quotes(start.evidence)))
+
+
 def duration_vs_dates(p: Programme) -> Finding | None:
     """A stated duration must fall within the months the stated start and end allow."""
     start, end, duration = p.start, p.end, p.duration
     if start is None or end is None or duration.high is None:
         return None
+    if ends_before_it_starts(p) is not None:
+        return None  # reported as such: dates out of order give no months to compare
     shortest, longest = months_between(start.text, end.text)
     if _overlap(shortest, longest, duration):
         return None
@@ -131,7 +153,7 @@ def awards_vs_applications(p: Programme) -> Finding | None:
                    _fact("applications", applications))
 
 
-CHECKS = (duration_vs_dates, total_vs_teams, awards_vs_applications)
+CHECKS = (ends_before_it_starts, duration_vs_dates, total_vs_teams, awards_vs_applications)
 
 
 def check(programmes: Sequence[Programme]) -> list[Finding]:

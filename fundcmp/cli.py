@@ -24,7 +24,7 @@ from fundcmp.completion import fields as complete_fields
 from fundcmp.completion import rank_keys as complete_keys
 from fundcmp.completion import slugs as complete_slugs
 from fundcmp.display import plural
-from fundcmp.errors import FundcmpError, UnknownSlugError
+from fundcmp.errors import FundcmpError, UnknownSlugError, escaped, one_line
 from fundcmp.model import Programme
 from fundcmp.registry import Registry, indexed, load
 
@@ -87,8 +87,12 @@ class FundcmpGroup(click.Group):
         try:
             return super().invoke(ctx)
         except FundcmpError as exc:
-            click.echo(f"fundcmp: {exc}", err=True)
+            click.echo(f"fundcmp: {escaped(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
+        except click.ClickException as exc:
+            # It may quote an argument or a line of stdin; click types message as final.
+            exc.__dict__["message"] = escaped(exc.message)
+            raise
 
 
 class State:
@@ -160,7 +164,7 @@ def _warn(registry: Registry) -> None:
     from fundcmp.checks import check
 
     for finding in check(registry.programmes):
-        click.echo(f"fundcmp: warning: {finding.line()}", err=True)
+        click.echo(f"fundcmp: warning: {escaped(finding.line())}", err=True)
 
 
 def _comma_words(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
@@ -187,6 +191,12 @@ def _split_fields(ctx: click.Context, param: click.Parameter, value: str | None)
     return words
 
 
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Keep an option every output command shares without adding it to each signature."""
+    assert param.name is not None
+    ctx.meta[f"fundcmp.{param.name}"] = value
+
+
 def output_options(f: F) -> F:
     """The output options every command that prints rows shares."""
     from fundcmp.render import FORMATS
@@ -203,6 +213,9 @@ def output_options(f: F) -> F:
                      help="Comma-separated fields to show, in order (e.g. slug,duration); "
                           "an unknown field lists the valid ones."),
         click.option("--no-header", is_flag=True, help="No header line in tsv or csv."),
+        click.option("--raw-text", is_flag=True, expose_value=False, callback=_remember,
+                     help="In csv, write text cells exactly as they are: no ' before a "
+                          "cell starting with =, +, -, @ (which a spreadsheet would run)."),
         click.option("--color", type=click.Choice(["auto", "always", "never"]),
                      default="auto", show_default=True,
                      help="Colour in tables; auto honours NO_COLOR, FORCE_COLOR and "
@@ -237,7 +250,12 @@ def emit(table: Any, fmt: str | None, no_header: bool, color: str,
         header = not piped and not no_header
     else:
         header = not no_header
-    write(table, fmt, out, header=header, color=color, export=export)
+    write(table, fmt, out, header=header, color=color, export=export, raw_text=_raw_text())
+
+
+def _raw_text() -> bool:
+    """--raw-text: csv text cells as written, without the ' that stops a formula."""
+    return bool(click.get_current_context().meta.get("fundcmp.raw_text"))
 
 
 LIMIT = click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
@@ -548,7 +566,7 @@ def _rank_from_index(store: Store, by: list[str], basis: str, reverse: bool, pag
     if shown in CELL_FORMATS and not fields and not export:
         head = ["\t".join(rank_fields(by, basis))] if fmt and not no_header else []
         rows = store.rank_cells(by, basis, reverse, page)
-        write_cells(head + rows, shown, sys.stdout)
+        write_cells([row.split("\t") for row in head + rows], shown, sys.stdout, _raw_text())
         count = len(rows)
     else:
         units = [store.units[COLUMN[k]] for k in by]
@@ -609,7 +627,8 @@ def check_cmd(state: State, fmt: str | None, fields: list[str], no_header: bool,
     for note in derivable(registry.programmes):
         click.echo(f"fundcmp: note: {note}", err=True)
     if not findings:
-        click.echo(f"ok: {plural(len(registry.programmes), 'programme')} in {registry.path}; "
+        click.echo(f"ok: {plural(len(registry.programmes), 'programme')} in "
+                   f"{one_line(registry.path, 1000)}; "
                    "no facts disagree", err=True)
         if fmt is not None and fmt != "table":
             emit(select(check_table(findings, registry.path), fields), fmt, no_header, color)
@@ -685,14 +704,16 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
       fundcmp --registry mine.yaml list
     """
     import datetime
+    import sqlite3
+    import tempfile
 
     from fundcmp import atomic, giving360, jsonl_merge, registry_merge
-    from fundcmp.errors import one_line
     from fundcmp.progress import byte_progress
     from fundcmp.registry_jsonl import is_jsonl
 
     jsonl = is_jsonl(str(into))  # a machine registry: merged line by line, read and written once
-    old_text = jsonl_merge.read(into) if jsonl else _registry_text(into)
+    # A JSON Lines registry is read once, under the lock, unless this is a dry run.
+    old_text = None if jsonl else _registry_text(into)
     total_bytes = sum(f.stat().st_size for f in files)
 
     def write_report(chunks: Any) -> None:
@@ -703,15 +724,20 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
                 raise giving360.ImportDataError(f"{one_line(str(report))}: cannot write the "
                                                 f"report: {exc.strerror}") from None
 
-    with byte_progress(total_bytes, "Reading grants") as on_bytes:
-        summary = giving360.collect(files, funder, ungrouped_as_programme, keep_zero,
-                                    on_bytes=on_bytes, report=write_report)
+    try:
+        with byte_progress(total_bytes, "Reading grants") as on_bytes:
+            summary = giving360.collect(files, funder, ungrouped_as_programme, keep_zero,
+                                        on_bytes=on_bytes, report=write_report)
+    except sqlite3.Error as exc:  # the grants' temporary table: a full or unwritable $TMPDIR
+        raise FundcmpError(f"cannot keep the grants in a temporary file in "
+                           f"{one_line(tempfile.gettempdir())}: {exc}; nothing was written "
+                           "(set TMPDIR to a directory with more room)") from None
     for line in giving360.overview_lines(summary):
         click.echo(one_line(line, 1000))
     for line in giving360.problem_lines(summary):
-        click.echo(f"fundcmp: {line}", err=True)
+        click.echo(f"fundcmp: {escaped(line)}", err=True)
     if report is not None:
-        click.echo(f"wrote {report} (every problem of every grant)")
+        click.echo(f"wrote {one_line(str(report), 1000)} (every problem of every grant)")
     if not summary.entries:
         hint = " (--ungrouped-as-programme imports grants that name no programme)" \
             if summary.without_programme and not ungrouped_as_programme else ""
@@ -727,8 +753,17 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
         "date": summary.source_date or datetime.date.today().isoformat(),
         "document": giving360.fields.printable(", ".join(f.name for f in files)),
     }
-    merger: Any = jsonl_merge if jsonl else registry_merge
-    merged = merger.merge(old_text, str(into), summary.entries, source, replace)
+    if jsonl:
+        def merge_jsonl() -> Any:
+            return jsonl_merge.merge(jsonl_merge.read(into), str(into), summary.entries, source,
+                                     replace)
+
+        merged = merge_jsonl() if dry_run else _locked(into, merge_jsonl, jsonl_merge.write)
+    else:
+        def merge(text: str | None) -> Any:
+            return registry_merge.merge(text, str(into), summary.entries, source, replace)
+
+        merged = merge(old_text) if dry_run else _merge_locked(into, merge)
     names = {e.slug: e for e in summary.entries}
     verbs = ("would add", "would replace") if dry_run else ("added", "replaced")
     for verb, slugs in zip(verbs, (merged.added, merged.replaced), strict=True):
@@ -738,26 +773,64 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
                 e = names[slug]
                 click.echo(f"  {slug}\t{one_line(giving360.entry_name(e))}\t"
                            f"{plural(e.grants, 'grant')}\t{e.currency}")
+    shown = one_line(str(into), limit=1000)
     if merged.kept:
-        click.echo(f"kept {len(merged.kept)} already in {into} as they are (--replace "
+        click.echo(f"kept {len(merged.kept)} already in {shown} as they are (--replace "
                    f"replaces them): {', '.join(merged.kept)}")
     if dry_run:
-        click.echo(f"dry run: nothing written to {into}")
+        click.echo(f"dry run: nothing written to {shown}")
     elif merged.changed:
-        try:
-            if jsonl:
-                jsonl_merge.write(into, merged)
-            else:
-                atomic.write_text(into, merged.text)
-        except OSError as exc:
-            from fundcmp.errors import RegistryError
-
-            raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; nothing "
-                                "was changed") from None
-        click.echo(f"wrote {into} (source {merged.source_id})")
+        click.echo(f"wrote {shown} (source {merged.source_id})")
     else:
-        click.echo(f"{into} unchanged")
+        click.echo(f"{shown} unchanged")
     ctx.exit(3 if summary.left_out else 0)
+
+
+def _merge_locked(into: Path, merge: Callable[[str | None], Any]) -> Any:
+    """Merge into the registry's latest text and write it, holding its lock (fundcmp.locking);
+    Ctrl-C says whether the registry was written."""
+    from fundcmp import atomic, locking
+    from fundcmp.errors import Interrupted, RegistryError
+
+    merged = []
+
+    def change(text: str | None) -> str | None:
+        merged.append(merge(text))
+        return str(merged[-1].text) if merged[-1].changed else None
+
+    shown = one_line(str(into), limit=1000)
+    try:
+        locking.update(into, change, on_wait=lambda m: click.echo(f"fundcmp: {m}", err=True))
+    except atomic.WrittenThenInterrupted:
+        raise Interrupted(f"interrupted after {shown} was written: the import is complete") \
+            from None
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: nothing was written to {shown}") from None
+    except OSError as exc:
+        raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; nothing was "
+                            "changed") from None
+    return merged[-1]
+
+
+def _locked(into: Path, merge: Callable[[], Any], write: Callable[[Path, Any], None]) -> Any:
+    """Read, merge and write a JSON Lines registry holding its lock (fundcmp.locking), so
+    concurrent imports never lose each other's programmes."""
+    import os
+
+    from fundcmp import locking
+    from fundcmp.errors import RegistryError
+
+    target = Path(os.path.realpath(into))
+    with locking.held(target, locking.wait_seconds(),
+                      lambda m: click.echo(f"fundcmp: {m}", err=True)):
+        merged = merge()
+        if merged.changed:
+            try:
+                write(target, merged)
+            except OSError as exc:
+                raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; nothing "
+                                    "was changed") from None
+    return merged
 
 
 def _registry_text(path: Path) -> str | None:
@@ -797,14 +870,53 @@ def _quiet_stdout() -> None:
     os.close(devnull)
 
 
+class _PipeBuffer(io.BufferedWriter):
+    """stdout on a pipe or a file: held until the buffer fills or fundcmp ends.
+
+    click and rich flush after every line, and PYTHONUNBUFFERED writes every
+    line at once; either way `| head -1` could go away between two writes and
+    make the exit status depend on timing. Holding output up to 64 KiB (a
+    pipe's capacity) writes it in one piece, so a short output always arrives
+    whole (exit 0) and a longer one a reader stops reading always ends with 1.
+    """
+
+    def flush(self) -> None:
+        """Held: a pipe has no one waiting on a partial line."""
+
+    def release(self) -> None:
+        super().flush()
+
+
+def _held(stream: Any) -> Any:
+    """A fully buffered stdout over the same descriptor, when stdout is not a terminal."""
+    raw = getattr(stream.buffer, "raw", stream.buffer)
+    if not isinstance(raw, io.FileIO):
+        return stream  # not a real descriptor (a test's capture): leave it alone
+    stream.flush()
+    return io.TextIOWrapper(_PipeBuffer(raw, buffer_size=1 << 16), encoding=stream.encoding,
+                            errors=stream.errors, line_buffering=False)
+
+
+def _flush_stdout() -> None:
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if isinstance(buffer, _PipeBuffer):
+        buffer.release()
+
+
 def main() -> None:
     """The console script: click's group plus clean exits on a closed pipe, a closed stdout,
-    a full disk and Ctrl-C. Output failures exit 1 with one line (silently for `| head`)."""
+    a closed stderr, a full disk and Ctrl-C. Output failures exit 1 with one line (silently
+    for `| head`)."""
+    if sys.stderr is None:  # `2>&-`: warnings and progress have nowhere to go, and that is fine
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives to exit
     if sys.stdout is None:
         sys.stdout = _ClosedOutput()
+    elif not sys.stdout.isatty():
+        sys.stdout = _held(sys.stdout)
     elif isinstance(getattr(sys.stdout, "buffer", None), io.RawIOBase):
         # PYTHONUNBUFFERED leaves stdout on a raw file, and TextIOWrapper silently drops the
-        # rest of a short write (as when `| head` goes away); a BufferedWriter retries it.
+        # rest of a short write; a BufferedWriter retries it.
         sys.stdout = io.TextIOWrapper(io.BufferedWriter(sys.stdout.buffer),
                                       encoding=sys.stdout.encoding, errors=sys.stdout.errors,
                                       line_buffering=True)
@@ -813,12 +925,13 @@ def main() -> None:
         try:
             code = cli.main(prog_name="fundcmp", standalone_mode=False)
         except click.ClickException as exc:
+            exc.__dict__["message"] = escaped(exc.message)  # as FundcmpGroup.invoke does
             exc.show()
             code = exc.exit_code
         except (click.Abort, KeyboardInterrupt):
             code = 130
         finally:
-            sys.stdout.flush()
+            _flush_stdout()
     except BrokenPipeError:
         _quiet_stdout()
         code = 1

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 @contextmanager
 def byte_progress(total_bytes: int, label: str) -> Iterator[Callable[[int], None] | None]:
     """Yields a callback taking bytes read so far, or None when stderr is not a terminal."""
-    if not sys.stderr.isatty():
+    if sys.stderr is None or not sys.stderr.isatty():  # None: stderr closed (`2>&-`)
         yield None
         return
     from rich.console import Console

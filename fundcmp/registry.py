@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fundcmp.errors import RegistryError
+from fundcmp.errors import RegistryError, hidden
 from fundcmp.model import (
     DateFact,
     Evidence,
@@ -57,6 +57,19 @@ MONEY_TEXT_RE = re.compile(r"^\s*£?\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([kKmM]?)\
 # terminal must not be able to move the cursor, retitle the window or reorder what is read.
 UNSAFE_CHAR_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_FIGURE = 1e15  # no grant figure comes near; bigger ones are typing errors or hostile
+# A duration is at least a day and at most a century: anything else is a typing error or
+# hostile, and dividing by a vanishing duration would overflow. Zero stays allowed: a range
+# from partial dates can start at it, and the arithmetic never divides by it.
+MIN_DURATION_MONTHS = 12 / 365.25
+MAX_DURATION_MONTHS = 1200.0
+# Caps on text, so a hostile file cannot make a slug or a table cell megabytes long.
+MAX_SLUG_CHARS = 200
+MAX_NAME_CHARS = 500  # a programme's name, its funders and partners
+MAX_QUOTE_CHARS = 2000
+MAX_TEXT_CHARS = 10_000  # notes, descriptions, source titles and publishers
+_NAME_FIELDS = frozenset({"name", "funders", "partners"})
+# YAML reads these as line breaks, folding them into a space or a new line unseen.
+_YAML_BREAKS = ("\u2028", "\u2029", "\x85")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +119,7 @@ def parse(text: str, path: str) -> Any:
     """
     import yaml
 
+    _refuse_yaml_breaks(text, path)
     loader_class = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
     loader = loader_class(text)
     try:
@@ -129,6 +143,15 @@ def parse(text: str, path: str) -> Any:
         raise RegistryError(path, None, f"not valid YAML: {exc}") from None
     finally:
         loader.dispose()
+
+
+def _refuse_yaml_breaks(text: str, path: str) -> None:
+    found = [i for i in (text.find(c) for c in _YAML_BREAKS) if i >= 0]
+    if found:
+        at = min(found)
+        raise RegistryError(path, text.count("\n", 0, at) + 1, f"contains U+{ord(text[at]):04X}, "
+                            "a line break YAML would silently read as a space or a new line; "
+                            "remove it")
 
 
 def _tab_hint(text: str, line: int | None) -> str:
@@ -449,12 +472,24 @@ def _check_keys(m: _Map, allowed: set[str], path: str, slug: str | None, prefix:
 def _text(value: Any, ctx: _Ctx, line: int, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ctx.fail(line, field, f"must be non-empty text, not {_shown(value)}")
+    limit, words = (MAX_NAME_CHARS, "a name") if field in _NAME_FIELDS else \
+        (MAX_QUOTE_CHARS, "a quote") if field.endswith("quote") else (MAX_TEXT_CHARS, "text")
+    if len(value) > limit:
+        raise ctx.fail(line, field, _too_long(len(value), limit, words))
     if not value.isprintable():
         unsafe = UNSAFE_CHAR_RE.search(value)
         if unsafe:
             raise ctx.fail(line, field, f"contains U+{ord(unsafe.group()):04X}, a control "
                            "character that could rewrite the terminal it is shown on")
+        invisible = next((c for c in value if c not in "\t\n" and hidden(c)), None)
+        if invisible is not None:
+            raise ctx.fail(line, field, f"contains U+{ord(invisible):04X}, an invisible "
+                           "character that could hide or reorder what is read")
     return value
+
+
+def _too_long(length: int, limit: int, words: str) -> str:
+    return f"longer than the {limit:,}-character limit for {words} ({length:,} characters)"
 
 
 def _shown(value: Any) -> str:
@@ -611,6 +646,10 @@ def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
         raise ctx.fail(line, field, f"must be at most {MAX_FIGURE:.0e}, not {value:.6g}")
     if unit == Unit.COUNT and value != int(value):
         raise ctx.fail(line, field, f"must be a whole number ({value})")
+    if unit == Unit.MONTHS and value and not MIN_DURATION_MONTHS <= value <= MAX_DURATION_MONTHS:
+        raise ctx.fail(line, field, "a duration must be between one day and 100 years "
+                       f"({MIN_DURATION_MONTHS:.4f} to {MAX_DURATION_MONTHS:,.0f} months) or 0, "
+                       f"not {value:.6g}")
     return value
 
 
@@ -813,6 +852,9 @@ def validate_programme(item: Any, sources: dict[str, Source], path: str, list_li
     ctx = _Ctx(path, None, sources)
     m = _mapping(item, ctx, list_line, "programmes")
     slug_value = m.get("slug")
+    if isinstance(slug_value, str) and len(slug_value) > MAX_SLUG_CHARS:
+        raise ctx.fail(m.key_lines["slug"], "slug", _too_long(len(slug_value), MAX_SLUG_CHARS,
+                                                              "a slug"))
     if isinstance(slug_value, str) and SLUG_RE.match(slug_value):
         ctx.slug = slug_value
     _check_keys(m, _ALLOWED, path, ctx.slug, "")

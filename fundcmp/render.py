@@ -12,9 +12,11 @@ import itertools
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
+from fundcmp import escaping
 from fundcmp.display import amount, as_json, number, raw, text
 from fundcmp.errors import FundcmpError
 from fundcmp.model import Kind, Quantity, Support
@@ -25,10 +27,10 @@ MACHINE_FORMATS = ("tsv", "csv", "json", "jsonl", "yaml")
 TABULATE_FORMATS = (
     "asciidoc", "double_grid", "double_outline", "fancy_grid", "fancy_outline", "github",
     "grid", "heavy_grid", "heavy_outline", "html", "jira", "latex", "latex_booktabs",
-    "latex_longtable", "latex_raw", "mediawiki", "mixed_grid", "mixed_outline", "moinmoin",
+    "latex_longtable", "mediawiki", "mixed_grid", "mixed_outline", "moinmoin",
     "orgtbl", "outline", "pipe", "plain", "presto", "pretty", "psql", "rounded_grid",
     "rounded_outline", "rst", "simple", "simple_grid", "simple_outline", "textile", "youtrack",
-)
+)  # latex_raw and unsafehtml are left out: they pass text through as markup
 ALIASES = {"markdown": "github"}
 FORMATS = ("table", *MACHINE_FORMATS, *TABULATE_FORMATS, *ALIASES)
 EXPORT_SUFFIXES = (".svg", ".html")
@@ -123,14 +125,17 @@ def _grid(table: Table, to_text: Any, header: bool) -> list[list[str]]:
 
 
 def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str = "auto",
-          width: int | None = None, export: str | None = None) -> None:
+          width: int | None = None, export: str | None = None, raw_text: bool = False) -> None:
     """Write the table to `out` in `fmt`; with `export`, also save the table as a person
-    sees it on a terminal (whatever format went to `out`)."""
+    sees it on a terminal (whatever format went to `out`).
+
+    `raw_text` writes csv text cells as they are, without the ' that stops a formula.
+    """
     fmt = ALIASES.get(fmt, fmt)
     if fmt == "table":
         _rich(table, out, color, width, export)
         return
-    _text(table, fmt, out, header)
+    _text(table, fmt, out, header, raw_text)
     if export is not None:
         _rich(table, io.StringIO(), color, width, export)
 
@@ -138,29 +143,35 @@ def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str 
 CELL_FORMATS = ("tsv", "csv")
 
 
-def write_cells(rows: list[str], fmt: str, out: IO[str]) -> None:
-    """Rows of machine cells joined by tabs (machine cells hold none), as tsv or csv."""
+def write_cells(rows: list[list[str]], fmt: str, out: IO[str], raw_text: bool = False) -> None:
+    """Rows of machine cells as tsv or csv: hidden characters escaped, and a csv cell never
+    starts a formula (unless `raw_text`)."""
     if fmt == "tsv":
-        out.write("".join(row + "\n" for row in rows))
+        out.write("".join("\t".join(map(escaping.single_line, row)) + "\n" for row in rows))
     else:
         import csv
 
-        csv.writer(out, lineterminator="\n").writerows(row.split("\t") for row in rows)
+        csv.writer(out, lineterminator="\n").writerows(
+            [escaping.csv_cell(c, raw_text) for c in row] for row in rows)
 
 
-def _text(table: Table, fmt: str, out: IO[str], header: bool) -> None:
+def _text(table: Table, fmt: str, out: IO[str], header: bool, raw_text: bool = False) -> None:
     """Every format but the rich table: plain characters, never styled."""
     if fmt in CELL_FORMATS:
-        write_cells(["\t".join(row) for row in _grid(table, machine, header)], fmt, out)
+        write_cells(_grid(table, machine, header), fmt, out, raw_text)
     elif fmt == "json":
-        out.write(json.dumps(_objects(table), indent=2, ensure_ascii=False) + "\n")
+        out.write(escaping.json_text(json.dumps(_objects(table), indent=2,
+                                                ensure_ascii=False)) + "\n")
     elif fmt == "jsonl":
         for obj in _objects(table):
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            out.write(escaping.json_text(json.dumps(obj, ensure_ascii=False)) + "\n")
     elif fmt == "yaml":
         import yaml
 
-        out.write(yaml.safe_dump(_objects(table), sort_keys=False, allow_unicode=True))
+        dumped = yaml.safe_dump(_objects(table), sort_keys=False, allow_unicode=True)
+        if escaping.has_hidden(dumped):  # without allow_unicode, yaml escapes every one
+            dumped = yaml.safe_dump(_objects(table), sort_keys=False, allow_unicode=False)
+        out.write(dumped)
     else:
         _tabulate(table, fmt, out)
 
@@ -219,8 +230,10 @@ def _tabulate(table: Table, fmt: str, out: IO[str]) -> None:
     from tabulate import tabulate
 
     head, rows = _titles(table)
+    head = [escaping.table_cell(c, fmt) for c in head]
+    rows = [[escaping.table_cell(c, fmt) for c in row] for row in rows]
     out.write(tabulate(rows, headers=head, tablefmt=fmt, disable_numparse=True) + "\n")
-    out.write(_legend(table, fmt))
+    out.write(_legend(replace(table, notes=tuple(map(escaping.single_line, table.notes))), fmt))
 
 
 def styled(color: str, environ: Mapping[str, str], isatty: bool) -> bool:
@@ -278,7 +291,11 @@ def _rich(table: Table, out: IO[str], color: str, width: int | None,
     from fundcmp import layout
 
     screen = console(out, color, width, record=export is not None)
+    table = replace(table, title=escaping.single_line(table.title),
+                    notes=tuple(map(escaping.single_line, table.notes)))
     head, rows = _people(table)
+    head = [(escaping.terminal(text), prose) for text, prose in head]
+    rows = [[(escaping.terminal(text), prose) for text, prose in row] for row in rows]
     position = {c.key: i for i, c in enumerate(table.columns)}
     optional = tuple(position[key] for key in table.optional if key in position)
     if table.transpose:
@@ -336,14 +353,14 @@ def _draw(screen: Any, title: str, notes: tuple[str, ...], head: list[tuple[str,
     from fundcmp import layout
 
     bordered = fitted.style is layout.BORDERED
-    grid = RichTable(title=title or None, title_justify="left", caption_justify="left",
-                     caption="\n".join(notes) or None,
+    grid = RichTable(title=Text(title) if title else None, title_justify="left",
+                     caption_justify="left", caption=Text("\n".join(notes)) if notes else None,
                      box=box.HEAVY_HEAD if bordered else box.SIMPLE_HEAD,
                      show_edge=bordered, pad_edge=bordered,
                      padding=(0, 1) if bordered else (0, layout.GAP - 1, 0, 0))
     for i, chars in zip(fitted.keep, fitted.widths, strict=True):
         text, prose = head[i]
-        grid.add_column("\n".join(layout.wrap(text, chars, prose)), width=chars,
+        grid.add_column(Text("\n".join(layout.wrap(text, chars, prose))), width=chars,
                         overflow="fold", style="bold" if i == 0 and not prose else None)
     for row in rows:
         cells = []

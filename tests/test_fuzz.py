@@ -21,9 +21,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fundcmp.cli import cli
-from fundcmp.errors import RegistryError
+from fundcmp.errors import RegistryError, hidden
 from fundcmp.model import DateFact, Kind, Programme, Quantity, TextFact, Unit
-from fundcmp.registry import DATE_RE, SHIPPED, SLUG_RE, UNSAFE_CHAR_RE, Registry, load
+from fundcmp.registry import (
+    DATE_RE,
+    MIN_DURATION_MONTHS,
+    SHIPPED,
+    SLUG_RE,
+    UNSAFE_CHAR_RE,
+    Registry,
+    load,
+)
 
 PROFILE = settings(max_examples=10_000 if os.environ.get("FUNDCMP_FUZZ") == "long" else 150)
 
@@ -98,6 +106,7 @@ def check_invariants(registry: Registry) -> None:
         assert p.funders and all(isinstance(f, str) and f.strip() for f in p.funders)
         for text in (p.name, p.team_noun, *p.funders, *p.partners):
             assert not UNSAFE_CHAR_RE.search(text), f"{p.slug}: a control character in {text!r}"
+            assert not any(hidden(c) for c in text if c not in "\t\n"), text
         assert all(s.id in source_ids for s in p.sources), p.slug
         programme_ids = {s.id for s in p.sources}
         for name, q in _quantities(p):
@@ -298,10 +307,13 @@ def test_random_registries_load_or_are_refused(doc: dict[str, Any], flow: bool) 
     load_or_refuse(_dump(doc, flow))
 
 
-good_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+good_text = st.text(st.characters(codec="utf-8",
+                                  exclude_categories=("Cs", "Cc", "Cf", "Zl", "Zp")),
                     min_size=1, max_size=12).filter(str.strip)
 whole = st.integers(0, 10**6)
 money = st.one_of(st.integers(0, 10**9), st.floats(0, 1e15))
+# zero, or one day to 100 years: the loader refuses any other duration
+durations = st.one_of(st.just(0.0), st.floats(MIN_DURATION_MONTHS, 600))
 
 
 @st.composite
@@ -338,7 +350,7 @@ def valid_registry(draw: st.DrawFn) -> dict[str, Any]:
         p: dict[str, Any] = {"slug": slug, "name": draw(good_text),
                              "funders": draw(st.lists(good_text, min_size=1, max_size=2))}
         for name, number in (("teams", whole), ("funding_per_team", money),
-                             ("total_funding", money), ("duration", st.floats(0, 600)),
+                             ("total_funding", money), ("duration", durations),
                              ("applications", whole)):
             if draw(st.booleans()):
                 p[name] = quantity(number)

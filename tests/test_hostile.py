@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from fundcmp.cli import cli
-from fundcmp.errors import RegistryError
+from fundcmp.errors import RegistryError, hidden
 from fundcmp.registry import DEFAULT_MAX_BYTES, MAX_BYTES_VAR, MAX_DEPTH, SHIPPED, load
 
 HOSTILE = Path(__file__).with_name("hostile")
@@ -36,7 +36,7 @@ programmes:
 
 
 def test_the_corpus_is_big_and_every_file_has_an_expectation() -> None:
-    files = {p.name for p in HOSTILE.glob("*.yaml")} - {"expected.yaml"}
+    files = {p.name for p in HOSTILE.glob("*.yaml")} - {"expected.yaml", "expected-output.yaml"}
     assert len(files) >= 40
     assert files == set(EXPECTED)
 
@@ -201,6 +201,32 @@ def test_a_hostile_360giving_file_is_one_line_and_exit_1(tmp_path: Path, body: s
                                     f"{fragment} (character ")
     assert result.stderr.count("\n") == 1
     assert not (tmp_path / "out.yaml").exists()
+
+
+OUTPUT_CASES: dict[str, dict[str, Any]] = yaml.safe_load(
+    (HOSTILE / "expected-output.yaml").read_text("utf-8"))
+
+
+def test_every_accepted_hostile_file_has_an_expectation() -> None:
+    assert {p.name for p in (HOSTILE / "output").iterdir()} == set(OUTPUT_CASES)
+
+
+@pytest.mark.parametrize("name", sorted(OUTPUT_CASES))
+def test_accepted_hostile_input_is_shown_safely(tmp_path: Path, name: str) -> None:
+    case = OUTPUT_CASES[name]
+
+    def filled(text: str) -> str:
+        return text.replace("{file}", str(HOSTILE / "output" / name)).replace("{tmp}",
+                                                                              str(tmp_path))
+
+    result = CliRunner().invoke(cli, [filled(a) for a in case["args"]])
+    assert result.exit_code == case["exit"], result.output
+    assert not any(hidden(c) for c in result.output if c not in "\t\n"), result.output
+    for stream, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+        for fragment in case[stream]:
+            assert filled(fragment) in text, (stream, text)
+    for fragment in case["never"]:
+        assert fragment not in result.output
 
 
 @pytest.mark.parametrize("command", [

@@ -7,7 +7,6 @@ award date or duration unknown and is reported; the amount still counts.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
@@ -22,7 +21,9 @@ from fundcmp.giving360.fields import (
     MAX_TITLE_CHARS,
     FieldProblem,
     Order,
+    real_time,
 )
+from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
 
 LEFT_OUT = "left out of the money"
 NOT_DISCLOSED = "left out of the spread and total (--keep-zero keeps them)"
@@ -78,7 +79,8 @@ def quick(raw: dict[str, Any]) -> Grant | None:
     currency: Any = get("currency")
     if type(amount) is str:  # CSV's usual amount: plain digits, read as read_amount reads them
         whole, point, part = amount.partition(".")
-        if whole.isdecimal() and (not point or part.isdecimal()):
+        if whole.isascii() and whole.isdecimal() and (not point or (
+                part.isascii() and part.isdecimal())):
             amount = float(amount)
     if type(grant_id) is not str or not grant_id or grant_id[0].isspace() \
             or grant_id[-1].isspace() or (type(amount) is not float and type(amount) is not int) \
@@ -88,6 +90,8 @@ def quick(raw: dict[str, Any]) -> Grant | None:
     award: Any = get("award_date")
     if type(award) is not str or len(award) < 10 or award[4] != "-" or award[7] != "-" \
             or (len(award) > 10 and award[10] not in "T "):
+        return None
+    if len(award) > 10 and not real_time(award[10:]):
         return None
     award = award[:10]
     try:
@@ -110,21 +114,25 @@ def quick(raw: dict[str, Any]) -> Grant | None:
             first, last = date.fromisoformat(start[:10]), date.fromisoformat(end[:10])
         except ValueError:
             return None
-        if not (FIRST_YEAR <= first.year <= LAST_YEAR and FIRST_YEAR <= last.year <= LAST_YEAR):
+        if not (FIRST_YEAR <= first.year <= LAST_YEAR and FIRST_YEAR <= last.year <= LAST_YEAR) \
+                or not (len(start) == 10 or real_time(start[10:])) \
+                or not (len(end) == 10 or real_time(end[10:])):
             return None
         days = (last - first).days + 1
         if days <= 0:
             return None
-        if stated is None or stated == "":  # else the stated months are the duration
-            months = round(days / DAYS_PER_MONTH, 1)
-            duration = (months, months)
+        months = round(days / DAYS_PER_MONTH, 1)
+        if months > MAX_DURATION_MONTHS:
+            return None
+        duration = (months, months)  # stated months, below, take its place
     if stated is not None and stated != "":
         if type(stated) is str:
             whole, point, part = stated.partition(".")
-            if whole.isdecimal() and (not point or part.isdecimal()):
+            if whole.isascii() and whole.isdecimal() and (not point or (
+                    part.isascii() and part.isdecimal())):
                 stated = float(stated)
         if (type(stated) is not int and type(stated) is not float) \
-                or not 0 < stated < math.inf:
+                or not MIN_DURATION_MONTHS <= stated <= MAX_DURATION_MONTHS:
             return None
         months = round(float(stated), 2)
         duration = (months, months)

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from fundcmp.giving360.currencies import ISO_4217, SIGNS
+from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
 
 MAX_TITLE_CHARS = 300
 MAX_AMOUNT = 1e15  # the registry's ceiling on any figure
@@ -110,7 +111,7 @@ def missing_columns(found: dict[str, int]) -> list[str]:
 
 # ---- amounts and currencies -------------------------------------------------------------------
 
-_AMOUNT_RE = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^\.\d+$")
+_AMOUNT_RE = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^\.\d+$", re.ASCII)
 
 
 def read_amount(value: Any) -> tuple[float, str]:
@@ -235,7 +236,7 @@ def read_date(value: Any, order: Order = "dmy") -> tuple[str, bool]:
             year = date.fromisoformat(value[:10]).year
         except ValueError:
             year = 0
-        if FIRST_YEAR <= year <= LAST_YEAR:
+        if FIRST_YEAR <= year <= LAST_YEAR and real_time(value[10:]):
             return value[:10], False
     if isinstance(value, datetime):
         return _day(value.year, value.month, value.day, str(value)), False
@@ -250,8 +251,12 @@ def read_date(value: Any, order: Order = "dmy") -> tuple[str, bool]:
         raise FieldProblem("missing")
     if match := _ISO_DAY_RE.match(words) or _ISO_RE.match(words):
         year, month, day = (int(g) for g in match.groups()[:3])
+        if not real_time(words[match.end(3):]):
+            raise FieldProblem("not a time of day", words)
         return _day(year, month, day, words), False
     if match := _SLASH_RE.match(words):
+        if not real_time(words[match.end(3):]):
+            raise FieldProblem("not a time of day", words)
         first, second, year = (int(g) for g in match.groups()[:3])
         day, month = (first, second) if order == "dmy" else (second, first)
         if not _valid(year, month, day) and _valid(year, first if order == "dmy" else second,
@@ -274,6 +279,21 @@ def read_date(value: Any, order: Order = "dmy") -> tuple[str, bool]:
     if words.isdigit() or re.fullmatch(r"\d+\.\d+", words):
         return _number_date(float(words), words)
     return _named_month_date(words), False
+
+
+_TIME_RE = re.compile(_TIME, re.ASCII)
+_CLOCK_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", re.ASCII)
+
+
+def real_time(rest: str) -> bool:
+    """Whether what follows a date is nothing, or a time of day that exists (not 25:99)."""
+    if not _TIME_RE.fullmatch(rest):
+        return False
+    clock = _CLOCK_RE.search(rest)
+    if clock is None:
+        return True
+    hour, minute, second = (int(g or 0) for g in clock.groups())
+    return (hour, minute, second) == (24, 0, 0) or (hour < 24 and minute < 60 and second < 61)
 
 
 def _named_month_date(words: str) -> str:
@@ -306,7 +326,7 @@ def _number_date(number: float, words: str) -> tuple[str, bool]:
 
 # ---- durations --------------------------------------------------------------------------------
 
-_DURATION_RE = re.compile(r"^(-?\d+(?:\.\d+)?)\s*([A-Za-z]*)\.?$")
+_DURATION_RE = re.compile(r"^(-?\d+(?:\.\d+)?)\s*([A-Za-z]*)\.?$", re.ASCII)
 _UNIT_MONTHS = {"": 1.0, "m": 1.0, "mo": 1.0, "mos": 1.0, "mth": 1.0, "mths": 1.0,
                 "month": 1.0, "months": 1.0, "y": 12.0, "yr": 12.0, "yrs": 12.0, "year": 12.0,
                 "years": 12.0, "w": 12 / 52.1775, "wk": 12 / 52.1775, "wks": 12 / 52.1775,
@@ -333,6 +353,8 @@ def read_duration(value: Any) -> float:
         raise FieldProblem("negative", months)
     if months == 0:
         raise FieldProblem("zero months")
+    if not MIN_DURATION_MONTHS <= months <= MAX_DURATION_MONTHS:
+        raise FieldProblem("not a duration between one day and 100 years", months)
     return round(months, 2)
 
 
@@ -348,12 +370,16 @@ def months_between(start: str, end: str) -> tuple[float, float]:
         if days <= 0:
             raise FieldProblem("planned end before start", f"{start} to {end}")
         months = round(days / DAYS_PER_MONTH, 1)
+        if months > MAX_DURATION_MONTHS:
+            raise FieldProblem("planned dates more than 100 years apart", f"{start} to {end}")
         return months, months
     from fundcmp.arithmetic import months_between as whole_months
 
     shortest, longest = whole_months(start[:7], end[:7])
     if longest <= 0:
         raise FieldProblem("planned end before start", f"{start} to {end}")
+    if longest > MAX_DURATION_MONTHS:
+        raise FieldProblem("planned dates more than 100 years apart", f"{start} to {end}")
     return float(shortest), float(longest)
 
 

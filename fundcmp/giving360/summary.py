@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fundcmp.errors import one_line
+from fundcmp.escaping import csv_cell
 from fundcmp.giving360.check import Problem
 from fundcmp.giving360.store import Spread
 
@@ -137,8 +138,9 @@ def report_csv(rows: Iterable[tuple[Any, ...]]) -> Iterator[str]:
     for where, grant_id, field_name, kind, detail, consequence, amount, currency in rows:
         shown = "" if amount is None else str(int(amount)) if amount == int(amount) \
             else repr(amount)
-        writer.writerow((where, grant_id, field_name, kind, detail, consequence, shown,
-                         currency))
+        # a spreadsheet opens this: no text from the file may start a formula there
+        writer.writerow([*(csv_cell(str(c)) for c in (where, grant_id, field_name, kind, detail,
+                                                       consequence)), shown, currency])
         if out.tell() > 1 << 16:
             yield out.getvalue()
             out.seek(0)
