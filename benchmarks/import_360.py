@@ -2,6 +2,7 @@
 
     python benchmarks/import_360.py                   # 1,000,000 grants (JSON, CSV), 100,000 (XLSX)
     python benchmarks/import_360.py --grants 100000   # a quicker run
+    python benchmarks/import_360.py --repeat 3        # medians of 3 interleaved runs
 
 Each case runs as a fresh process; the table shows seconds and peak memory (the
 child's maxrss, from wait4). Floors: ijson's bare iteration of the same JSON
@@ -24,6 +25,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -166,6 +168,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grants", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each case; the table shows the median time, the top peak")
     parser.add_argument("--tools-python", metavar="PYTHON", default=sys.executable,
                         help="the Python with pandas, duckdb and polars installed")
     parser.add_argument("--write", metavar="DIR", help=argparse.SUPPRESS)
@@ -180,22 +184,34 @@ def main() -> None:
         subprocess.run([sys.executable, __file__, "--write", folder, "--grants",
                         str(args.grants), "--xlsx-rows", str(args.xlsx_rows)], check=True)
         paths = {fmt: Path(folder) / f"grants.{fmt}" for fmt in ("json", "csv", "xlsx")}
-        results = []
+        runs: dict[tuple[str, str], list[tuple[float, int, int]]] = {}
+        skipped: dict[tuple[str, str], str] = {}
+        for _ in range(args.repeat):  # interleaved: a slow spell of the machine hits every case
+            for fmt, name in CASES:
+                tool = next((m for word, m in NEEDS.items() if word in name), None)
+                if tool and not installed(args.tools_python, tool):
+                    skipped[(fmt, name)] = f"skipped: {tool} not installed"
+                    continue
+                if name == "fundcmp import":
+                    argv = [fundcmp, "import", str(paths[fmt]), "--into",
+                            str(Path(folder) / "r.yaml"), "--dry-run"]
+                else:
+                    python = args.tools_python if tool else sys.executable
+                    argv = [python, "-c", FLOORS[name], str(paths[fmt])]
+                runs.setdefault((fmt, name), []).append(timed(argv))
+        results: list[tuple[str, str, float | None, int | None, str]] = []
         for fmt, name in CASES:
-            tool = next((m for word, m in NEEDS.items() if word in name), None)
-            if tool and not installed(args.tools_python, tool):
-                results.append((fmt, name, None, None, f"skipped: {tool} not installed"))
+            if (fmt, name) in skipped:
+                results.append((fmt, name, None, None, skipped[(fmt, name)]))
                 continue
-            if name == "fundcmp import":
-                argv = [fundcmp, "import", str(paths[fmt]), "--into",
-                        str(Path(folder) / "r.yaml"), "--dry-run"]
-            else:
-                python = args.tools_python if tool else sys.executable
-                argv = [python, "-c", FLOORS[name], str(paths[fmt])]
-            seconds, peak, status = timed(argv)
-            results.append((fmt, name, seconds, peak, "" if status == 0 else f"exit {status}"))
+            measured = runs[(fmt, name)]
+            failed = [status for _, _, status in measured if status != 0]
+            results.append((fmt, name, statistics.median(s for s, _, _ in measured),
+                            max(peak for _, peak, _ in measured),
+                            f"exit {failed[0]}" if failed else ""))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    rows = f"{args.grants:,} grants (JSON, CSV), {args.xlsx_rows:,} rows (XLSX)"
+    rows = f"{args.grants:,} grants (JSON, CSV), {args.xlsx_rows:,} rows (XLSX), " \
+        f"median of {args.repeat} run{'s' if args.repeat != 1 else ''}"
     print(f"{rows}; this script's own peak {own} MB (a child's peak at or below it means "
           "no more than that)")
     print("| format | what | seconds | peak MB | note |")

@@ -515,3 +515,38 @@ def test_check_names_the_field_of_each_problem(change: dict[str, Any], field: st
         [(field, "" if change.get("id") == "" else "G-9")]
     assert words in problems[0].detail
     assert (counted is None) == problems[0].left_out
+
+
+@pytest.mark.parametrize("batch", [1, 3, 7, 2048])
+def test_duplicates_are_found_and_reported_in_file_order_whatever_the_batch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int) -> None:
+    """Plain grants are stored in batches; a duplicate still loses to the first grant with
+    its identifier, and every problem is reported in the order of the grants."""
+    from fundcmp.giving360 import store
+
+    monkeypatch.setattr(store, "BATCH", batch)
+    DUPLICATE = "duplicate identifier (the first grant with it is kept)"
+    grants = [grant(f"G-{i}", 1000 + i) for i in range(30)]
+    grants[5] = grant("G-1", 5)  # a duplicate in the first grant's batch
+    grants[12] = grant("G-2", 12)  # in a later batch
+    grants[13] = grant("G-13", "x")  # not counted, so its identifier is free
+    grants[14] = grant("G-3", 14, start="2020-13", end="2021")  # a problem and a duplicate
+    grants[20] = grant("G-13", 2000)  # the first counted G-13: kept
+    grants[21] = grant("G-19", 21)  # two grants after the first G-19
+    data = write_json(tmp_path / "g.json", grants)
+    report = tmp_path / "problems.csv"
+    result = run("import", data, "--into", tmp_path / "out.yaml", "--report", report)
+    assert result.exit_code == 3, result.stderr
+    rows = list(csv.DictReader(report.open(encoding="utf-8")))
+    assert [(r["where"], r["grant_id"], r["problem"]) for r in rows] == [
+        (f"{data}: grants[5]", "G-1", DUPLICATE),
+        (f"{data}: grants[12]", "G-2", DUPLICATE),
+        (f"{data}: grants[13]", "G-13", "not a number"),
+        (f"{data}: grants[14]", "G-3", "not a date"),
+        (f"{data}: grants[14]", "G-3", DUPLICATE),
+        (f"{data}: grants[21]", "G-19", DUPLICATE)]
+    kept = [g["amountAwarded"] for i, g in enumerate(grants) if i not in (5, 12, 13, 14, 21)]
+    entry = listed(tmp_path / "out.yaml")["small-grants-gb-chc-1000001"]
+    assert entry["teams"]["high"] == len(kept) == 25
+    assert entry["total_funding"]["high"] == sum(kept)
+    assert entry["funding"]["low"] == min(kept) == 1000

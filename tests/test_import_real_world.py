@@ -317,11 +317,13 @@ texts = st.one_of(st.none(), st.sampled_from(["", " x", "x ", "a  b", "a\tb", "\
                   st.text(max_size=8))
 dates = st.one_of(st.none(), st.sampled_from(["", "2020-01-31", "2020-02-30", "0001-01-01",
                                               "2021-06-01T10:00:00Z", "2020-01-31 10:00",
-                                              "2020-01-31X", "31/01/2020", "2020", "2020-06"]),
+                                              "2020-01-31X", "31/01/2020", "2020", "2020-06",
+                                              "2015-02-28T25:99:00", "1900-01-01"]),
                   st.text(max_size=12))
 numbers = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**16),
                     st.floats(allow_nan=True, allow_infinity=True),
-                    st.sampled_from(["100", "£5", "12 months", ""]))
+                    st.sampled_from(["100", "£5", "12 months", "", "\u0661\u0660\u0660", "1_000",
+                                     "0.01", "1300", "12.\u0665"]))
 
 
 @given(st.fixed_dictionaries({
@@ -333,6 +335,10 @@ numbers = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**16),
           "funder_id": "F", "funder_name": None, "programme_code": None,
           "programme_title": "a\u2003b", "start": None, "end": None, "duration": None,
           "recipient_id": None, "recipient_name": None})
+@example({"id": "G", "amount": "\u0661\u0660\u0660", "currency": "GBP",
+          "award_date": "2020-01-01T25:99:00", "funder_id": "F", "funder_name": None,
+          "programme_code": None, "programme_title": "T", "start": "2020-01-01",
+          "end": "2300-01-01", "duration": "0.01", "recipient_id": None, "recipient_name": None})
 def test_the_shortcut_gives_what_the_full_check_gives(raw: dict[str, Any]) -> None:
     from fundcmp.giving360.check import check, quick
     from fundcmp.giving360.reading import JSON_NAMES

@@ -29,6 +29,7 @@ DATE_KEYS = ("award_date", "start", "end")
 MAX_PENDING = 10_000  # grants held back while a column's date order is undecided
 ReportSink = Callable[[Any], None]
 _CODE_TITLES_KEPT = 3
+_SEEN_KEPT = 4096
 
 
 class _DateOrders:
@@ -90,9 +91,20 @@ class _Grouping:
         self.groups: dict[tuple[str, str, str], int] = {}
         self.first: list[Grant] = []
         self.code_titles: dict[tuple[str, str], dict[str, None]] = {}
+        # What group_of found for the values grants repeat: it would find the same again.
+        self.seen: dict[tuple[str, str, str, str], int] = {}
 
     def group_of(self, grant: Grant) -> int:
         """Grants naming no programme are held in their funder's group under the key ""."""
+        seen = (grant.funder_id, grant.programme_title, grant.programme_code, grant.currency)
+        group = self.seen.get(seen)
+        if group is None:
+            if len(self.seen) >= _SEEN_KEPT:
+                self.seen.clear()
+            group = self.seen[seen] = self._group_of(grant)
+        return group
+
+    def _group_of(self, grant: Grant) -> int:
         title, code = grant.programme_title, grant.programme_code
         if title:
             key = "t:" + title.casefold()
@@ -192,6 +204,7 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                     handle(where, raw)
             for held in dates.settle():
                 handle(*held)
+            _flush(summary, store)
             for note in info.notes:
                 summary.note(f"{info.name}: {note}")
             publisher = fields.printable(info.publisher)
@@ -232,19 +245,42 @@ def _one(where: str, raw: dict[str, Any], info: FileInfo, orders: dict[str, Orde
 
 def _counted(where: str, grant: Grant, problems: list[Problem], info: FileInfo,
              summary: Summary, store: Store, grouping: _Grouping) -> None:
-    """Store a grant that counts under its group, unless its identifier was seen before."""
+    """Store a grant that counts under its group, unless its identifier was seen before.
+
+    A grant with no problem waits in the store's batch; one with problems is stored at
+    once, after the batch, so that every problem is tallied in the order of the grants.
+    """
     if grant.award_date > summary.latest_award:
         summary.latest_award = grant.award_date
     group = grouping.group_of(grant)
+    if not problems:
+        if store.add_later(grant, group, MAX_AMOUNT, (where, grant, info.names["id"])):
+            _flush(summary, store)
+        return
+    _flush(summary, store)
     if not store.add(grant.id, group, grant, MAX_AMOUNT):
-        problems = [*problems, Problem(where, grant.id, info.names["id"], "duplicate "
-                                       "identifier (the first grant with it is kept)",
-                                       "duplicate identifier", LEFT_OUT, grant.amount)]
-    if problems:
-        _tally(problems, grant.currency, summary, store)
+        problems = [*problems, _duplicate(where, grant, info.names["id"])]
+    _record(problems, grant.currency, summary, store)
+
+
+def _duplicate(where: str, grant: Grant, field: str) -> Problem:
+    return Problem(where, grant.id, field, "duplicate identifier (the first grant with it is "
+                   "kept)", "duplicate identifier", LEFT_OUT, grant.amount)
+
+
+def _flush(summary: Summary, store: Store) -> None:
+    """Store the waiting grants, and tally those that were duplicates."""
+    for where, grant, field in store.flush():
+        _record([_duplicate(where, grant, field)], grant.currency, summary, store)
 
 
 def _tally(problems: list[Problem], currency: str, summary: Summary, store: Store) -> None:
+    """Count one grant's problems, after those of the grants before it."""
+    _flush(summary, store)
+    _record(problems, currency, summary, store)
+
+
+def _record(problems: list[Problem], currency: str, summary: Summary, store: Store) -> None:
     """Count one grant's problems in the summary and keep each for the report."""
     if any(p.left_out for p in problems):
         summary.left_out += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import operator
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,19 +73,21 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                 raise info.refuse("not 360Giving CSV: no column "
                                   + ", ".join(repr(m) for m in missing))
             info.names = column_names(found, header)
-            columns = list(found.items())
+            keys = tuple(found)
+            cells = operator.itemgetter(*found.values())
             width = max(found.values()) + 1
+            id_column = found["id"]
             name = info.name
             for row in reader:
                 if len(row) < width:
                     if not any(cell.strip() for cell in row):
                         continue
                     row += [""] * (width - len(row))
-                elif not row[found["id"]] and not any(cell.strip() for cell in row):
+                elif not row[id_column] and not any(cell.strip() for cell in row):
                     continue
                 if on_bytes is not None and reader.line_num % 4096 == 0:
                     on_bytes(stream.tell())
-                yield f"{name}:{reader.line_num}", {key: row[i] for key, i in columns}
+                yield f"{name}:{reader.line_num}", dict(zip(keys, cells(row), strict=True))
             if on_bytes is not None:
                 on_bytes(stream.tell())
         except csv.Error as exc:

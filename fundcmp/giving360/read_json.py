@@ -181,7 +181,10 @@ class _Depth:
             chunk = _ESCAPE.sub(b"", chunk)
             if chunk.endswith(b"\\"):
                 chunk, self.escaped = chunk[:-1], True
-        pieces = chunk.translate(None, _NOT_MARKS).split(b'"')
+        # Adjacent quotes hold no bracket between them, whichever string they open or close:
+        # dropping them in pairs keeps every bracket's side, and the grant's many short
+        # strings stop costing a piece each.
+        pieces = chunk.translate(None, _NOT_MARKS).replace(b'""', b"").split(b'"')
         outside = pieces[1::2] if self.in_string else pieces[0::2]
         if len(pieces) % 2 == 0:  # an odd number of quotes: the string state flips
             self.in_string = not self.in_string

@@ -10,17 +10,23 @@ second table, for the report.
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fundcmp import quantiles
 from fundcmp.giving360.check import Grant, Problem
 from fundcmp.model import Quantiles
 
 COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
+GroupFacts = tuple[int, float, int, int, str, str, float, float]
+# The facts of a group whose every grant was a duplicate.
+_NO_GRANTS = cast(GroupFacts, (0, 0.0, 0, 0, "", "", None, None))
+BATCH = 2048  # grants queued per insert: few SQLite calls, little memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,28 +57,62 @@ class Store:
                         "grant_id TEXT, field TEXT, kind TEXT, detail TEXT, consequence TEXT, "
                         "amount REAL, currency TEXT)")
         self.db.execute("BEGIN")
-        self._insert = "INSERT OR IGNORE INTO grant_row VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        self._insert = "INSERT OR IGNORE INTO grant_row (rowid, id, grp, amount, recipient, " \
+            "award, award_year, dur_low, dur_mid, dur_high, per_year) " \
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        self._rows: list[tuple[Any, ...]] = []
+        self._tags: list[Any] = []
+        self._seq = 0
+        self._facts: dict[int, GroupFacts] | None = None
+
+    def _row(self, grant_id: str, group: int | None, grant: Grant | None,
+             max_figure: float) -> tuple[Any, ...]:
+        self._seq += 1
+        if grant is None or group is None:
+            return (self._seq, grant_id, None, None, None, None, None, None, None, None, None)
+        d = grant.duration_months
+        mid = (d[0] + d[1]) / 2 if d else None
+        yearly = grant.amount / mid * 12 if mid else None
+        if yearly is not None and yearly > max_figure:
+            yearly = None
+        award = grant.award_date or None
+        return (self._seq, grant_id, group, grant.amount, grant.recipient, award,
+                int(award[:4]) if award else None, d[0] if d else None, mid,
+                d[1] if d else None, yearly)
 
     def add(self, grant_id: str, group: int | None, grant: Grant | None,
             max_figure: float) -> bool:
-        """Record a grant under its group (None: only its identifier is kept).
+        """Record a grant under its group (None: only its identifier is kept), now.
 
-        False when the identifier was already seen: a duplicate, not stored.
+        False when the identifier was already seen: a duplicate, not stored. Call
+        flush() first when grants wait from add_later, so the first one stays first.
         """
-        if grant is None or group is None:
-            row: tuple[Any, ...] = (grant_id, None, None, None, None, None, None, None, None,
-                                    None)
-        else:
-            d = grant.duration_months
-            mid = (d[0] + d[1]) / 2 if d else None
-            yearly = grant.amount / mid * 12 if mid else None
-            if yearly is not None and yearly > max_figure:
-                yearly = None
-            award = grant.award_date or None
-            row = (grant_id, group, grant.amount, grant.recipient, award,
-                   int(award[:4]) if award else None, d[0] if d else None, mid,
-                   d[1] if d else None, yearly)
+        if self._rows:
+            raise RuntimeError("grants are waiting: flush() before add()")
+        row = self._row(grant_id, group, grant, max_figure)
         return self.db.execute(self._insert, row).rowcount == 1
+
+    def add_later(self, grant: Grant, group: int, max_figure: float, tag: Any) -> bool:
+        """Queue a grant to be recorded in a batch (one SQLite call per BATCH grants rather
+        than one a grant); True when the batch is full and flush() is due."""
+        self._rows.append(self._row(grant.id, group, grant, max_figure))
+        self._tags.append(tag)
+        return len(self._rows) >= BATCH
+
+    def flush(self) -> list[Any]:
+        """Record the queued grants; the tags of those whose identifier was already seen,
+        in the order they were queued (the first grant with an identifier is kept)."""
+        rows, tags = self._rows, self._tags
+        if not rows:
+            return []
+        self._rows, self._tags = [], []
+        before = self.db.total_changes
+        self.db.executemany(self._insert, rows)
+        if self.db.total_changes - before == len(rows):
+            return []
+        kept = "SELECT rowid FROM grant_row WHERE id = ?"
+        return [tag for row, tag in zip(rows, tags, strict=True)
+                if self.db.execute(kept, (row[1],)).fetchone()[0] != row[0]]
 
     def add_problem(self, p: Problem, currency: str) -> None:
         self.db.execute("INSERT INTO problem (location, grant_id, field, kind, detail, "
@@ -86,7 +126,9 @@ class Store:
                                    "consequence, amount, currency FROM problem ORDER BY seq")
 
     def finish(self) -> None:
-        """Index the rows for the order statistics; call once, after the last add."""
+        """Index the rows for the order statistics; call once, after the last add and flush."""
+        if self._rows:
+            raise RuntimeError("grants are waiting: flush() before finish()")
         self.db.execute("COMMIT")
         for column in COLUMNS:
             self.db.execute(f"CREATE INDEX by_{column} ON grant_row (grp, {column})")
@@ -122,17 +164,30 @@ class Store:
         return Spread(float(low), self.median(group, column, n), float(high), n,
                       quantiles.from_ranks(n, pair_at))
 
-    def group_facts(self, group: int) -> tuple[int, float, int, int, str, str, float, float]:
+    def group_facts(self, group: int) -> GroupFacts:
         """grants, exact total, recipients, grants naming none, first and last award date,
         and the shortest and longest duration."""
-        n, recipients, nameless, first, last, shortest, longest = self.db.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT NULLIF(recipient, '')), SUM(recipient = ''), "
-            "MIN(award), MAX(award), MIN(dur_low), MAX(dur_high) FROM grant_row "
-            "WHERE grp = ?", (group,)).fetchone()
-        total = math.fsum(row[0] for row in self.db.execute(
-            "SELECT amount FROM grant_row WHERE grp = ?", (group,)))
-        return (n, total, recipients, nameless or 0, first or "", last or "",
-                shortest, longest)
+        if self._facts is None:
+            self._facts = self._all_group_facts()
+        return self._facts.get(group, _NO_GRANTS)
+
+    def _all_group_facts(self) -> dict[int, GroupFacts]:
+        """Every group's facts from one pass over the table, not one search a group; the
+        totals summed exactly (math.fsum) from the amount index, in group order."""
+        facts: dict[int, list[Any]] = {}
+        for grp, n, recipients, nameless, first, last, shortest, longest in self.db.execute(
+                "SELECT grp, COUNT(*), COUNT(DISTINCT NULLIF(recipient, '')), "
+                "SUM(recipient = ''), MIN(award), MAX(award), MIN(dur_low), MAX(dur_high) "
+                "FROM grant_row NOT INDEXED WHERE grp IS NOT NULL GROUP BY grp"):
+            facts[grp] = [n, 0.0, recipients, nameless or 0, first or "", last or "", shortest,
+                          longest]
+        rows = self.db.execute("SELECT grp, amount FROM grant_row INDEXED BY by_amount "
+                               "WHERE grp IS NOT NULL ORDER BY grp")
+        for grp, amounts in itertools.groupby(rows, key=operator.itemgetter(0)):
+            facts[grp][1] = math.fsum(row[1] for row in amounts)
+        return {grp: (n, total, recipients, nameless, first, last, shortest, longest)
+                for grp, (n, total, recipients, nameless, first, last, shortest, longest)
+                in facts.items()}
 
     def close(self) -> None:
         self.db.close()

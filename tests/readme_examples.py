@@ -6,7 +6,7 @@ that this script owns:
     <!-- output: fundcmp compare a b --format table -->     (the output alone)
     <!-- session: fundcmp rank --by funding ;; fundcmp ... -->  ($ prompt, command, output)
 
-`python tools/readme_examples.py` rewrites README.md; `--check` changes nothing
+`python tests/readme_examples.py` rewrites README.md; `--check` changes nothing
 and exits 1 if README.md differs from what it would write (the test suite runs
 it, so the examples cannot drift from what fundcmp prints). Commands run in
 bash with `fundcmp` meaning this Python's `-m fundcmp`, 100 columns wide,
@@ -66,7 +66,7 @@ def main() -> int:
     wanted = render(current)
     if args.check:
         if wanted != current:
-            print("README.md examples are out of date: run python tools/readme_examples.py",
+            print("README.md examples are out of date: run python tests/readme_examples.py",
                   file=sys.stderr)
             return 1
         return 0
