@@ -48,7 +48,8 @@ def per_year(funding: Quantity, duration: Quantity) -> Quantity:
         return unknown(unit, f"{missing} unknown")
     if not duration.high:
         return unknown(unit, "duration is zero months")
-    low = None if funding.low is None else funding.low / duration.high * 12
+    # x 12 first: a tiny floor divided first can underflow to 0 and lose the bound it is.
+    low = None if funding.low is None else funding.low * 12 / duration.high
     high = None
     if funding.high is not None and duration.low:
         high = funding.high / duration.low * 12

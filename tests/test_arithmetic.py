@@ -108,6 +108,12 @@ def test_per_year_contains_every_consistent_exact_case(funding: Quantity, durati
         assert q.low <= point * (1 + 1e-9) + 1e-9
 
 
+def test_a_tiny_floor_does_not_underflow_to_unknown() -> None:
+    """Found by the property above: 5e-324 / 2 months is 0 in floats, so the floor was lost."""
+    q = per_year(exact(5e-324, Unit.GBP), ceiling(2, Unit.MONTHS))
+    assert q.kind is Kind.DERIVED and q.low is not None and q.low > 0 and q.high is None
+
+
 def test_total_is_stated_or_derived_from_teams() -> None:
     sp = SHIPPED_BY_SLUG["shared-purpose"]
     q = total_funding(sp)
