@@ -48,18 +48,23 @@ def per_year(funding: Quantity, duration: Quantity) -> Quantity:
         return unknown(unit, f"{missing} unknown")
     if not duration.high:
         return unknown(unit, "duration is zero months")
-    # x 12 first: a tiny floor divided first can underflow to 0 and lose the bound it is.
-    low = None if funding.low is None else funding.low * 12 / duration.high
+    low = None if funding.low is None else _yearly(funding.low, duration.high)
     high = None
     if funding.high is not None and duration.low:
-        high = funding.high / duration.low * 12
+        high = _yearly(funding.high, duration.low)
     if high is None and not low:
         return unknown(unit, "the duration may be too short to bound it, and no floor "
                              "above zero is known")
     mid = None
     if high is not None and funding.mid is not None and duration.mid:
-        mid = funding.mid / duration.mid * 12
+        mid = _yearly(funding.mid, duration.mid)
     return derived(low, mid, high, unit, f"{_words(funding)} / {_words(duration)} x 12")
+
+
+def _yearly(amount: float, months: float) -> float:
+    """x 12 before / months, the same way for every bound: dividing a tiny amount first can
+    underflow to 0 (a floor lost), and one order for all keeps low <= mid <= high."""
+    return amount * 12 / months
 
 
 def funding_per_year(p: Programme) -> Quantity:
