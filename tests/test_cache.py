@@ -233,10 +233,9 @@ def test_a_forged_entry_is_not_believed(forgery: tuple[str], tmp_path: Path,
         assert "990000" not in result.stdout and "\x1b" not in result.stdout + result.stderr
 
 
-def test_a_cache_others_can_write_is_neither_read_nor_written(
-        tmp_path: Path, cache_home: Path) -> None:
-    """A tampered entry with every check satisfied is still not believed from a directory
-    other users can write (as ssh treats its keys)."""
+def _forged_entry(tmp_path: Path, cache_home: Path) -> tuple[Path, str, Path]:
+    """A copy of the shipped registry, its uncached rank output, and its cache entry with
+    £420,000 forged into £990,000 by straight SQL, the rest of it left consistent."""
     path = tmp_path / "registry.yaml"
     path.write_bytes(SHIPPED_BYTES)
     runner = CliRunner()
@@ -245,6 +244,15 @@ def test_a_cache_others_can_write_is_neither_read_nor_written(
     entry = _entry_for(path, cache_home)
     _forge(entry, f"UPDATE by_funding SET line_mid = replace(line_mid, '420000', '990000') "
                   f"{SHARED}")
+    return path, expected, entry
+
+
+def test_a_cache_others_can_write_is_neither_read_nor_written(
+        tmp_path: Path, cache_home: Path) -> None:
+    """A tampered entry with every check satisfied is still not believed from a directory
+    other users can write (as ssh treats its keys)."""
+    path, expected, entry = _forged_entry(tmp_path, cache_home)
+    runner = CliRunner()
     forged = runner.invoke(cli, ["--registry", str(path), *RANK]).stdout
     assert "990000" in forged  # the same user can edit their own cache, as their registry
     for mode in (0o777, 0o770, 0o702):
@@ -259,14 +267,8 @@ def test_a_cache_others_can_write_is_neither_read_nor_written(
 @pytest.mark.skipif(os.geteuid() != 0, reason="giving a file away needs root")
 def test_an_entry_owned_by_another_user_is_not_believed(tmp_path: Path,
                                                         cache_home: Path) -> None:
-    path = tmp_path / "registry.yaml"
-    path.write_bytes(SHIPPED_BYTES)
+    path, expected, entry = _forged_entry(tmp_path, cache_home)
     runner = CliRunner()
-    expected = runner.invoke(cli, ["--no-cache", "--registry", str(path), *RANK]).stdout
-    runner.invoke(cli, ["--registry", str(path), *RANK])
-    entry = _entry_for(path, cache_home)
-    _forge(entry, f"UPDATE by_funding SET line_mid = replace(line_mid, '420000', '990000') "
-                  f"{SHARED}")
     os.chown(entry, 65534, 65534)
     assert runner.invoke(cli, ["--registry", str(path), *RANK]).stdout == expected
     os.chown(entry, 0, 0)
