@@ -239,8 +239,12 @@ def value_support(support: Support, day_rate_gbp: float | None) -> Quantity:
 
 
 def value_programme(p: Programme, day_rate_gbp: float | None) -> Programme:
-    """A programme whose support is valued (or explained as unvalued) at a day rate."""
-    return replace(p, support=replace(p.support, value=value_support(p.support, day_rate_gbp)))
+    """A programme whose support is valued (or explained as unvalued) at a day rate; the
+    programme itself when that changes nothing (most do not state support in days)."""
+    value = value_support(p.support, day_rate_gbp)
+    if value is p.support.value:
+        return p
+    return replace(p, support=replace(p.support, value=value))
 
 
 def _part(q: Quantity, name: str) -> str:

@@ -44,6 +44,7 @@ from fundcmp.arithmetic import (
     standing_of,
     value_programme,
 )
+from fundcmp.display import number
 from fundcmp.errors import RegistryError
 from fundcmp.model import Programme, Quantity, Source
 
@@ -573,15 +574,21 @@ def _schema() -> str:
 
 def _rows_of(position: int, p: Programme,
              counts: dict[str, Counter[str]]) -> tuple[list[Any], list[list[Any]]]:
-    """One programme's row, and its row in each rank key's table: figure, cells and notes."""
+    """One programme's row, and its row in each rank key's table: figure, cells and notes.
+
+    The cells are render.machine's (raw for a figure, number for a bound, whitespace
+    collapsed for text), written out here because this runs for every figure of a
+    registry: the same functions, without the dispatch on the cell's type."""
     from fundcmp.checks import check
-    from fundcmp.render import machine
-    from fundcmp.views import Bound, rank_notes
+    from fundcmp.display import raw
+    from fundcmp.views import rank_notes
 
     findings = [f.line() for f in check([p])]
     cites = sorted({s.id for s in p.sources})
-    row: list[Any] = [position, p.slug, p.line, json.dumps(cites), machine(p.name),
+    name = " ".join(p.name.split())
+    row: list[Any] = [position, p.slug, p.line, json.dumps(cites), name,
                       json.dumps(findings, ensure_ascii=False) if findings else None]
+    head = f"{p.slug}\t{name}\t"
     figures = []
     shown = _shown(p)
     for key, measure in MEASURES.items():
@@ -590,18 +597,25 @@ def _rows_of(position: int, p: Programme,
         if unit is not None:
             counts[key][unit] += 1
         notes = rank_notes(q)
-        mid_note = machine(notes["mid"])
-        cells = {v: machine(Bound(v, q.unit)) for v in {q.low, q.mid, q.high}}
-        low_note = None if notes["low"] is notes["mid"] else machine(notes["low"])
-        high_note = None if notes["high"] is notes["mid"] else machine(notes["high"])
-        cell = machine(q)
+        mid = notes["mid"]
+        mid_note = " ".join(mid.split())
+        low_note = None if notes["low"] is mid else " ".join(notes["low"].split())
+        high_note = None if notes["high"] is mid else " ".join(notes["high"].split())
+        cell_low, cell_mid, cell_high = _bound(q.low), _bound(q.mid), _bound(q.high)
+        cell = raw(q)
         # rank's default row on this key alone (views.rank_fields), as tab-separated cells
-        lines = ["\t".join((p.slug, row[4], cell, cells[v], n or mid_note))
-                 for v, n in ((q.low, low_note), (q.mid, mid_note), (q.high, high_note))]
+        start = f"{head}{cell}\t"
         figures.append([position, str(q.kind), str(q.unit), q.low, q.mid, q.high, cell,
-                        cells[q.low], cells[q.mid], cells[q.high], low_note, mid_note,
-                        high_note, *lines])
+                        cell_low, cell_mid, cell_high, low_note, mid_note, high_note,
+                        f"{start}{cell_low}\t{low_note or mid_note}",
+                        f"{start}{cell_mid}\t{mid_note}",
+                        f"{start}{cell_high}\t{high_note or mid_note}"])
     return row, figures
+
+
+def _bound(value: float | None) -> str:
+    """render.machine of a views.Bound: a raw number, empty for none."""
+    return "" if value is None else str(number(value))
 
 
 def _json(raw: Any) -> str:

@@ -20,7 +20,7 @@ import gc
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
@@ -120,13 +120,25 @@ def parse(text: str, path: str) -> Any:
     exhaust the C or Python stack; anchors, aliases, explicit tags other than
     !!str, and nesting deeper than MAX_DEPTH are refused where they appear.
     """
+    items = _parsed(text, path, keep=True)
+    while True:
+        try:
+            next(items)
+        except StopIteration as done:
+            return done.value
+
+
+def _parsed(text: str, path: str, keep: bool) -> Generator[tuple[Any, int, _Map], None, Any]:
+    """parse, as a generator returning the document; unless `keep`, each item of the
+    top-level `programmes` list is yielded (with its line and the document so far) as it
+    ends, instead of being kept, so a large registry is never held whole."""
     import yaml
 
     _refuse_yaml_breaks(text, path)
     loader_class = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
     loader = loader_class(text)
     try:
-        return _build_tree(loader, path)
+        return (yield from _build_tree(loader, path, keep))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -166,8 +178,9 @@ def _tab_hint(text: str, line: int | None) -> str:
     return " (a tab is used for indentation; indent with spaces)" if "\t" in indent else ""
 
 
-def _build_tree(loader: Any, path: str) -> Any:
-    """Assemble the one document's values from parser events, iteratively."""
+def _build_tree(loader: Any, path: str,
+                keep: bool) -> Generator[tuple[Any, int, _Map], None, Any]:
+    """Assemble the one document's values from parser events, iteratively (see _parsed)."""
     import yaml
 
     root: Any = None
@@ -231,12 +244,23 @@ def _build_tree(loader: Any, path: str) -> Any:
             tag = event.tag.replace("tag:yaml.org,2002:", "!!", 1)
             raise fail(_line(event), f"the tag {_clip(tag)} is not allowed in a registry")
 
-    while loader.check_event():
-        event = loader.get_event()
-        if isinstance(event, yaml.ScalarEvent):
-            check_node(event, _STR_TAGS)
-            plain = event.tag is None and event.implicit[0]
-            add(plain_value(event.value) if plain else event.value, _line(event))
+    def programme_item() -> bool:
+        """Whether a value ending now is an item of the top-level `programmes` list."""
+        return (len(stack) == 2 and isinstance(stack[1], _List) and isinstance(stack[0], _Map)
+                and pending_keys[0] is not None and pending_keys[0][0] == "programmes")
+
+    scalar = yaml.ScalarEvent  # the event nine times in ten: checked first, cheaply
+    while (event := loader.get_event()) is not None:
+        if type(event) is scalar:
+            if event.anchor is not None or event.tag is not None:
+                check_node(event, _STR_TAGS)
+            line = _line(event)
+            value = plain_value(event.value) if event.tag is None and event.implicit[0] \
+                else event.value
+            if not keep and len(stack) == 2 and programme_item():
+                yield value, line, stack[0]
+                value = None  # a place holder, so later items keep their index
+            add(value, line)
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             check_node(event, _CONTAINER_TAGS)
             if len(stack) >= MAX_DEPTH:
@@ -258,7 +282,11 @@ def _build_tree(loader: Any, path: str) -> Any:
             start_lines.append(_line(event))
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             pending_keys.pop()
-            add(stack.pop(), start_lines.pop())
+            ended, line = stack.pop(), start_lines.pop()
+            if not keep and len(stack) == 2 and programme_item():
+                yield ended, line, stack[0]
+                ended = None
+            add(ended, line)
         elif isinstance(event, yaml.AliasEvent):
             raise fail(_line(event), f"aliases (*{_clip(event.anchor or '')}) and anchors are "
                        "not allowed in a registry")
@@ -420,13 +448,16 @@ def unique(path: str, records: Iterable[Record]) -> Iterator[Record]:
     """The records, refusing a slug given twice (every format, one message)."""
     seen: dict[str, int] = {}
     for record in records:
-        value = record.value
-        if isinstance(value, Programme):
-            if value.slug in seen:
-                raise RegistryError(path, value.line, f"duplicate slug (first on line "
-                                    f"{seen[value.slug]})", value.slug, "slug")
-            seen[value.slug] = value.line
+        if isinstance(record.value, Programme):
+            _first_use(path, seen, record.value)
         yield record
+
+
+def _first_use(path: str, seen: dict[str, int], value: Programme) -> None:
+    if value.slug in seen:
+        raise RegistryError(path, value.line, f"duplicate slug (first on line "
+                            f"{seen[value.slug]})", value.slug, "slug")
+    seen[value.slug] = value.line
 
 
 def records(path: Path | str) -> Iterator[Record]:
@@ -441,10 +472,74 @@ def records(path: Path | str) -> Iterator[Record]:
 
     if registry_jsonl.is_jsonl(name):
         return unique(name, registry_jsonl.records(text, name))
-    return unique(name, _yaml_records(parse(text, name), name))
+    return _streamed(text, name)
+
+
+def _streamed(text: str, path: str) -> Iterator[Record]:
+    """What unique(_yaml_records(parse(text))) gives, in the same order and with the same
+    first error, without holding the document: each programme is validated as its item
+    ends (once the sources before it are known), then dropped.
+
+    An error found early waits until the parse ends, since a YAML error anywhere, then
+    the document's own checks, come first; programmes given before `sources` wait too.
+    """
+    items = _parsed(text, path, keep=False)
+    sources: dict[str, Source] | None = None
+    order: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    waiting: list[tuple[Any, int]] = []
+    failure: RegistryError | None = None
+    while True:
+        try:
+            item, line, doc = next(items)
+        except StopIteration as done:
+            doc = done.value
+            break
+        if failure is not None:
+            continue
+        try:
+            if sources is None and "sources" in doc:
+                sources = _sources(doc, path)
+                order = {sid: i for i, sid in enumerate(sources)}
+                yield from _source_records(doc, sources)
+            if sources is None:
+                waiting.append((item, line))
+                continue
+            programme = validate_programme(item, sources, path, line, order)
+            _first_use(path, seen, programme)
+        except RegistryError as exc:
+            failure = exc
+            continue
+        yield Record(programme, item, programme.line)
+    checked, _ = _document(doc, path)
+    if failure is not None:
+        raise failure
+    if sources is None:
+        order = {sid: i for i, sid in enumerate(checked)}
+        yield from _source_records(doc, checked)
+        for item, line in waiting:
+            programme = validate_programme(item, checked, path, line, order)
+            _first_use(path, seen, programme)
+            yield Record(programme, item, programme.line)
+
+
+def _source_records(doc: _Map, sources: dict[str, Source]) -> Iterator[Record]:
+    for raw, found in zip(doc["sources"], sources.values(), strict=True):
+        yield Record(found, raw, raw.line if isinstance(raw, _Map) else 0)
 
 
 def _yaml_records(doc: Any, path: str) -> Iterator[Record]:
+    sources, items = _document(doc, path)
+    order = {sid: i for i, sid in enumerate(sources)}
+    yield from _source_records(doc, sources)
+    for item, item_line in zip(items, _item_lines(items), strict=True):
+        programme = validate_programme(item, sources, path, item_line, order)
+        yield Record(programme, item, programme.line)
+
+
+def _document(doc: Any, path: str) -> tuple[dict[str, Source], list[Any]]:
+    """A parsed registry's sources, validated, and its list of programmes: the checks of
+    the document as a whole, which come before any programme's."""
     if doc is None:
         raise RegistryError(path, 1, "the registry is empty: it needs 'sources' and "
                             "'programmes'")
@@ -456,16 +551,11 @@ def _yaml_records(doc: Any, path: str) -> Iterator[Record]:
         if key not in doc:
             raise RegistryError(path, doc.line, f"missing required field '{key}'")
     sources = _sources(doc, path)
-    order = {sid: i for i, sid in enumerate(sources)}
     items = doc["programmes"]
     if not isinstance(items, list):
         raise RegistryError(path, doc.key_lines["programmes"], "must be a list of programmes",
                             field="programmes")
-    for raw, found in zip(doc["sources"], sources.values(), strict=True):
-        yield Record(found, raw, raw.line if isinstance(raw, _Map) else 0)
-    for item, item_line in zip(items, _item_lines(items), strict=True):
-        programme = validate_programme(item, sources, path, item_line, order)
-        yield Record(programme, item, programme.line)
+    return sources, items
 
 
 def _linked(programmes: list[Programme], path: str) -> list[Programme]:

@@ -15,11 +15,14 @@ _PLAIN_NULL = re.compile(r"^(?:~|null|)$")
 _PLAIN_BOOL = {"true": True, "false": False}
 _PLAIN_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
 _PLAIN_FLOAT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$")
+_NOT_TEXT_STARTS = "~nft+-0123456789"  # the first characters of null, bools and numbers
 INT_DIGITS = 18  # longer integers are read as floats, never as unbounded ints
 
 
 def plain_value(text: str) -> Any:
     """The value of an unquoted scalar under the registry's small set of implicit types."""
+    if text and text[0] not in _NOT_TEXT_STARTS:
+        return text  # what follows matches nothing that does not start so
     if _PLAIN_NULL.match(text):
         return None
     if text in _PLAIN_BOOL:
