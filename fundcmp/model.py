@@ -8,7 +8,7 @@ or an unknown for zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -126,6 +126,14 @@ def derived(low: float | None, mid: float | None, high: float | None, unit: str,
     return Quantity(Kind.DERIVED, unit, low, mid, high, formula=formula, note=note)
 
 
+# Defaults shared by every value that states nothing: they are immutable, and building
+# fresh ones for each programme was a measurable share of loading a large registry.
+_UNKNOWN_GBP = unknown(Unit.GBP)
+_UNKNOWN_MONTHS = unknown(Unit.MONTHS)
+_UNKNOWN_DAYS = unknown(Unit.DAYS)
+_UNKNOWN_COUNT = unknown(Unit.COUNT)
+
+
 @dataclass(frozen=True, slots=True)
 class DateFact:
     """A calendar date as precise as its source: YYYY, YYYY-MM or YYYY-MM-DD."""
@@ -146,11 +154,14 @@ class DateFact:
 class Support:
     """Non-financial support per team: money value, days, and what it consists of."""
 
-    value: Quantity = field(default_factory=lambda: unknown(Unit.GBP))
-    days: Quantity = field(default_factory=lambda: unknown(Unit.DAYS))
+    value: Quantity = _UNKNOWN_GBP
+    days: Quantity = _UNKNOWN_DAYS
     description: str = ""
     components: tuple[str, ...] = ()
     evidence: Evidence | None = None
+
+
+_NO_SUPPORT = Support()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,10 +191,10 @@ class Published:
     funder_id: str
     programme: str
     entry: str
-    grants: Quantity = field(default_factory=lambda: unknown(Unit.COUNT))
-    funding_per_grant: Quantity = field(default_factory=lambda: unknown(Unit.GBP))
-    total_funding: Quantity = field(default_factory=lambda: unknown(Unit.GBP))
-    duration: Quantity = field(default_factory=lambda: unknown(Unit.MONTHS))
+    grants: Quantity = _UNKNOWN_COUNT
+    funding_per_grant: Quantity = _UNKNOWN_GBP
+    total_funding: Quantity = _UNKNOWN_GBP
+    duration: Quantity = _UNKNOWN_MONTHS
     line: int = 0
 
 
@@ -199,16 +210,16 @@ class Programme:
     announced: DateFact | None = None
     start: DateFact | None = None
     end: DateFact | None = None
-    teams: Quantity = field(default_factory=lambda: unknown(Unit.COUNT))
+    teams: Quantity = _UNKNOWN_COUNT
     team_noun: str = "teams"
-    funding_per_team: Quantity = field(default_factory=lambda: unknown(Unit.GBP))
-    total_funding: Quantity = field(default_factory=lambda: unknown(Unit.GBP))
+    funding_per_team: Quantity = _UNKNOWN_GBP
+    total_funding: Quantity = _UNKNOWN_GBP
     # Observed over imported grants (each grant's amount / its duration x 12); else unknown,
     # and per year is derived from funding_per_team and duration.
-    funding_per_year: Quantity = field(default_factory=lambda: unknown(Unit.GBP))
-    duration: Quantity = field(default_factory=lambda: unknown(Unit.MONTHS))
-    support: Support = field(default_factory=Support)
-    applications: Quantity = field(default_factory=lambda: unknown(Unit.COUNT))
+    funding_per_year: Quantity = _UNKNOWN_GBP
+    duration: Quantity = _UNKNOWN_MONTHS
+    support: Support = _NO_SUPPORT
+    applications: Quantity = _UNKNOWN_COUNT
     price_year: int | None = None
     published: Published | None = None
     line: int = 0
