@@ -614,6 +614,9 @@ def _check_keys(m: _Map, allowed: set[str], path: str, slug: str | None, prefix:
 
 
 def _text(value: Any, ctx: _Ctx, line: int, field: str) -> str:
+    if type(value) is str and 0 < len(value) <= MAX_NAME_CHARS and value.isprintable() \
+            and not value.isspace():
+        return value  # within every cap and nothing to refuse: the checks below all pass
     if not isinstance(value, str) or not value.strip():
         raise ctx.fail(line, field, f"must be non-empty text, not {_shown(value)}")
     limit, words = (MAX_NAME_CHARS, "a name") if field in _NAME_FIELDS else \
@@ -720,17 +723,22 @@ def located(value: Any, path: str, line: int, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         raise RegistryError(path, line, f"nested more than {MAX_DEPTH} levels deep, which no "
                             "registry needs")
+    # Copied whole, then only containers replaced: a value deeper than MAX_DEPTH (the
+    # items of a container at MAX_DEPTH) is still refused by the call above.
     if isinstance(value, dict):
-        m = _Map()
+        m = _Map(value)
         m.line = line
-        m.key_lines = {}
+        m.key_lines = dict.fromkeys(value, line)
         for key, item in value.items():
-            m[key] = located(item, path, line, depth + 1)
-            m.key_lines[key] = line
+            if depth >= MAX_DEPTH or isinstance(item, (dict, list)):
+                m[key] = located(item, path, line, depth + 1)
         return m
     if isinstance(value, list):
-        items = _List(located(item, path, line, depth + 1) for item in value)
+        items = _List(value)
         items.item_lines = [line] * len(items)
+        for i, item in enumerate(value):
+            if depth >= MAX_DEPTH or isinstance(item, (dict, list)):
+                items[i] = located(item, path, line, depth + 1)
         return items
     return value
 
