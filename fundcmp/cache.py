@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from fundcmp.registry import Record, Registry
 
 ENV_DISABLE = "FUNDCMP_NO_CACHE"
-FORMAT = 2
+FORMAT = 3
 KEEP_ENTRIES = 8
 MIN_BYTES = 32 * 1024  # smaller registries (the shipped one) parse faster than SQLite opens
 SUFFIX = ".sqlite"
@@ -399,8 +399,14 @@ class Store:
             if len(keys) == 1:
                 (common,) = units
                 # one table: each stored row begins with its slug, for rank_order's ties
-                rows = self._rows(f"SELECT unit, kind, low, mid, high, line_{basis} FROM "
-                                  f"by_{COLUMN[keys[0]]} ORDER BY position")
+                # the row is put together by SQLite from the stored cells: slug, name, the
+                # figure, its value on the basis and that basis's note (else the mid's)
+                rows = self._rows(
+                    "SELECT k.unit, k.kind, k.low, k.mid, k.high, p.slug || char(9) || "
+                    f"p.name_cell || char(9) || k.cell || char(9) || k.cell_{basis} || "
+                    f"char(9) || coalesce(nullif(k.note_{basis}, ''), k.note_mid) FROM "
+                    f"by_{COLUMN[keys[0]]} AS k JOIN programmes AS p USING (position) "
+                    "ORDER BY position")
                 order = rank_order(
                     [[standing_of(low, mid, high, basis)
                       if unit == common and kind != "unknown" else None]
@@ -554,9 +560,8 @@ def _figures(p: Programme, keys: Sequence[str]) -> list[Any]:
 _FIGURE_TABLE = ("position INTEGER PRIMARY KEY, kind TEXT NOT NULL, unit TEXT NOT NULL, "
                  "low REAL, mid REAL, high REAL, cell TEXT NOT NULL, cell_low TEXT NOT NULL, "
                  "cell_mid TEXT NOT NULL, cell_high TEXT NOT NULL, note_low TEXT, "
-                 "note_mid TEXT NOT NULL, note_high TEXT, line_low TEXT NOT NULL, "
-                 "line_mid TEXT NOT NULL, line_high TEXT NOT NULL")
-_FIGURE_WIDTH = 16
+                 "note_mid TEXT NOT NULL, note_high TEXT")
+_FIGURE_WIDTH = 13
 
 
 def _schema() -> str:
@@ -588,7 +593,6 @@ def _rows_of(position: int, p: Programme,
     name = " ".join(p.name.split())
     row: list[Any] = [position, p.slug, p.line, json.dumps(cites), name,
                       json.dumps(findings, ensure_ascii=False) if findings else None]
-    head = f"{p.slug}\t{name}\t"
     figures = []
     shown = _shown(p)
     for key, measure in MEASURES.items():
@@ -602,14 +606,8 @@ def _rows_of(position: int, p: Programme,
         low_note = None if notes["low"] is mid else " ".join(notes["low"].split())
         high_note = None if notes["high"] is mid else " ".join(notes["high"].split())
         cell_low, cell_mid, cell_high = _bound(q.low), _bound(q.mid), _bound(q.high)
-        cell = raw(q)
-        # rank's default row on this key alone (views.rank_fields), as tab-separated cells
-        start = f"{head}{cell}\t"
-        figures.append([position, str(q.kind), str(q.unit), q.low, q.mid, q.high, cell,
-                        cell_low, cell_mid, cell_high, low_note, mid_note, high_note,
-                        f"{start}{cell_low}\t{low_note or mid_note}",
-                        f"{start}{cell_mid}\t{mid_note}",
-                        f"{start}{cell_high}\t{high_note or mid_note}"])
+        figures.append([position, str(q.kind), str(q.unit), q.low, q.mid, q.high, raw(q),
+                        cell_low, cell_mid, cell_high, low_note, mid_note, high_note])
     return row, figures
 
 

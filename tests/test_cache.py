@@ -242,7 +242,7 @@ def _forged_entry(tmp_path: Path, cache_home: Path) -> tuple[Path, str, Path]:
     expected = runner.invoke(cli, ["--no-cache", "--registry", str(path), *RANK]).stdout
     runner.invoke(cli, ["--registry", str(path), *RANK])
     entry = _entry_for(path, cache_home)
-    _forge(entry, f"UPDATE by_funding SET line_mid = replace(line_mid, '420000', '990000') "
+    _forge(entry, f"UPDATE by_funding SET cell_mid = replace(cell_mid, '420000', '990000') "
                   f"{SHARED}")
     return path, expected, entry
 

@@ -6,8 +6,7 @@
 -- terminal escape, and a warning line retitles the window.
 UPDATE records SET record = replace(record, '420000', '990000');
 UPDATE by_funding SET low = 990000, mid = 990000, high = 990000, cell = '990000',
-    cell_low = '990000', cell_mid = '990000', cell_high = '990000',
-    line_mid = replace(line_mid, '420000', '990000')
+    cell_low = '990000', cell_mid = '990000', cell_high = '990000'
     WHERE position = (SELECT position FROM programmes WHERE slug = 'shared-purpose');
 UPDATE records SET record = replace(record, '"Common Ambition"', '"Common' || char(27) || '[2J Ambition"');
 UPDATE programmes SET name_cell = 'Common' || char(27) || '[2J Ambition' WHERE slug = 'common-ambition';
