@@ -559,14 +559,14 @@ def _rank_from_index(store: Store, by: list[str], basis: str, reverse: bool, pag
     tsv and csv of the default fields straight from stored rows, anything else from the
     programmes shown, revived."""
     from fundcmp.cache import COLUMN
-    from fundcmp.render import CELL_FORMATS, write_cells
+    from fundcmp.render import CELL_FORMATS, write_lines
     from fundcmp.views import rank_fields, rank_table
 
     shown = fmt or ("table" if _terminal() else "tsv")
     if shown in CELL_FORMATS and not fields and not export:
         head = ["\t".join(rank_fields(by, basis))] if fmt and not no_header else []
         rows = store.rank_cells(by, basis, reverse, page)
-        write_cells([row.split("\t") for row in head + rows], shown, sys.stdout, _raw_text())
+        write_lines(head + rows, shown, sys.stdout, _raw_text())
         count = len(rows)
     else:
         units = [store.units[COLUMN[k]] for k in by]

@@ -16,6 +16,7 @@ UTF-16 or UTF-32 file is refused with a message saying so.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import os
@@ -393,9 +394,15 @@ def indexed(path: Path | str) -> Store | None:
 
 def _links(path: Path | str) -> bool:
     """Whether a registry may link entries (published_as), which the index does not resolve."""
+    import mmap
+
     word, tail = b"published_as", b""
     try:
         with open(path, "rb") as handle:
+            # not mappable (empty, or not a regular file): read it instead
+            with contextlib.suppress(OSError, ValueError), \
+                    mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                return view.find(word) >= 0
             while chunk := handle.read(1 << 20):
                 if word in tail + chunk:
                     return True

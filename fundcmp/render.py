@@ -159,6 +159,19 @@ def write(table: Table, fmt: str, out: IO[str], header: bool = True, color: str 
 CELL_FORMATS = ("tsv", "csv")
 
 
+def write_lines(lines: list[str], fmt: str, out: IO[str], raw_text: bool = False) -> None:
+    """write_cells of rows given as tab-separated lines (as the cache's index keeps them):
+    tsv in one piece when no cell holds a line break or a hidden character, so there is
+    nothing to escape, else cell by cell."""
+    if fmt == "tsv":
+        text = "".join(line + "\n" for line in lines)
+        if text.count("\n") == len(lines) and \
+                text.replace("\t", "").replace("\n", "").isprintable():
+            out.write(text)
+            return
+    write_cells([line.split("\t") for line in lines], fmt, out, raw_text)
+
+
 def write_cells(rows: list[list[str]], fmt: str, out: IO[str], raw_text: bool = False) -> None:
     """Rows of machine cells as tsv or csv: hidden characters escaped, and a csv cell never
     starts a formula (unless `raw_text`)."""
