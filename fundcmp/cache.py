@@ -570,7 +570,7 @@ def _schema() -> str:
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
         "CREATE TABLE sources (position INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, "
         "line INTEGER NOT NULL, record TEXT NOT NULL);"
-        "CREATE TABLE programmes (position INTEGER PRIMARY KEY, slug TEXT UNIQUE NOT NULL, "
+        "CREATE TABLE programmes (position INTEGER PRIMARY KEY, slug TEXT NOT NULL, "
         "line INTEGER NOT NULL, cites TEXT NOT NULL, name_cell TEXT NOT NULL, findings TEXT);"
         "CREATE TABLE records (position INTEGER PRIMARY KEY, record TEXT NOT NULL);"
         + "".join(f"CREATE TABLE by_{c} ({_FIGURE_TABLE});" for c in COLUMN.values())
@@ -658,6 +658,8 @@ def _write(target: Path, cache_key: str, records: Iterable[Record]) -> None:
                            (sources, value.id, record.line, _json(record.raw)))
                 sources += 1
         flush()
+        # made once the rows are in, which is quicker than keeping it in order row by row
+        db.execute("CREATE UNIQUE INDEX programme_slugs ON programmes (slug)")
         units = {COLUMN[k]: most_common_unit(c) for k, c in counts.items()}
         db.executemany("INSERT INTO meta VALUES (?, ?)", [
             ("format", str(FORMAT)), ("key", cache_key), ("units", json.dumps(units))])

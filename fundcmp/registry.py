@@ -609,6 +609,8 @@ class _Ctx:
 
 
 def _check_keys(m: _Map, allowed: set[str], path: str, slug: str | None, prefix: str) -> None:
+    if m.keys() <= allowed:
+        return
     for key in m:
         if key not in allowed:
             import difflib
@@ -782,6 +784,7 @@ def _evidence(m: _Map, ctx: _Ctx, field: str, required: bool) -> Evidence | None
 
 
 QUANTITY_SHAPES = ("amount", "range", "up_to", "observed", "unknown")
+_QUANTITY_FIELDS = {*QUANTITY_SHAPES, "derived", "note", "source", "quote", "currency"}
 
 
 def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
@@ -814,8 +817,7 @@ def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
 
 def _quantity(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> Quantity:
     m = _mapping(value, ctx, line, field)
-    _check_keys(m, {*QUANTITY_SHAPES, "derived", "note", "source", "quote", "currency"},
-                ctx.path, ctx.slug, field + ".")
+    _check_keys(m, _QUANTITY_FIELDS, ctx.path, ctx.slug, field + ".")
     shapes = [k for k in QUANTITY_SHAPES if k in m]
     if len(shapes) != 1:
         raise ctx.fail(m.line, field, "needs exactly one of amount, range, up_to, observed or "
