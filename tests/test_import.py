@@ -254,6 +254,24 @@ def test_not_360giving_files_are_refused_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "out.yaml").exists()
 
 
+
+def test_a_file_of_no_known_suffix_is_read_as_json_only_when_it_looks_like_json(
+        tmp_path: Path) -> None:
+    package = json.dumps({"grants": [grant("G-1")]})
+    for name, text in (("grants.txt", package), ("grants", "\ufeff  " + package)):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        result = run("import", path, "--into", tmp_path / f"{name}.yaml", "--dry-run")
+        assert result.exit_code == 0, result.stderr
+    for name, text in (("x.toml", "a = 1\n"), ("y.txt", "Identifier,Amount Awarded\nG-1,5\n")):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        result = run("import", path, "--into", tmp_path / "out.yaml")
+        assert result.exit_code == 1, name
+        assert result.stderr.strip() == (
+            f"fundcmp: {path}: not a file fundcmp reads: give a 360Giving JSON data package"
+            " (.json), CSV (.csv) or XLSX (.xlsx) file"), result.stderr
+
 def test_funder_option_keeps_only_that_funders_grants(tmp_path: Path) -> None:
     data = write_json(tmp_path / "g.json", [grant("G-1"), grant("G-2", funder=FUND_TWO)])
     out = tmp_path / "out.yaml"
