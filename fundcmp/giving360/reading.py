@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from fundcmp.errors import FundcmpError, one_line
 from fundcmp.giving360.fields import COLUMN_TITLES
@@ -56,7 +56,7 @@ def column_names(found: dict[str, int], header: list[Any]) -> dict[str, str]:
             for key, titles in COLUMN_TITLES.items()}
 
 
-def first_byte(stream: Any) -> bytes:
+def first_byte(stream: BinaryIO) -> bytes:
     """The first byte that is not a byte-order mark or white space (b"" if none soon)."""
     return stream.read(HEAD_BYTES).lstrip(b"\xef\xbb\xbf").lstrip()[:1]
 
