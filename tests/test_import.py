@@ -227,6 +227,22 @@ def test_bad_csv_grants_are_named_by_column_title_and_line(tmp_path: Path) -> No
         (f"{data}:3", "B-1", "Amount Awarded", "not a number ('lots')")]
 
 
+def test_a_grant_without_an_id_is_named_by_its_place_in_its_file(tmp_path: Path) -> None:
+    grants = [grant("G-1"), grant("", 500)]
+    one = write_json(tmp_path / ("a-long-file-name-" * 4 + ".json"), grants)
+    two = write_json(tmp_path / "b.json", grants)
+    result = run("import", one, "--into", tmp_path / "out.yaml", "--dry-run")
+    assert result.stderr == ("fundcmp: 1 grant (£500): id: missing; left out of the money: "
+                             "(no id: grants[1])\n")
+    result = run("import", one, two, "--into", tmp_path / "out.yaml", "--dry-run")
+    assert result.stderr.startswith(
+        f"fundcmp: 2 grants (£1,000): id: missing; left out of the money: "
+        f"(no id: {one.name[:30]} grants[1]), (no id: b.json grants[1])"), result.stderr
+    data = write_csv(tmp_path / "c.csv", grants)
+    result = run("import", data, "--into", tmp_path / "out.yaml", "--dry-run")
+    assert result.stderr.endswith(": (no id: line 3)\n"), result.stderr
+
+
 def test_nothing_importable_exits_1_and_writes_nothing(tmp_path: Path) -> None:
     data = write_json(tmp_path / "g.json", [grant("B-1", "x")])
     out = tmp_path / "out.yaml"

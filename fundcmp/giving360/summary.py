@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from fundcmp.errors import one_line
@@ -80,7 +81,17 @@ class Summary:
         if p.amount is not None:
             tally.money[currency or "?"] = tally.money.get(currency or "?", 0.0) + p.amount
         if len(tally.ids) < FIRST_IDS:
-            tally.ids.append(p.grant_id or f"(no id, {p.where})")
+            tally.ids.append(one_line(p.grant_id, 60) if p.grant_id else self._place(p.where))
+
+    def _place(self, where: str) -> str:
+        """A grant with no id, named by its place (the file too when there are several)."""
+        name = next((f for f in self.files if where.startswith(f)), "")
+        place = where[len(name):].lstrip(": ")
+        if place.isdigit():
+            place = f"line {place}"
+        if len(self.files) > 1:
+            place = f"{PurePath(name).name[:30]} {place}"
+        return f"(no id: {one_line(place, 60)})"
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -114,8 +125,7 @@ def problem_lines(summary: Summary) -> list[str]:
     kinds = sorted(summary.kinds.items(), key=lambda kv: (-kv[1].count, kv[0]))
     for (field_name, kind, consequence), tally in kinds[:MAX_KIND_LINES]:
         more = tally.count - len(tally.ids)
-        ids = ", ".join(one_line(i, 60) for i in tally.ids) + (f" and {more} more" if more
-                                                               else "")
+        ids = ", ".join(tally.ids) + (f" and {more} more" if more else "")
         money = money_words(tally.money)
         lines.append(f"{tally.count} grant{'s' if tally.count != 1 else ''} ({money}): "
                      f"{one_line(field_name, 60)}: {one_line(kind, 120)}; {consequence}: {ids}")
