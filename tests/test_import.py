@@ -6,6 +6,7 @@ import csv
 import difflib
 import json
 import random
+import re
 import statistics
 from pathlib import Path
 from typing import Any
@@ -241,6 +242,32 @@ def test_a_grant_without_an_id_is_named_by_its_place_in_its_file(tmp_path: Path)
     data = write_csv(tmp_path / "c.csv", grants)
     result = run("import", data, "--into", tmp_path / "out.yaml", "--dry-run")
     assert result.stderr.endswith(": (no id: line 3)\n"), result.stderr
+
+
+def test_a_file_of_many_funders_and_no_publisher_makes_a_registry_that_loads(
+        tmp_path: Path) -> None:
+    """A GrantNav-style export names no publisher: the funders stand in, within the limit."""
+    funders = [(f"GB-CHC-{100000 + i}", f"The Very Long Named Charitable Foundation {i}")
+               for i in range(300)]
+    data = write_json(tmp_path / "export.json", [grant(f"G-{i}", funder=f)
+                                                 for i, f in enumerate(funders)])
+    copies = [write_json(tmp_path / f"{'a-rather-long-file-name-' * 2}{n}.json",
+                         [grant(f"G-{n}-{i}", funder=f) for i, f in enumerate(funders[:2])])
+              for n in range(20)]
+    for into in (tmp_path / "out.jsonl", tmp_path / "out.yaml"):
+        result = run("import", data, *copies, "--into", into)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("read 340 grants from 21 files\n")
+        assert len(listed(into)) == 300
+        shown = run("--registry", into, "show", "small-grants-gb-chc-100007", "--format", "json")
+        assert shown.exit_code == 0, shown.output
+    with (tmp_path / "out.jsonl").open(encoding="utf-8") as first:
+        source = json.loads(next(first))["source"]
+    assert re.fullmatch(r"(The Very Long Named Charitable Foundation \d+; )+The Very Long "
+                        r"Named Charitable Foundation \d+ and \d+ more funders",
+                        source["publisher"]), source
+    assert re.fullmatch(r"export\.json, .*\.json and \d+ more files", source["document"])
+    assert len(source["publisher"]) < 400 and len(source["document"]) < 400
 
 
 def test_nothing_importable_exits_1_and_writes_nothing(tmp_path: Path) -> None:
