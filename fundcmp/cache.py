@@ -46,7 +46,7 @@ from fundcmp.arithmetic import (
 )
 from fundcmp.display import number
 from fundcmp.errors import RegistryError
-from fundcmp.model import Programme, Quantity, Source
+from fundcmp.model import Kind, Programme, Quantity, Source
 
 if TYPE_CHECKING:
     from fundcmp.registry import Record, Registry
@@ -586,7 +586,7 @@ def _rows_of(position: int, p: Programme,
     registry: the same functions, without the dispatch on the cell's type."""
     from fundcmp.checks import check
     from fundcmp.display import raw
-    from fundcmp.views import rank_notes
+    from fundcmp.views import rank_note, rank_notes
 
     findings = [f.line() for f in check([p])]
     cites = sorted({s.id for s in p.sources})
@@ -600,6 +600,12 @@ def _rows_of(position: int, p: Programme,
         unit = counted_unit(q)
         if unit is not None:
             counts[key][unit] += 1
+        if q.kind is Kind.UNKNOWN and q.low is None and q.mid is None and q.high is None:
+            # no bound on any basis, so one note and no cells (what the lines below give)
+            note = " ".join(rank_note(q, "mid", q.unit).split())
+            figures.append([position, str(q.kind), str(q.unit), None, None, None, raw(q),
+                            "", "", "", None, note, None])
+            continue
         notes = rank_notes(q)
         mid = notes["mid"]
         mid_note = " ".join(mid.split())
@@ -618,8 +624,11 @@ def _bound(value: float | None) -> str:
 
 def _json(raw: Any) -> str:
     """A record as JSON text: a JSON line is kept as read, a YAML mapping is written out."""
-    return raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False,
-                                                       separators=(",", ":"))
+    return raw if isinstance(raw, str) else _RECORD_JSON.encode(raw)
+
+
+# json.dumps(raw, ensure_ascii=False, separators=(",", ":")), without a new encoder each time
+_RECORD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def _write(target: Path, cache_key: str, records: Iterable[Record]) -> None:
