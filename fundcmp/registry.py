@@ -252,12 +252,19 @@ def _build_tree(loader: Any, path: str,
 
     scalar = yaml.ScalarEvent  # the event nine times in ten: checked first, cheaply
     while (event := loader.get_event()) is not None:
-        if type(event) is scalar:
+        if event.__class__ is scalar:
             if event.anchor is not None or event.tag is not None:
                 check_node(event, _STR_TAGS)
-            line = _line(event)
             value = plain_value(event.value) if event.tag is None and event.implicit[0] \
                 else event.value
+            if stack and pending_keys[-1] is not None:
+                # the value of a mapping's key, most scalars: what add() does, inline
+                into, (name, key_line) = stack[-1], pending_keys[-1]
+                into[name] = value
+                into.key_lines[name] = key_line
+                pending_keys[-1] = None
+                continue
+            line = _line(event)
             if not keep and len(stack) == 2 and programme_item():
                 yield value, line, stack[0]
                 value = None  # a place holder, so later items keep their index
