@@ -179,3 +179,30 @@ def test_loader_keeps_every_bound_and_orders_them(
         else:
             assert q.mid is not None and q.high is not None
             assert (q.low if q.low is not None else q.mid) <= q.mid <= q.high
+
+
+_BAD_AMOUNT = MINIMAL.replace("amount: 100000", "amount: -1")
+_SECOND = MINIMAL[MINIMAL.index("  - slug: alpha"):].replace("alpha", "beta")
+
+
+@pytest.mark.parametrize(("text", "line", "fragment"), [
+    # a programme is validated as soon as it is read, but a YAML error anywhere still wins
+    (_BAD_AMOUNT + "  - [\n", 13, "not valid YAML"),
+    # and so do the document's own checks, though their key comes after the programmes
+    (_BAD_AMOUNT + "notes: x\n", 12, "unknown field"),
+    (_BAD_AMOUNT + _SECOND.replace("amount: 100000", "amount: -2"), 10, "negative (-1)"),
+    (MINIMAL + _SECOND.replace("beta", "alpha") + _SECOND.replace("amount: 100000",
+                                                                   "amount: -2"),
+     12, "duplicate slug"),
+])
+def test_the_first_error_is_the_one_a_whole_parse_finds_first(
+        write_registry: Write, text: str, line: int, fragment: str) -> None:
+    error = _error(write_registry, text)
+    assert fragment in error.message and error.line == line
+
+
+def test_programmes_before_their_sources_load_as_in_order(write_registry: Write) -> None:
+    sources, programmes = MINIMAL.split("programmes:\n")
+    registry = load(write_registry("programmes:\n" + programmes + sources))
+    assert [p.slug for p in registry.programmes] == ["alpha"] and registry.programmes[0].line == 2
+    assert [s.id for s in registry.programmes[0].sources] == ["src"]
