@@ -14,7 +14,7 @@ import itertools
 import math
 import operator
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -135,19 +135,28 @@ class Store:
 
     def value_at_rank(self, group: int, column: str, rank: int) -> float:
         """The value at 0-based rank among the group's non-null values of column, in order."""
+        return self.values_at_ranks(group, column, [rank])[rank]
+
+    def values_at_ranks(self, group: int, column: str, ranks: Iterable[int]) -> dict[int, float]:
+        """The values at several 0-based ranks, by rank: one query for them all (a query a
+        rank costs more in its round trip than in walking the index)."""
         if column not in COLUMNS:
             raise ValueError(f"no statistics of {column!r}")
-        row = self.db.execute(
-            f"SELECT {column} FROM grant_row WHERE grp = ? AND {column} IS NOT NULL "
-            f"ORDER BY {column} LIMIT 1 OFFSET ?", (group, rank)).fetchone()
-        if row is None:
-            raise IndexError(f"group {group} has no {column} at rank {rank}")
-        return float(row[0])
+        wanted = sorted(set(ranks))
+        one = f"(SELECT {column} FROM grant_row WHERE grp = ? AND {column} IS NOT NULL " \
+            f"ORDER BY {column} LIMIT 1 OFFSET ?)"
+        row = self.db.execute("SELECT " + ", ".join([one] * len(wanted)),
+                              [x for rank in wanted for x in (group, rank)]).fetchone()
+        found = dict(zip(wanted, row, strict=True))
+        for rank, value in found.items():
+            if value is None:
+                raise IndexError(f"group {group} has no {column} at rank {rank}")
+        return {rank: float(value) for rank, value in found.items()}
 
     def median(self, group: int, column: str, n: int) -> float:
         """The median of n non-null values, as statistics.median gives it."""
-        low = self.value_at_rank(group, column, (n - 1) // 2)
-        return low if n % 2 else (low + self.value_at_rank(group, column, n // 2)) / 2
+        at = self.values_at_ranks(group, column, [(n - 1) // 2, n // 2])
+        return at[(n - 1) // 2] if n % 2 else (at[(n - 1) // 2] + at[n // 2]) / 2
 
     def spread(self, group: int, column: str) -> Spread | None:
         """min, median, max and n of a column over a group (None if no value)."""
@@ -156,13 +165,18 @@ class Store:
             "WHERE grp = ?", (group,)).fetchone()
         if not n:
             return None
+        # The ranks the median and the cut points read, asked for at once.
+        ranks = {(n - 1) // 2, n // 2}
 
-        def pair_at(rank: int) -> tuple[float, float]:
-            value = self.value_at_rank(group, column, rank)
-            return value, self.value_at_rank(group, column, rank + 1) if rank + 1 < n else value
+        def rank_of(rank: int) -> tuple[float, float]:
+            ranks.update((rank, min(rank + 1, n - 1)))
+            return 0.0, 0.0
 
-        return Spread(float(low), self.median(group, column, n), float(high), n,
-                      quantiles.from_ranks(n, pair_at))
+        quantiles.from_ranks(n, rank_of)
+        at = self.values_at_ranks(group, column, ranks)
+        median = at[(n - 1) // 2] if n % 2 else (at[(n - 1) // 2] + at[n // 2]) / 2
+        return Spread(float(low), median, float(high), n,
+                      quantiles.from_ranks(n, lambda rank: (at[rank], at[min(rank + 1, n - 1)])))
 
     def group_facts(self, group: int) -> GroupFacts:
         """grants, exact total, recipients, grants naming none, first and last award date,
