@@ -2,31 +2,30 @@
 
 Memory stays flat however many grants a file holds: each counted grant is one
 row (identifier, group, amount, recipient, award date, duration, amount per
-year), and every statistic is an exact query over a group's rows. Order
-statistics are one general query, value_at_rank, so a median, a quartile or a
-decile is the same call at a different rank. Every grant problem is kept in a
-second table, for the report.
+year), and the statistics are computed once, at the end, from the rows read back
+in group order: one sort by SQLite, then one group in memory at a time (a group
+too large for that is asked of SQLite query by query). Order statistics are the
+values at ranks, so a median, a quartile or a decile is the same lookup at a
+different rank. Every grant problem is kept in a second table, for the report.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import operator
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from fundcmp import quantiles
 from fundcmp.giving360.check import Grant, Problem
 from fundcmp.model import Quantiles
 
-COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
-GroupFacts = tuple[int, float, int, int, str, str, float, float]
-# The facts of a group whose every grant was a duplicate.
-_NO_GRANTS = cast(GroupFacts, (0, 0.0, 0, 0, "", "", None, None))
 BATCH = 2048  # grants queued per insert: few SQLite calls, little memory
+SMALL_GROUP = 20_000  # the most grants of a group held in memory at once, to sort them
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +38,24 @@ class Spread:
     high: float
     n: int
     quantiles: Quantiles | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStats:
+    """One group's exact facts over its counted grants (duplicates left out)."""
+
+    grants: int
+    total: float  # math.fsum: exact
+    recipients: int  # distinct, of the grants naming one
+    nameless: int  # grants naming no recipient
+    first_award: str
+    last_award: str
+    shortest: float | None  # months
+    longest: float | None
+    amount: Spread
+    duration: Spread | None  # of the durations' midpoints
+    per_year: Spread | None
+    price_year: int | None  # the award year at the lower median rank
 
 
 class Store:
@@ -63,7 +80,7 @@ class Store:
         self._rows: list[tuple[Any, ...]] = []
         self._tags: list[Any] = []
         self._seq = 0
-        self._facts: dict[int, GroupFacts] | None = None
+        self._sizes: collections.Counter[int] = collections.Counter()  # grants kept, by group
 
     def _row(self, grant_id: str, group: int | None, grant: Grant | None,
              max_figure: float) -> tuple[Any, ...]:
@@ -90,7 +107,11 @@ class Store:
         if self._rows:
             raise RuntimeError("grants are waiting: flush() before add()")
         row = self._row(grant_id, group, grant, max_figure)
-        return self.db.execute(self._insert, row).rowcount == 1
+        if self.db.execute(self._insert, row).rowcount != 1:
+            return False
+        if group is not None:
+            self._sizes[group] += 1
+        return True
 
     def add_later(self, grant: Grant, group: int, max_figure: float, tag: Any) -> bool:
         """Queue a grant to be recorded in a batch (one SQLite call per BATCH grants rather
@@ -108,11 +129,14 @@ class Store:
         self._rows, self._tags = [], []
         before = self.db.total_changes
         self.db.executemany(self._insert, rows)
+        self._sizes.update(map(operator.itemgetter(2), rows))
         if self.db.total_changes - before == len(rows):
             return []
         kept = "SELECT rowid FROM grant_row WHERE id = ?"
-        return [tag for row, tag in zip(rows, tags, strict=True)
-                if self.db.execute(kept, (row[1],)).fetchone()[0] != row[0]]
+        duplicates = [(row, tag) for row, tag in zip(rows, tags, strict=True)
+                      if self.db.execute(kept, (row[1],)).fetchone()[0] != row[0]]
+        self._sizes.subtract(row[2] for row, _ in duplicates)
+        return [tag for _, tag in duplicates]
 
     def add_problem(self, p: Problem, currency: str) -> None:
         self.db.execute("INSERT INTO problem (location, grant_id, field, kind, detail, "
@@ -125,83 +149,116 @@ class Store:
         yield from self.db.execute("SELECT location, grant_id, field, kind, detail, "
                                    "consequence, amount, currency FROM problem ORDER BY seq")
 
-    def finish(self) -> None:
-        """Index the rows for the order statistics; call once, after the last add and flush."""
+    def finish(self) -> dict[int, GroupStats]:
+        """Every group's statistics, exact, from one pass over the rows in group order; call
+        once, after the last add and flush.
+
+        A group of up to SMALL_GROUP grants is read into memory and sorted there, a few
+        thousand rows at a time; a larger one is never held: each of its statistics is a
+        query of its own, sorted by SQLite on disk. Both give the same figures.
+        """
         if self._rows:
             raise RuntimeError("grants are waiting: flush() before finish()")
         self.db.execute("COMMIT")
-        for column in COLUMNS:
-            self.db.execute(f"CREATE INDEX by_{column} ON grant_row (grp, {column})")
-
-    def value_at_rank(self, group: int, column: str, rank: int) -> float:
-        """The value at 0-based rank among the group's non-null values of column, in order."""
-        return self.values_at_ranks(group, column, [rank])[rank]
-
-    def values_at_ranks(self, group: int, column: str, ranks: Iterable[int]) -> dict[int, float]:
-        """The values at several 0-based ranks, by rank: one query for them all (a query a
-        rank costs more in its round trip than in walking the index)."""
-        if column not in COLUMNS:
-            raise ValueError(f"no statistics of {column!r}")
-        wanted = sorted(set(ranks))
-        one = f"(SELECT {column} FROM grant_row WHERE grp = ? AND {column} IS NOT NULL " \
-            f"ORDER BY {column} LIMIT 1 OFFSET ?)"
-        row = self.db.execute("SELECT " + ", ".join([one] * len(wanted)),
-                              [x for rank in wanted for x in (group, rank)]).fetchone()
-        found = dict(zip(wanted, row, strict=True))
-        for rank, value in found.items():
-            if value is None:
-                raise IndexError(f"group {group} has no {column} at rank {rank}")
-        return {rank: float(value) for rank, value in found.items()}
-
-    def median(self, group: int, column: str, n: int) -> float:
-        """The median of n non-null values, as statistics.median gives it."""
-        at = self.values_at_ranks(group, column, [(n - 1) // 2, n // 2])
-        return at[(n - 1) // 2] if n % 2 else (at[(n - 1) // 2] + at[n // 2]) / 2
-
-    def spread(self, group: int, column: str) -> Spread | None:
-        """min, median, max and n of a column over a group (None if no value)."""
-        n, low, high = self.db.execute(
-            f"SELECT COUNT({column}), MIN({column}), MAX({column}) FROM grant_row "
-            "WHERE grp = ?", (group,)).fetchone()
-        if not n:
-            return None
-        # The ranks the median and the cut points read, asked for at once.
-        ranks = {(n - 1) // 2, n // 2}
-
-        def rank_of(rank: int) -> tuple[float, float]:
-            ranks.update((rank, min(rank + 1, n - 1)))
-            return 0.0, 0.0
-
-        quantiles.from_ranks(n, rank_of)
-        at = self.values_at_ranks(group, column, ranks)
-        median = at[(n - 1) // 2] if n % 2 else (at[(n - 1) // 2] + at[n // 2]) / 2
-        return Spread(float(low), median, float(high), n,
-                      quantiles.from_ranks(n, lambda rank: (at[rank], at[min(rank + 1, n - 1)])))
-
-    def group_facts(self, group: int) -> GroupFacts:
-        """grants, exact total, recipients, grants naming none, first and last award date,
-        and the shortest and longest duration."""
-        if self._facts is None:
-            self._facts = self._all_group_facts()
-        return self._facts.get(group, _NO_GRANTS)
-
-    def _all_group_facts(self) -> dict[int, GroupFacts]:
-        """Every group's facts from one pass over the table, not one search a group; the
-        totals summed exactly (math.fsum) from the amount index, in group order."""
-        facts: dict[int, list[Any]] = {}
-        for grp, n, recipients, nameless, first, last, shortest, longest in self.db.execute(
-                "SELECT grp, COUNT(*), COUNT(DISTINCT NULLIF(recipient, '')), "
-                "SUM(recipient = ''), MIN(award), MAX(award), MIN(dur_low), MAX(dur_high) "
-                "FROM grant_row NOT INDEXED WHERE grp IS NOT NULL GROUP BY grp"):
-            facts[grp] = [n, 0.0, recipients, nameless or 0, first or "", last or "", shortest,
-                          longest]
-        rows = self.db.execute("SELECT grp, amount FROM grant_row INDEXED BY by_amount "
+        stats: dict[int, GroupStats] = {}
+        rows = self.db.execute(f"SELECT {', '.join(_STATS_COLUMNS)} FROM grant_row "
                                "WHERE grp IS NOT NULL ORDER BY grp")
-        for grp, amounts in itertools.groupby(rows, key=operator.itemgetter(0)):
-            facts[grp][1] = math.fsum(row[1] for row in amounts)
-        return {grp: (n, total, recipients, nameless, first, last, shortest, longest)
-                for grp, (n, total, recipients, nameless, first, last, shortest, longest)
-                in facts.items()}
+        for group, members in itertools.groupby(rows, key=operator.itemgetter(0)):
+            if self._sizes[group] > SMALL_GROUP:
+                collections.deque(members, maxlen=0)
+                stats[group] = self._large_group(group)
+            else:
+                stats[group] = _small_group(list(members))
+        return stats
+
+    def _large_group(self, group: int) -> GroupStats:
+        n, recipients, nameless, first, last, shortest, longest = self.db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT NULLIF(recipient, '')), SUM(recipient = ''), "
+            "MIN(award), MAX(award), MIN(dur_low), MAX(dur_high) FROM grant_row "
+            "WHERE grp = ?", (group,)).fetchone()
+        total = math.fsum(map(operator.itemgetter(0), self.db.execute(
+            "SELECT amount FROM grant_row WHERE grp = ?", (group,))))
+
+        def spread(column: str) -> tuple[Spread | None, Callable[[int], float]]:
+            count, = self.db.execute(f"SELECT COUNT({column}) FROM grant_row WHERE grp = ?",
+                                     (group,)).fetchone()
+            ordered = self.db.execute(f"SELECT {column} FROM grant_row WHERE grp = ? AND "
+                                      f"{column} IS NOT NULL ORDER BY {column}", (group,))
+            at = _at_ranks(map(operator.itemgetter(0), ordered), _ranks(count))
+            return _spread(count, at.__getitem__), at.__getitem__
+
+        amount, _ = spread("amount")
+        assert amount is not None
+        years, year_at = spread("award_year")
+        return GroupStats(n, total, recipients, nameless or 0, first or "", last or "",
+                          shortest, longest, amount, spread("dur_mid")[0],
+                          spread("per_year")[0], _price_year(years, year_at))
 
     def close(self) -> None:
         self.db.close()
+
+
+# The columns read for a group's statistics, in this order.
+_STATS_COLUMNS = ("grp", "amount", "dur_low", "dur_mid", "dur_high", "per_year", "award_year",
+                  "award", "recipient")
+
+
+def _small_group(rows: list[tuple[Any, ...]]) -> GroupStats:
+    """A group's statistics from its rows in memory: what _large_group asks SQLite for."""
+    _, amounts, lows, mids, highs, yearly, years, awards, recipients = zip(*rows, strict=True)
+    named = [r for r in recipients if r]
+    dated = [a for a in awards if a is not None]
+    starts = [v for v in lows if v is not None]
+    ends = [v for v in highs if v is not None]
+
+    def spread(values: Iterable[Any]) -> tuple[Spread | None, Callable[[int], float]]:
+        ordered = sorted(v for v in values if v is not None)
+        return _spread(len(ordered), ordered.__getitem__), ordered.__getitem__
+
+    amount, _ = spread(amounts)
+    assert amount is not None
+    year_spread, year_at = spread(years)
+    return GroupStats(len(rows), math.fsum(amounts), len(set(named)),
+                      len(recipients) - len(named), min(dated, default=""),
+                      max(dated, default=""), min(starts, default=None),
+                      max(ends, default=None), amount, spread(mids)[0], spread(yearly)[0],
+                      _price_year(year_spread, year_at))
+
+
+def _ranks(n: int) -> list[int]:
+    """The 0-based ranks that _spread reads of n sorted values."""
+    wanted = {0, n - 1, (n - 1) // 2, n // 2}
+
+    def pair_at(rank: int) -> tuple[float, float]:
+        wanted.update((rank, min(rank + 1, n - 1)))
+        return 0.0, 0.0
+
+    if n:
+        quantiles.from_ranks(n, pair_at)
+    return sorted(r for r in wanted if r >= 0)
+
+
+def _at_ranks(ordered: Iterator[Any], ranks: list[int]) -> dict[int, Any]:
+    """The values at the given ascending ranks of a sorted stream, skipping the rest unread
+    by Python (islice steps over them in C)."""
+    found: dict[int, Any] = {}
+    position = 0
+    for rank in ranks:
+        found[rank] = next(itertools.islice(ordered, rank - position, None))
+        position = rank + 1
+    return found
+
+
+def _spread(n: int, at: Callable[[int], Any]) -> Spread | None:
+    """min, median, max and the cut points of n sorted values, read by rank."""
+    if not n:
+        return None
+    low, high = (n - 1) // 2, n // 2
+    median = float(at(low)) if n % 2 else (float(at(low)) + float(at(high))) / 2
+    return Spread(float(at(0)), median, float(at(n - 1)), n, quantiles.from_ranks(
+        n, lambda rank: (float(at(rank)), float(at(min(rank + 1, n - 1))))))
+
+
+def _price_year(years: Spread | None, at: Callable[[int], float]) -> int | None:
+    """The award year at the lower median rank: the year whose prices the figures are in."""
+    return int(at((years.n - 1) // 2)) if years else None
