@@ -227,15 +227,16 @@ def _small_group(rows: list[tuple[Any, ...]]) -> GroupStats:
 
 def _ranks(n: int) -> list[int]:
     """The 0-based ranks that _spread reads of n sorted values."""
+    if not n:
+        return []
     wanted = {0, n - 1, (n - 1) // 2, n // 2}
 
     def pair_at(rank: int) -> tuple[float, float]:
         wanted.update((rank, min(rank + 1, n - 1)))
         return 0.0, 0.0
 
-    if n:
-        quantiles.from_ranks(n, pair_at)
-    return sorted(r for r in wanted if r >= 0)
+    quantiles.from_ranks(n, pair_at)
+    return sorted(wanted)
 
 
 def _at_ranks(ordered: Iterator[Any], ranks: list[int]) -> dict[int, Any]:
