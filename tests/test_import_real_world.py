@@ -362,6 +362,23 @@ def test_a_plain_grant_takes_the_shortcut_to_the_same_grant() -> None:
     assert quick({**raw, "duration": 6}) == check({**raw, "duration": 6}, JSON_NAMES, "w")[0]
 
 
+
+def test_the_shortcut_gives_no_remembered_answer_to_a_value_that_only_equals_another() -> None:
+    from fundcmp.giving360.check import check, quick
+    from fundcmp.giving360.reading import JSON_NAMES
+
+    raw = {"id": "G-1", "amount": 100, "currency": "GBP", "award_date": "2020-01-01",
+           "funder_id": "GB-1", "funder_name": "Fund", "programme_code": None,
+           "programme_title": "Main", "start": None, "end": None, "duration": 1,
+           "recipient_id": "GB-2", "recipient_name": None}
+    remembered = quick(raw)
+    assert remembered is not None and remembered.duration_months == (1.0, 1.0)
+    assert quick({**raw, "duration": 1.0}) == remembered
+    assert quick({**raw, "duration": True}) is None  # True == 1, but it is no duration
+    assert check({**raw, "duration": True}, JSON_NAMES, "w")[1]
+    assert quick({**raw, "start": ["2020-01-01"]}) is None  # no key to remember it by
+
+
 # The depth guard in front of ijson -------------------------------------------------------
 
 def _true_depth(text: str) -> int:
