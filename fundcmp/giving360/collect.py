@@ -20,7 +20,7 @@ from typing import Any
 
 from fundcmp.giving360 import fields
 from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick
-from fundcmp.giving360.fields import MAX_AMOUNT, MAX_TITLE_CHARS, Order
+from fundcmp.giving360.fields import MAX_TITLE_CHARS, Order
 from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, read
 from fundcmp.giving360.store import GroupStats, Store
 from fundcmp.giving360.summary import Entry, Summary, report_csv
@@ -92,11 +92,11 @@ class _Grouping:
         self.first: list[Grant] = []
         self.code_titles: dict[tuple[str, str], dict[str, None]] = {}
         # What group_of found for the values grants repeat: it would find the same again.
-        self.seen: dict[tuple[str, str, str, str], int] = {}
+        self.seen: dict[tuple[Any, ...], int] = {}
 
     def group_of(self, grant: Grant) -> int:
         """Grants naming no programme are held in their funder's group under the key ""."""
-        seen = (grant.funder_id, grant.programme_title, grant.programme_code, grant.currency)
+        seen = grant[1:6]  # funder id and name, programme code and title, currency
         group = self.seen.get(seen)
         if group is None:
             if len(self.seen) >= _SEEN_KEPT:
@@ -192,8 +192,11 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                     continue
                 if not dates.pending:
                     grant = quick(raw)
-                    if grant is not None:
-                        _counted(where, grant, [], info, summary, store, grouping)
+                    if grant is not None:  # _counted() for a grant with no problem, inline
+                        if grant.award_date > summary.latest_award:
+                            summary.latest_award = grant.award_date
+                        if store.add_later(grant, grouping.group_of(grant), (where, grant, info)):
+                            _flush(summary, store)
                         continue
                 if dates.see(raw) or dates.pending:
                     dates.pending.append((where, raw))
@@ -253,11 +256,11 @@ def _counted(where: str, grant: Grant, problems: list[Problem], info: FileInfo,
         summary.latest_award = grant.award_date
     group = grouping.group_of(grant)
     if not problems:
-        if store.add_later(grant, group, MAX_AMOUNT, (where, grant, info.names["id"])):
+        if store.add_later(grant, group, (where, grant, info)):
             _flush(summary, store)
         return
     _flush(summary, store)
-    if not store.add(grant.id, group, grant, MAX_AMOUNT):
+    if not store.add(grant, group):
         problems = [*problems, _duplicate(where, grant, info.names["id"])]
     _record(problems, grant.currency, summary, store)
 
@@ -269,8 +272,8 @@ def _duplicate(where: str, grant: Grant, field: str) -> Problem:
 
 def _flush(summary: Summary, store: Store) -> None:
     """Store the waiting grants, and tally those that were duplicates."""
-    for where, grant, field in store.flush():
-        _record([_duplicate(where, grant, field)], grant.currency, summary, store)
+    for where, grant, info in store.flush():
+        _record([_duplicate(where, grant, info.names["id"])], grant.currency, summary, store)
 
 
 def _tally(problems: list[Problem], currency: str, summary: Summary, store: Store) -> None:

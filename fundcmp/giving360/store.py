@@ -22,6 +22,7 @@ from typing import Any
 
 from fundcmp import quantiles
 from fundcmp.giving360.check import Grant, Problem
+from fundcmp.giving360.fields import MAX_AMOUNT
 from fundcmp.model import Quantiles
 
 BATCH = 2048  # grants queued per insert: few SQLite calls, little memory
@@ -82,41 +83,38 @@ class Store:
         self._seq = 0
         self._sizes: collections.Counter[int] = collections.Counter()  # grants kept, by group
 
-    def _row(self, grant_id: str, group: int | None, grant: Grant | None,
-             max_figure: float) -> tuple[Any, ...]:
+    def _row(self, grant: Grant, group: int) -> tuple[Any, ...]:
+        """The grant's row: its amount per year only below the registry's ceiling."""
         self._seq += 1
-        if grant is None or group is None:
-            return (self._seq, grant_id, None, None, None, None, None, None, None, None, None)
-        d = grant.duration_months
-        mid = (d[0] + d[1]) / 2 if d else None
-        yearly = grant.amount / mid * 12 if mid else None
-        if yearly is not None and yearly > max_figure:
+        grant_id, _, _, _, _, _, amount, award, recipient, d = grant
+        if d is None:
+            return (self._seq, grant_id, group, amount, recipient, award or None,
+                    int(award[:4]) if award else None, None, None, None, None)
+        low, high = d
+        mid = (low + high) / 2
+        yearly = amount / mid * 12 if mid else None
+        if yearly is not None and yearly > MAX_AMOUNT:
             yearly = None
-        award = grant.award_date or None
-        return (self._seq, grant_id, group, grant.amount, grant.recipient, award,
-                int(award[:4]) if award else None, d[0] if d else None, mid,
-                d[1] if d else None, yearly)
+        return (self._seq, grant_id, group, amount, recipient, award or None,
+                int(award[:4]) if award else None, low, mid, high, yearly)
 
-    def add(self, grant_id: str, group: int | None, grant: Grant | None,
-            max_figure: float) -> bool:
-        """Record a grant under its group (None: only its identifier is kept), now.
+    def add(self, grant: Grant, group: int) -> bool:
+        """Record a grant under its group, now.
 
         False when the identifier was already seen: a duplicate, not stored. Call
         flush() first when grants wait from add_later, so the first one stays first.
         """
         if self._rows:
             raise RuntimeError("grants are waiting: flush() before add()")
-        row = self._row(grant_id, group, grant, max_figure)
-        if self.db.execute(self._insert, row).rowcount != 1:
+        if self.db.execute(self._insert, self._row(grant, group)).rowcount != 1:
             return False
-        if group is not None:
-            self._sizes[group] += 1
+        self._sizes[group] += 1
         return True
 
-    def add_later(self, grant: Grant, group: int, max_figure: float, tag: Any) -> bool:
+    def add_later(self, grant: Grant, group: int, tag: Any) -> bool:
         """Queue a grant to be recorded in a batch (one SQLite call per BATCH grants rather
         than one a grant); True when the batch is full and flush() is due."""
-        self._rows.append(self._row(grant.id, group, grant, max_figure))
+        self._rows.append(self._row(grant, group))
         self._tags.append(tag)
         return len(self._rows) >= BATCH
 
