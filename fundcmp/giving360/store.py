@@ -16,7 +16,7 @@ import itertools
 import math
 import operator
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,13 +204,13 @@ _STATS_COLUMNS = ("grp", "amount", "dur_low", "dur_mid", "dur_high", "per_year",
 def _small_group(rows: list[tuple[Any, ...]]) -> GroupStats:
     """A group's statistics from its rows in memory: what _large_group asks SQLite for."""
     _, amounts, lows, mids, highs, yearly, years, awards, recipients = zip(*rows, strict=True)
-    named = [r for r in recipients if r]
-    dated = [a for a in awards if a is not None]
-    starts = [v for v in lows if v is not None]
-    ends = [v for v in highs if v is not None]
+    named = [r for r in recipients if r] if "" in recipients else recipients
+    dated = [a for a in awards if a is not None] if None in awards else awards
+    starts = [v for v in lows if v is not None] if None in lows else lows
+    ends = [v for v in highs if v is not None] if None in highs else highs
 
-    def spread(values: Iterable[Any]) -> tuple[Spread | None, Callable[[int], float]]:
-        ordered = sorted(v for v in values if v is not None)
+    def spread(values: tuple[Any, ...]) -> tuple[Spread | None, Callable[[int], float]]:
+        ordered = sorted(values if None not in values else [v for v in values if v is not None])
         return _spread(len(ordered), ordered.__getitem__), ordered.__getitem__
 
     amount, _ = spread(amounts)
