@@ -236,6 +236,22 @@ def test_a_windows_1252_csv_is_read_with_one_note(tmp_path: Path) -> None:
         "character)"]
 
 
+
+@pytest.mark.parametrize(("data", "encoding"), [
+    (b"abc" + b"d\xc3" + b"\xa9", "utf-8-sig"),  # a character across two chunks
+    (b"ab\xc3" + b"def" + b"\xa9", "cp1252"),  # an ASCII chunk inside a begun character
+    (b"abc" + b"def" + b"\xe9", "cp1252"),
+])
+def test_the_encoding_is_told_from_every_byte_however_the_chunks_fall(
+        monkeypatch: pytest.MonkeyPatch, data: bytes, encoding: str) -> None:
+    import io
+
+    from fundcmp.giving360 import read_csv
+
+    monkeypatch.setattr(read_csv, "CHECK_BYTES", 3)
+    assert read_csv.encoding_of(io.BytesIO(data)) == encoding
+
+
 def test_an_amount_past_the_ceiling_skips_that_grant_not_the_file(tmp_path: Path) -> None:
     data = package(tmp_path / "g.json", [grant("G-1", 2e15), grant("G-2", 100)])
     result = run("import", data, "--into", tmp_path / "r.yaml")
