@@ -491,11 +491,11 @@ def expected(grants: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[st
     return result
 
 
-@pytest.mark.parametrize("small_group", [None, 0])
+@pytest.mark.parametrize("small_group", [None, 0, 33])
 def test_figures_match_an_independent_computation(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_group: int | None) -> None:
-    """Groups are summed up in memory; one too large for that (small_group 0 makes every
-    group so) is asked of SQLite instead, with the same figures."""
+    """Groups are summed up in memory; those too large for that (small_group 0 makes every
+    group so, 33 about half of these) are sorted by SQLite instead, with the same figures."""
     from fundcmp.giving360 import store
 
     if small_group is not None:

@@ -74,6 +74,7 @@ class Store:
         self.db.execute("CREATE TABLE problem (seq INTEGER PRIMARY KEY, location TEXT, "
                         "grant_id TEXT, field TEXT, kind TEXT, detail TEXT, consequence TEXT, "
                         "amount REAL, currency TEXT)")
+        self.db.execute("CREATE TABLE large_group (grp INTEGER PRIMARY KEY)")
         self.db.execute("BEGIN")
         self._insert = "INSERT OR IGNORE INTO grant_row (rowid, id, grp, amount, recipient, " \
             "award, award_year, dur_low, dur_mid, dur_high, per_year) " \
@@ -152,50 +153,60 @@ class Store:
         once, after the last add and flush.
 
         A group of up to SMALL_GROUP grants is read into memory and sorted there, a few
-        thousand rows at a time; a larger one is never held: each of its statistics is a
-        query of its own, sorted by SQLite on disk. Both give the same figures.
+        thousand rows at a time; the larger ones are never held: SQLite sorts their rows on
+        disk, a few passes for all of them together. Both ways give the same figures.
         """
         if self._rows:
             raise RuntimeError("grants are waiting: flush() before finish()")
         self.db.execute("COMMIT")
-        stats: dict[int, GroupStats] = {}
+        large = sorted(group for group, n in self._sizes.items() if n > SMALL_GROUP)
+        stats = self._large_groups(large) if large else {}
         rows = self.db.execute(f"SELECT {', '.join(_STATS_COLUMNS)} FROM grant_row "
-                               "WHERE grp IS NOT NULL ORDER BY grp")
+                               "WHERE grp IS NOT NULL AND grp NOT IN large_group ORDER BY grp")
         for group, members in itertools.groupby(rows, key=operator.itemgetter(0)):
-            if self._sizes[group] > SMALL_GROUP:
-                collections.deque(members, maxlen=0)
-                stats[group] = self._large_group(group)
-            else:
-                stats[group] = _small_group(list(members))
+            stats[group] = _small_group(list(members))
         return stats
 
-    def _large_group(self, group: int) -> GroupStats:
-        n, recipients, nameless, first, last, shortest, longest = self.db.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT NULLIF(recipient, '')), SUM(recipient = ''), "
-            "MIN(award), MAX(award), MIN(dur_low), MAX(dur_high) FROM grant_row "
-            "WHERE grp = ?", (group,)).fetchone()
-        total = math.fsum(map(operator.itemgetter(0), self.db.execute(
-            "SELECT amount FROM grant_row WHERE grp = ?", (group,))))
-
-        def spread(column: str) -> tuple[Spread | None, Callable[[int], float]]:
-            count, = self.db.execute(f"SELECT COUNT({column}) FROM grant_row WHERE grp = ?",
-                                     (group,)).fetchone()
-            ordered = self.db.execute(f"SELECT {column} FROM grant_row WHERE grp = ? AND "
-                                      f"{column} IS NOT NULL ORDER BY {column}", (group,))
-            at = _at_ranks(map(operator.itemgetter(0), ordered), _ranks(count))
-            return _spread(count, at.__getitem__), at.__getitem__
-
-        amount, _ = spread("amount")
-        assert amount is not None
-        years, year_at = spread("award_year")
-        return GroupStats(n, total, recipients, nameless or 0, first or "", last or "",
-                          shortest, longest, amount, spread("dur_mid")[0],
-                          spread("per_year")[0], _price_year(years, year_at))
+    def _large_groups(self, groups: list[int]) -> dict[int, GroupStats]:
+        """The statistics of the groups too large to hold, each read as a sorted stream."""
+        self.db.executemany("INSERT INTO large_group VALUES (?)", [(g,) for g in groups])
+        facts = {row[0]: row[1:] for row in self.db.execute(
+            "SELECT grp, COUNT(*), COUNT(DISTINCT NULLIF(recipient, '')), SUM(recipient = ''), "
+            "MIN(award), MAX(award), MIN(dur_low), MAX(dur_high), "
+            + ", ".join(f"COUNT({column})" for column in _SPREAD_COLUMNS)
+            + " FROM grant_row WHERE grp IN large_group GROUP BY grp")}
+        rows = self.db.execute("SELECT grp, amount FROM grant_row WHERE grp IN large_group "
+                               "ORDER BY grp")
+        totals = {group: math.fsum(map(operator.itemgetter(1), members))
+                  for group, members in itertools.groupby(rows, key=operator.itemgetter(0))}
+        spreads: dict[str, dict[int, tuple[Spread | None, Callable[[int], float]]]] = {}
+        for place, column in enumerate(_SPREAD_COLUMNS, start=7):
+            values = map(operator.itemgetter(0), self.db.execute(
+                f"SELECT {column} FROM grant_row WHERE grp IN large_group AND {column} IS NOT "
+                f"NULL ORDER BY grp, {column}"))
+            spreads[column] = {}
+            for group in groups:  # in the order of grp, as the values come; each read to its
+                n = facts[group][place]  # last, the largest, so the next group's come next
+                at = _at_ranks(values, _ranks(n)).__getitem__
+                spreads[column][group] = _spread(n, at), at
+        stats = {}
+        for group in groups:
+            n, recipients, nameless, first, last, shortest, longest = facts[group][:7]
+            amount = spreads["amount"][group][0]
+            assert amount is not None
+            years, year_at = spreads["award_year"][group]
+            stats[group] = GroupStats(
+                n, totals[group], recipients, nameless or 0, first or "", last or "", shortest,
+                longest, amount, spreads["dur_mid"][group][0], spreads["per_year"][group][0],
+                _price_year(years, year_at))
+        return stats
 
     def close(self) -> None:
         self.db.close()
 
 
+# The columns whose order statistics are figures.
+_SPREAD_COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
 # The columns read for a group's statistics, in this order.
 _STATS_COLUMNS = ("grp", "amount", "dur_low", "dur_mid", "dur_high", "per_year", "award_year",
                   "award", "recipient")
