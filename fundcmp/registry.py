@@ -46,7 +46,6 @@ from fundcmp.model import (
     is_money,
     unknown,
 )
-from fundcmp.yaml_plain import plain_value
 
 if TYPE_CHECKING:
     from fundcmp.cache import Store
@@ -169,6 +168,8 @@ def _tab_hint(text: str, line: int | None) -> str:
 def _build_tree(loader: Any, path: str) -> Any:
     """Assemble the one document's values from parser events, iteratively."""
     import yaml
+
+    from fundcmp.yaml_plain import plain_value
 
     root: Any = None
     documents = 0
@@ -338,15 +339,30 @@ def load(path: Path | str, use_cache: bool = True) -> Registry:
                 return cached
             return Registry(cached.path, tuple(_linked(list(cached.programmes), cached.path)),
                             cached.sources)
-        return collect(str(path), records(path))
+        name = str(path)
+        text = read_text(path)
+        if use_cache and _small_yaml(name, text):
+            from fundcmp import small_cache
+
+            return collect(name, small_cache.records(name, text, lambda: _records_in(text, name)))
+        return collect(name, _records_in(text, name))
+
+
+def _small_yaml(name: str, text: str) -> bool:
+    """Whether the small-registry cache (fundcmp.small_cache) serves this registry: YAML under
+    the index's threshold, with no published_as links (resolved across the file on load)."""
+    from fundcmp import cache_dir, registry_jsonl
+
+    return cache_dir.enabled() and not registry_jsonl.is_jsonl(name) and \
+        len(text.encode()) < cache_dir.MIN_BYTES and "published_as" not in text
 
 
 def indexed(path: Path | str) -> Store | None:
     """The registry's indexed store (fundcmp.cache.Store), built on first use; None when the
     cache is off or cannot be used, so the caller reads the file itself."""
-    from fundcmp import cache
+    from fundcmp import cache_dir
 
-    if not cache.enabled():
+    if not cache_dir.enabled():
         return None
     name = str(path)
     with _collector_paused():
@@ -356,10 +372,12 @@ def indexed(path: Path | str) -> Store | None:
             return None  # read_text reports it
         if size > _max_bytes(name):
             read_text(path)  # refuses with the usual message
-        if size < cache.MIN_BYTES:
+        if size < cache_dir.MIN_BYTES:
             return None  # parsing a file this small is quicker than opening an index
         if _links(path):
             return None  # published_as links are resolved across the whole registry on load
+        from fundcmp import cache
+
         return cache.open_or_build(path, lambda: records(path))
 
 
@@ -435,8 +453,10 @@ def records(path: Path | str) -> Iterator[Record]:
     The format follows the file's suffix: .jsonl is JSON Lines (one record a
     line, what `fundcmp import` writes), anything else YAML (what people write).
     """
-    name = str(path)
-    text = read_text(path)
+    return _records_in(read_text(path), str(path))
+
+
+def _records_in(text: str, name: str) -> Iterator[Record]:
     from fundcmp import registry_jsonl
 
     if registry_jsonl.is_jsonl(name):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fundcmp import cache, registry
+from fundcmp import cache, cache_dir, registry
 from fundcmp.cli import cli
 from fundcmp.errors import RegistryError
 
@@ -37,7 +37,7 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "xdg"
     monkeypatch.setenv("XDG_CACHE_HOME", str(home))
     monkeypatch.delenv("FUNDCMP_NO_CACHE", raising=False)
-    monkeypatch.setattr(cache, "MIN_BYTES", 0)  # index even the small shipped registry
+    monkeypatch.setattr(cache_dir, "MIN_BYTES", 0)  # index even the small shipped registry
     return home / "fundcmp"
 
 
