@@ -299,7 +299,7 @@ def _split_by(ctx: click.Context, param: click.Parameter, value: str) -> list[st
 
 def price_options(f: F) -> F:
     """Options that restate money (--prices, --index) and value support days (--day-rate)."""
-    from fundcmp.prices import INDEX_NAMES
+    from fundcmp.index_names import INDEX_NAMES
 
     for option in reversed((
         click.option("--prices", "prices_year", type=int, metavar="YEAR", default=None,

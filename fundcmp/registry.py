@@ -54,7 +54,8 @@ SHIPPED = Path(__file__).with_name("programmes.yaml")
 ENV_VAR = "FUNDCMP_REGISTRY"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DATE_RE = re.compile(r"^\d{4}(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?)?$")
-MONEY_TEXT_RE = re.compile(r"^\s*£?\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$")
+# only a refused number needs it: compiled on first use, so a valid registry never pays
+MONEY_TEXT = r"^\s*£?\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$"
 # Control characters (bar tab and newline) and bidirectional overrides: text that reaches a
 # terminal must not be able to move the cursor, retitle the window or reorder what is read.
 UNSAFE_CHAR_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -703,7 +704,7 @@ def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         hint = ""
         if isinstance(value, str):
-            match = MONEY_TEXT_RE.match(value)
+            match = re.match(MONEY_TEXT, value)
             if match:
                 digits = float(match.group(1).replace(",", "").replace("_", ""))
                 digits *= {"k": 1e3, "m": 1e6}.get(match.group(2).lower(), 1)
