@@ -326,13 +326,13 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> 
 
 
 def _prices(year: int | None, index: str | None) -> Prices | None:
-    from fundcmp.prices import DEFAULT_INDEX, prices_for
-
     if year is None:
         if index is not None:
             raise click.UsageError("--index chooses the index for --prices YEAR; give --prices "
                                    "too", click.get_current_context())
         return None
+    from fundcmp.prices import DEFAULT_INDEX, prices_for
+
     return prices_for(year, index or DEFAULT_INDEX)
 
 
@@ -340,9 +340,12 @@ def _adjusted(programmes: Sequence[Programme], prices: Prices | None,
               day_rate: float | None) -> list[Programme]:
     """Money restated at the chosen prices, then support days valued at the day rate."""
     from fundcmp.arithmetic import value_programme
-    from fundcmp.prices import at_prices
 
-    restated = at_prices(programmes, prices) if prices else list(programmes)
+    restated = list(programmes)
+    if prices:
+        from fundcmp.prices import at_prices
+
+        restated = at_prices(programmes, prices)
     return [value_programme(p, day_rate) for p in restated]
 
 
