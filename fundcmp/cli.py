@@ -161,10 +161,15 @@ class State:
 
 def _warn(registry: Registry) -> None:
     """Facts that disagree go to stderr as warnings; they never change the exit status."""
-    from fundcmp.checks import check
+    from fundcmp.small_cache import findings
 
-    for finding in check(registry.programmes):
-        click.echo(f"fundcmp: warning: {escaped(finding.line())}", err=True)
+    lines = findings(registry.programmes)
+    if lines is None:
+        from fundcmp.checks import check
+
+        lines = [finding.line() for finding in check(registry.programmes)]
+    for line in lines:
+        click.echo(f"fundcmp: warning: {escaped(line)}", err=True)
 
 
 def _comma_words(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:

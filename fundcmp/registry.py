@@ -345,7 +345,7 @@ def load(path: Path | str, use_cache: bool = True) -> Registry:
         if use_cache and _small_yaml(name, text):
             from fundcmp import small_cache
 
-            return collect(name, small_cache.records(name, text, lambda: _records_in(text, name)))
+            return small_cache.registry(name, text, lambda: _records_in(text, name))
         return collect(name, _records_in(text, name))
 
 

@@ -3,8 +3,9 @@
 A registry under cache_dir.MIN_BYTES is not indexed: opening SQLite costs more
 than parsing it. Importing the YAML library and parsing still cost a run more
 than reading JSON, so the first run on such a registry writes its records'
-plain values, as JSON, to one entry in the cache directory, and later runs
-read that instead of parsing.
+plain values, as JSON, to one entry in the cache directory, with the warnings
+of facts that disagree (fundcmp.checks), and later runs read that instead of
+parsing and checking.
 
 The index's trust rules hold here too (SECURITY.md): only a private directory
 and a private entry, opened without following links; the entry keeps the
@@ -28,25 +29,50 @@ from typing import Any
 from fundcmp import cache_dir
 from fundcmp.errors import RegistryError
 from fundcmp.model import Programme, Source
-from fundcmp.registry import Record, located, source, unique, validate_programme
+from fundcmp.registry import (
+    Record,
+    Registry,
+    collect,
+    located,
+    source,
+    unique,
+    validate_programme,
+)
 
 FORMAT = 1
 SUFFIX = ".plain.json"
 KEEP_ENTRIES = 16
 
 
-def records(path: str, text: str, parse: Callable[[], Iterable[Record]]) -> list[Record]:
-    """The registry's records: revived from its entry, else parsed (and the entry written)."""
+# The last registry served: its programmes (the very tuple) and their warnings; see findings().
+_last: list[tuple[tuple[Programme, ...], list[str]]] = []
+
+
+def registry(path: str, text: str, parse: Callable[[], Iterable[Record]]) -> Registry:
+    """The registry: revived from its entry, else parsed (and the entry written)."""
     folder = cache_dir.directory()
     if not cache_dir.trusted_directory(folder, create=True):
-        return list(parse())
+        return collect(path, parse())
     entry = folder / f"{zlib.crc32(text.encode()):08x}{SUFFIX}"
     revived = _revive(entry, path, text)
     if revived is not None:
-        return revived
-    fresh = list(parse())
-    _write(entry, text, fresh)
-    return fresh
+        found, lines = revived
+    else:
+        from fundcmp.checks import check
+
+        found = list(parse())
+        lines = [f.line() for f in check([r.value for r in found
+                                          if isinstance(r.value, Programme)])]
+        _write(entry, text, found, lines)
+    loaded = collect(path, found)
+    _last[:] = [(loaded.programmes, lines)]
+    return loaded
+
+
+def findings(programmes: tuple[Programme, ...]) -> list[str] | None:
+    """The warning lines (checks.check's) of the programmes this module served last, found
+    when their entry was written, so a run need not import the checks; else None."""
+    return next((lines for served, lines in _last if served is programmes), None)
 
 
 def _stamp() -> list[list[Any]]:
@@ -61,8 +87,9 @@ def _stamp() -> list[list[Any]]:
     return sorted(found)
 
 
-def _revive(entry: Path, path: str, text: str) -> list[Record] | None:
-    """The entry's records, validated again; None (and the entry deleted) if it cannot be used."""
+def _revive(entry: Path, path: str, text: str) -> tuple[list[Record], list[str]] | None:
+    """The entry's records, validated again, and its warnings; None (and the entry deleted) if
+    it cannot be used."""
     try:
         fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
@@ -74,7 +101,10 @@ def _revive(entry: Path, path: str, text: str) -> list[Record] | None:
             stored = json.loads(handle.read())
         if stored["format"] != FORMAT or stored["text"] != text or stored["code"] != _stamp():
             raise ValueError("another registry or another fundcmp")
-        return _validated(stored, path)
+        lines = stored["findings"]
+        if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+            raise ValueError("findings that are not lines of text")
+        return _validated(stored, path), lines
     except (OSError, ValueError, TypeError, KeyError, RecursionError, RegistryError):
         with contextlib.suppress(OSError):
             entry.unlink()
@@ -98,10 +128,10 @@ def _validated(stored: dict[str, Any], path: str) -> list[Record]:
     return list(unique(path, found))
 
 
-def _write(entry: Path, text: str, fresh: list[Record]) -> None:
+def _write(entry: Path, text: str, fresh: list[Record], lines: list[str]) -> None:
     """The entry, written whole under a temporary name and renamed; failure leaves none."""
     stored = {
-        "format": FORMAT, "code": _stamp(), "text": text,
+        "format": FORMAT, "code": _stamp(), "text": text, "findings": lines,
         "sources": [[r.line, r.raw] for r in fresh if isinstance(r.value, Source)],
         "programmes": [[r.line, r.raw] for r in fresh if isinstance(r.value, Programme)],
     }
