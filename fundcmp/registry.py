@@ -20,6 +20,7 @@ import gc
 import math
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -368,13 +369,16 @@ def indexed(path: Path | str) -> Store | None:
     name = str(path)
     with _collector_paused():
         try:
-            size = os.stat(path).st_size
+            info = os.stat(path)
         except OSError:
             return None  # read_text reports it
+        if not stat.S_ISREG(info.st_mode):
+            return None  # a device or pipe has no size to check and may never end
+        size = info.st_size
         if size > _max_bytes(name):
             read_text(path)  # refuses with the usual message
         if size < cache_dir.MIN_BYTES:
-            return None  # parsing a file this small is quicker than opening an index
+            return None  # a file this small is read quicker than an index opens (small_cache)
         if _links(path):
             return None  # published_as links are resolved across the whole registry on load
         from fundcmp import cache

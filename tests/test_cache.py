@@ -322,3 +322,21 @@ def test_writes_leave_no_temporary_files_and_old_entries_are_pruned(
             if not p.name.endswith((cache.SUFFIX, cache.MEMO_SUFFIX))] == []
     latest = cache.key(path.read_bytes())
     assert (cache_home / f"{latest}{cache.SUFFIX}").exists()
+
+
+def test_only_a_regular_file_is_indexed(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A device reports no size, so with every size indexed (cache_home's MIN_BYTES of 0) it
+    passed the size checks and the scan for published_as read /dev/zero for ever."""
+    if not Path("/dev/zero").exists():
+        pytest.skip("needs /dev/zero")
+
+    def endless(path: object) -> bool:
+        raise AssertionError(f"read {path} looking for links")
+
+    monkeypatch.setattr(registry, "_links", endless)
+    assert registry.indexed("/dev/zero") is None
+    result = CliRunner().invoke(cli, ["--registry", "/dev/zero", "list"],
+                                env={registry.MAX_BYTES_VAR: "4096"})
+    assert result.exit_code == 1
+    assert result.stderr == ("fundcmp: /dev/zero: larger than the 4,096-byte limit for a "
+                             f"registry (set {registry.MAX_BYTES_VAR} to raise it)\n")
