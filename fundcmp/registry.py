@@ -378,7 +378,7 @@ def indexed(path: Path | str) -> Store | None:
         if size > _max_bytes(name):
             read_text(path)  # refuses with the usual message
         if size < cache_dir.MIN_BYTES:
-            return None  # a file this small is read quicker than an index opens (small_cache)
+            return None  # a file this small is read (or its plain values, small_cache) faster
         if _links(path):
             return None  # published_as links are resolved across the whole registry on load
         from fundcmp import cache
