@@ -818,16 +818,8 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
             if summary.without_programme and not ungrouped_as_programme else ""
         raise giving360.ImportDataError(f"nothing importable: no grant made a programme "
                                         f"entry{hint}")
-    undated = "" if summary.source_date else " (the data states no date: dated the day read)"
-    source = {
-        "id": "360giving-" + (giving360.slugify(files[0].stem) or "grants")
-              + (f"-and-{len(files) - 1}-more" if len(files) > 1 else ""),
-        "publisher": "; ".join(summary.publishers),
-        "title": f"360Giving grants data: {summary.grants_read} grant identifiers read, "
-                 f"{summary.grants_used} imported{undated}",
-        "date": summary.source_date or datetime.date.today().isoformat(),
-        "document": giving360.fields.printable(", ".join(f.name for f in files)),
-    }
+    source = giving360.source_record(summary, [str(f) for f in files],
+                                     datetime.date.today().isoformat())
     if jsonl:
         def merge_jsonl() -> Any:
             return jsonl_merge.merge(jsonl_merge.read(into), str(into), summary.entries, source,

@@ -57,8 +57,10 @@ def text(q: Quantity) -> str:
     if q.kind is Kind.UNKNOWN:
         return "unknown"
     shown = span(q)
-    if q.kind is Kind.OBSERVED and q.mid is not None:
+    if q.kind is Kind.OBSERVED and q.mid is not None and q.low != q.high:
         return f"{shown} (median {amount(q.mid, q.unit)}, n={q.n})"
+    if q.kind is Kind.OBSERVED:
+        return f"{shown} (n={q.n})"
     return shown
 
 

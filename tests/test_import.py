@@ -6,6 +6,7 @@ import csv
 import difflib
 import json
 import random
+import re
 import statistics
 from pathlib import Path
 from typing import Any
@@ -227,6 +228,48 @@ def test_bad_csv_grants_are_named_by_column_title_and_line(tmp_path: Path) -> No
         (f"{data}:3", "B-1", "Amount Awarded", "not a number ('lots')")]
 
 
+def test_a_grant_without_an_id_is_named_by_its_place_in_its_file(tmp_path: Path) -> None:
+    grants = [grant("G-1"), grant("", 500)]
+    one = write_json(tmp_path / ("a-long-file-name-" * 4 + ".json"), grants)
+    two = write_json(tmp_path / "b.json", grants)
+    result = run("import", one, "--into", tmp_path / "out.yaml", "--dry-run")
+    assert result.stderr == ("fundcmp: 1 grant (£500): id: missing; left out of the money: "
+                             "(no id: grants[1])\n")
+    result = run("import", one, two, "--into", tmp_path / "out.yaml", "--dry-run")
+    assert result.stderr.startswith(
+        f"fundcmp: 2 grants (£1,000): id: missing; left out of the money: "
+        f"(no id: {one.name[:30]} grants[1]), (no id: b.json grants[1])"), result.stderr
+    data = write_csv(tmp_path / "c.csv", grants)
+    result = run("import", data, "--into", tmp_path / "out.yaml", "--dry-run")
+    assert result.stderr.endswith(": (no id: line 3)\n"), result.stderr
+
+
+def test_a_file_of_many_funders_and_no_publisher_makes_a_registry_that_loads(
+        tmp_path: Path) -> None:
+    """A GrantNav-style export names no publisher: the funders stand in, within the limit."""
+    funders = [(f"GB-CHC-{100000 + i}", f"The Very Long Named Charitable Foundation {i}")
+               for i in range(300)]
+    data = write_json(tmp_path / "export.json", [grant(f"G-{i}", funder=f)
+                                                 for i, f in enumerate(funders)])
+    copies = [write_json(tmp_path / f"{'a-rather-long-file-name-' * 2}{n}.json",
+                         [grant(f"G-{n}-{i}", funder=f) for i, f in enumerate(funders[:2])])
+              for n in range(20)]
+    for into in (tmp_path / "out.jsonl", tmp_path / "out.yaml"):
+        result = run("import", data, *copies, "--into", into)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("read 340 grants from 21 files\n")
+        assert len(listed(into)) == 300
+        shown = run("--registry", into, "show", "small-grants-gb-chc-100007", "--format", "json")
+        assert shown.exit_code == 0, shown.output
+    with (tmp_path / "out.jsonl").open(encoding="utf-8") as first:
+        source = json.loads(next(first))["source"]
+    assert re.fullmatch(r"(The Very Long Named Charitable Foundation \d+; )+The Very Long "
+                        r"Named Charitable Foundation \d+ and \d+ more funders",
+                        source["publisher"]), source
+    assert re.fullmatch(r"export\.json, .*\.json and \d+ more files", source["document"])
+    assert len(source["publisher"]) < 400 and len(source["document"]) < 400
+
+
 def test_nothing_importable_exits_1_and_writes_nothing(tmp_path: Path) -> None:
     data = write_json(tmp_path / "g.json", [grant("B-1", "x")])
     out = tmp_path / "out.yaml"
@@ -253,6 +296,24 @@ def test_not_360giving_files_are_refused_in_one_line(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "out.yaml").exists()
 
+
+
+def test_a_file_of_no_known_suffix_is_read_as_json_only_when_it_looks_like_json(
+        tmp_path: Path) -> None:
+    package = json.dumps({"grants": [grant("G-1")]})
+    for name, text in (("grants.txt", package), ("grants", "\ufeff  " + package)):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        result = run("import", path, "--into", tmp_path / f"{name}.yaml", "--dry-run")
+        assert result.exit_code == 0, result.stderr
+    for name, text in (("x.toml", "a = 1\n"), ("y.txt", "Identifier,Amount Awarded\nG-1,5\n")):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        result = run("import", path, "--into", tmp_path / "out.yaml")
+        assert result.exit_code == 1, name
+        assert result.stderr.strip() == (
+            f"fundcmp: {path}: not a file fundcmp reads: give a 360Giving JSON data package"
+            " (.json), CSV (.csv) or XLSX (.xlsx) file"), result.stderr
 
 def test_funder_option_keeps_only_that_funders_grants(tmp_path: Path) -> None:
     data = write_json(tmp_path / "g.json", [grant("G-1"), grant("G-2", funder=FUND_TWO)])

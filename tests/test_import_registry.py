@@ -11,6 +11,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fundcmp import display
 from fundcmp.atomic import write_text
 from fundcmp.errors import RegistryError, hidden
 from fundcmp.model import Evidence, Kind, Quantity, Unit, observed
@@ -37,6 +38,13 @@ def test_an_observed_quantity_loads_with_its_spread_formula_and_source() -> None
     assert (q.kind, q.low, q.mid, q.high, q.n) == (Kind.OBSERVED, 1000, 2500, 9000, 7)
     assert q.formula == "amounts of 7 grants" and q.evidence == Evidence("data", "")
     assert q.unit == Unit.GBP
+
+
+def test_an_observed_spread_reads_with_its_median_unless_all_grants_were_equal() -> None:
+    spread = funding("{observed: {min: 1000, median: 2500, max: 9000, n: 7}, derived: x}")
+    assert display.text(spread) == "£1,000-£9,000 (median £2,500, n=7)"
+    same = funding("{observed: {min: 5000, median: 5000, max: 5000, n: 3}, derived: x}")
+    assert display.text(same) == "£5,000 (n=3)"
 
 
 def test_a_currency_makes_the_unit() -> None:

@@ -16,7 +16,14 @@ from fundcmp.giving360.check import Grant, Problem
 from fundcmp.giving360.collect import collect, entry_name, slugify
 from fundcmp.giving360.reading import ImportDataError
 from fundcmp.giving360.store import Spread
-from fundcmp.giving360.summary import Entry, Summary, money_words, overview_lines, problem_lines
+from fundcmp.giving360.summary import (
+                                       Entry,
+                                       Summary,
+                                       money_words,
+                                       overview_lines,
+                                       problem_lines,
+                                       source_record,
+)
 
 __all__ = [
            "Entry",
@@ -31,4 +38,5 @@ __all__ = [
            "overview_lines",
            "problem_lines",
            "slugify",
+           "source_record",
 ]

@@ -221,8 +221,6 @@ def collect(paths: Sequence[Path], funder: str | None = None,
             report(report_csv(store.problems()))
     finally:
         store.close()
-    if not summary.publishers:
-        summary.publishers = sorted({e.funder_name for e in summary.entries})
     return summary
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from fundcmp.errors import one_line
 from fundcmp.giving360.fields import text
-from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, open_binary
+from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, first_byte, open_binary
 
 META_KEYS = ("issued", "modified")
 SCALARS = ("string", "number", "integer", "double")
@@ -99,7 +99,7 @@ def _meta_before_grants(path: Path, info: FileInfo, ijson: ModuleType) -> dict[s
     """The package's members written before `grants`; refuses a file that is no package."""
     meta: dict[str, Any] = {}
     with open_binary(path, info) as stream:
-        head = stream.read(4).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        head = first_byte(stream)
         if head != b"{":
             what = "a list" if head == b"[" else "empty" if not head else "not a JSON object"
             raise info.refuse(f"not a 360Giving data package ({what}); expected an object "

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from fundcmp.errors import FundcmpError, one_line
 from fundcmp.giving360.fields import COLUMN_TITLES
+
+HEAD_BYTES = 65536  # white space a file may start with before its first real byte
 
 RawGrant = tuple[str, dict[str, Any]]
 ProgressSink = Callable[[int], None]
@@ -54,8 +56,17 @@ def column_names(found: dict[str, int], header: list[Any]) -> dict[str, str]:
             for key, titles in COLUMN_TITLES.items()}
 
 
+def first_byte(stream: BinaryIO) -> bytes:
+    """The first byte that is not a byte-order mark or white space (b"" if none soon)."""
+    return stream.read(HEAD_BYTES).lstrip(b"\xef\xbb\xbf").lstrip()[:1]
+
+
 def read(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
-    """The raw grants of one file, by the reader its suffix names (JSON unless .csv/.xlsx)."""
+    """The raw grants of one file, by the reader its suffix names.
+
+    A file of another suffix is read as JSON only when it starts as JSON does: a
+    CSV or anything else would otherwise fail with a JSON reader's complaint.
+    """
     suffix = path.suffix.lower()
     if suffix in (".xls", ".ods"):
         raise info.refuse(f"{suffix} spreadsheets are not read; save the sheet as .xlsx "
@@ -68,6 +79,11 @@ def read(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[
         from fundcmp.giving360 import read_csv
 
         return read_csv.grants(path, info, on_bytes)
+    if suffix != ".json":
+        with open_binary(path, info) as stream:
+            if first_byte(stream) not in (b"{", b"["):
+                raise info.refuse("not a file fundcmp reads: give a 360Giving JSON data "
+                                  "package (.json), CSV (.csv) or XLSX (.xlsx) file")
     from fundcmp.giving360 import read_json
 
     return read_json.grants(path, info, on_bytes)

@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from fundcmp.errors import one_line
@@ -21,6 +22,7 @@ from fundcmp.giving360.store import Spread
 MAX_KIND_LINES = 24
 MAX_NOTE_LINES = 8
 FIRST_IDS = 3
+SOURCE_NAMES_CHARS = 300  # publishers or files a source names before it counts the rest
 REPORT_COLUMNS = ("where", "grant_id", "field", "problem", "detail", "consequence", "amount",
                   "currency")
 
@@ -80,7 +82,17 @@ class Summary:
         if p.amount is not None:
             tally.money[currency or "?"] = tally.money.get(currency or "?", 0.0) + p.amount
         if len(tally.ids) < FIRST_IDS:
-            tally.ids.append(p.grant_id or f"(no id, {p.where})")
+            tally.ids.append(one_line(p.grant_id, 60) if p.grant_id else self._place(p.where))
+
+    def _place(self, where: str) -> str:
+        """A grant with no id, named by its place (the file too when there are several)."""
+        name = next((f for f in self.files if where.startswith(f)), "")
+        place = where[len(name):].lstrip(": ")
+        if place.isdigit():
+            place = f"line {place}"
+        if len(self.files) > 1:
+            place = f"{PurePath(name).name[:30]} {place}"
+        return f"(no id: {one_line(place, 60)})"
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -114,8 +126,7 @@ def problem_lines(summary: Summary) -> list[str]:
     kinds = sorted(summary.kinds.items(), key=lambda kv: (-kv[1].count, kv[0]))
     for (field_name, kind, consequence), tally in kinds[:MAX_KIND_LINES]:
         more = tally.count - len(tally.ids)
-        ids = ", ".join(one_line(i, 60) for i in tally.ids) + (f" and {more} more" if more
-                                                               else "")
+        ids = ", ".join(tally.ids) + (f" and {more} more" if more else "")
         money = money_words(tally.money)
         lines.append(f"{tally.count} grant{'s' if tally.count != 1 else ''} ({money}): "
                      f"{one_line(field_name, 60)}: {one_line(kind, 120)}; {consequence}: {ids}")
@@ -150,7 +161,9 @@ def report_csv(rows: Iterable[tuple[Any, ...]]) -> Iterator[str]:
 
 def overview_lines(summary: Summary) -> list[str]:
     """What was read and counted, and what was left out by choice, in a few lines."""
-    lines = [f"read {_grants(summary.grants_read)} from {', '.join(summary.files)}"]
+    files = summary.files
+    lines = [f"read {_grants(summary.grants_read)} from "
+             + (", ".join(files) if len(files) <= 3 else f"{len(files)} files")]
     counted = money_words(summary.money_counted)
     entries = "entry" if len(summary.entries) == 1 else "entries"
     lines.append(f"{len(summary.entries)} programme {entries} from "
@@ -169,3 +182,39 @@ def overview_lines(summary: Summary) -> list[str]:
 
 def _grants(n: int) -> str:
     return f"{n} grant{'s' if n != 1 else ''}"
+
+
+def source_record(summary: Summary, files: list[str], today: str) -> dict[str, str]:
+    """The registry source every imported entry cites: the files, who published them, when.
+
+    A file that names no publisher (a GrantNav export) is cited as its funders' data;
+    long lists of funders or files are cut to a few names and a count, within the
+    registry's limit on text.
+    """
+    from fundcmp.giving360.collect import slugify
+    from fundcmp.giving360.fields import printable
+
+    stem = PurePath(files[0]).stem
+    undated = "" if summary.source_date else " (the data states no date: dated the day read)"
+    return {
+        "id": "360giving-" + (slugify(stem) or "grants")
+              + (f"-and-{len(files) - 1}-more" if len(files) > 1 else ""),
+        "publisher": names_within(summary.publishers, "publishers")
+        or names_within(sorted({e.funder_name for e in summary.entries}), "funders"),
+        "title": f"360Giving grants data: {summary.grants_read} grant identifiers read, "
+                 f"{summary.grants_used} imported{undated}",
+        "date": summary.source_date or today,
+        "document": names_within([printable(PurePath(f).name) for f in files], "files", ", "),
+    }
+
+
+def names_within(names: list[str], what: str, joiner: str = "; ") -> str:
+    """Names joined until SOURCE_NAMES_CHARS, then the rest counted: 'a; b and 38 more funders'."""
+    shown: list[str] = []
+    used = 0
+    for name in names:
+        used += len(name) + len(joiner)
+        if shown and used > SOURCE_NAMES_CHARS:
+            return f"{joiner.join(shown)} and {len(names) - len(shown)} more {what}"
+        shown.append(one_line(name, SOURCE_NAMES_CHARS))
+    return joiner.join(shown)
