@@ -270,6 +270,31 @@ def test_a_file_of_many_funders_and_no_publisher_makes_a_registry_that_loads(
     assert len(source["publisher"]) < 400 and len(source["document"]) < 400
 
 
+def test_overlong_names_are_cut_so_the_registry_written_loads(tmp_path: Path) -> None:
+    huge = grant("G-1", funder=("GB-CHC-1000001", "F" * 20_000), code="C" * 20_000, title=None)
+    data = write_json(tmp_path / "g.json", [huge, grant("G-2")],
+                      publisher={"name": "P" * 20_000})
+    for into in (tmp_path / "out.jsonl", tmp_path / "out.yaml"):
+        result = run("import", data, "--into", into)
+        assert result.exit_code == 0, result.output
+        assert result.stderr == ("fundcmp: 1 programme entry's title or funder name was longer "
+                                 "than 300 characters: cut to 300\n")
+        funders = {row["funder"] for row in listed(into).values()}
+        assert funders == {"Fund One", "F" * 297 + "..."}
+
+
+def test_an_overlong_funder_identifier_leaves_its_grant_out_not_the_file(
+        tmp_path: Path) -> None:
+    odd = grant("G-1", 700, funder=("GB-CHC-" + "9" * 15_000, "Fund"))
+    data = write_json(tmp_path / "g.json", [odd, grant("G-2")])
+    result = run("import", data, "--into", tmp_path / "out.jsonl")
+    assert result.exit_code == 3, result.output
+    assert result.stderr == ("fundcmp: 1 grant (£700): fundingOrganization.id: longer than 300 "
+                             "characters, not an organisation identifier; left out of the "
+                             "money: G-1\n")
+    assert list(listed(tmp_path / "out.jsonl")) == ["small-grants-gb-chc-1000001"]
+
+
 def test_nothing_importable_exits_1_and_writes_nothing(tmp_path: Path) -> None:
     data = write_json(tmp_path / "g.json", [grant("B-1", "x")])
     out = tmp_path / "out.yaml"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 from hypothesis import example, given
@@ -56,3 +57,38 @@ def test_any_text_round_trips_through_the_writer(title: str) -> None:
         _dump({"slug": "p", "name": title, "funders": [title]}, 2)
     programme = build(parse(text, "r.yaml"), "r.yaml").programmes[0]
     assert (programme.name, programme.funders) == (title, (title,))
+
+
+ANY_TEXT = st.one_of(
+    st.text(max_size=30),
+    st.builds(lambda c, n: c * n, st.characters(), st.integers(0, 12_000)))
+
+
+@given(funder_id=ANY_TEXT, funder_name=ANY_TEXT, code=ANY_TEXT, title=ANY_TEXT,
+       publisher=ANY_TEXT, suffix=st.sampled_from([".jsonl", ".yaml"]))
+@example(funder_id="GB-X", funder_name="F" * 20_000, code="C" * 20_000, title="",
+         publisher="P" * 20_000, suffix=".jsonl")
+@example(funder_id="GB-" + "9" * 15_000, funder_name="F", code="", title="T", publisher="",
+         suffix=".yaml")
+@example(funder_id="\x1b", funder_name="", code="", title="", publisher="", suffix=".jsonl")
+@example(funder_id="\xad", funder_name="", code="", title="", publisher="", suffix=".jsonl")
+def test_whatever_text_a_grant_holds_the_registry_written_loads(
+        tmp_path_factory: Any, funder_id: str, funder_name: str, code: str, title: str,
+        publisher: str, suffix: str) -> None:
+    """The import leaves a grant out or writes a registry its own loader accepts, never a
+    registry that refuses to load (over-long names once did)."""
+    folder = tmp_path_factory.mktemp("g")
+    data = folder / "g.json"
+    data.write_text(json.dumps({"publisher": {"name": publisher}, "grants": [
+        {"id": "g1", "amountAwarded": 1000, "currency": "GBP", "awardDate": "2020-01-01",
+         "fundingOrganization": [{"id": funder_id, "name": funder_name}],
+         "grantProgramme": [{"code": code, "title": title}]}]}), "utf-8")
+    into = folder / f"r{suffix}"
+    result = CliRunner().invoke(cli, ["import", str(data), "--into", str(into)])
+    assert result.exit_code in (0, 1), result.output
+    assert "Traceback" not in result.output
+    if result.exit_code == 0:
+        assert len(load(into, use_cache=False).programmes) == 1
+    else:  # the grant was left out, so there was nothing to import
+        assert "nothing importable" in result.stderr, result.stderr
+        assert not into.exists()

@@ -206,6 +206,10 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
     if not funder_id:
         problem("funder_id", FieldProblem("missing"), LEFT_OUT)
         counted = False
+    elif len(funder_id) > MAX_TITLE_CHARS:
+        problem("funder_id", FieldProblem(f"longer than {MAX_TITLE_CHARS} characters, not an "
+                                          "organisation identifier"), LEFT_OUT)
+        counted = False
     orders = orders or {}
     award = ""
     if get("award_date") in (None, ""):
@@ -223,16 +227,16 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
     if not counted:
         return None, problems
     assert amount is not None
-    shown: dict[str, str] = {}
+    shown: dict[str, str] = {"funder_id": fields.printable(funder_id)}
     for key in ("funder_name", "programme_code", "programme_title"):
+        shown[key] = fields.capped(fields.text(get(key)))
+    for key in shown:
         written = fields.text(get(key))
-        shown[key] = fields.capped(written) if key != "funder_name" else \
-            fields.printable(written)
         if fields.printable(written) != written:
             problem(key, FieldProblem("control characters, shown as U+FFFD", written),
                     READ_AS_SAID)
     return Grant(
-        id=grant_id, funder_id=funder_id, funder_name=shown["funder_name"],
+        id=grant_id, funder_id=shown["funder_id"], funder_name=shown["funder_name"],
         programme_code=shown["programme_code"], programme_title=shown["programme_title"],
         currency=currency, amount=amount, award_date=award,
         recipient=fields.text(get("recipient_id")) or fields.text(get("recipient_name")),

@@ -153,11 +153,13 @@ class _Grouping:
                          f"programme on any grant ({funders}{more}): {grants} grant"
                          f"{'s' if grants != 1 else ''} imported as one entry per funder, "
                          "'<funder>: grants without a programme'")
-        cut = [e for e in entries if len(e.programme_title) == MAX_TITLE_CHARS
-               and e.programme_title.endswith("...")]
+        cut = [e for e in entries if any(len(t) == MAX_TITLE_CHARS and t.endswith("...")
+                                         for t in (e.programme_title, e.funder_name))]
         if cut:
-            found.append(f"{len(cut)} programme titles were longer than {MAX_TITLE_CHARS} "
-                         f"characters: cut to {MAX_TITLE_CHARS}")
+            entry = "entry's" if len(cut) == 1 else "entries'"
+            was = "was" if len(cut) == 1 else "were"
+            found.append(f"{len(cut)} programme {entry} title or funder name {was} longer than "
+                         f"{MAX_TITLE_CHARS} characters: cut to {MAX_TITLE_CHARS}")
         return found
 
 
