@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 
 ENV_DISABLE = "FUNDCMP_NO_CACHE"
-MIN_BYTES = 32 * 1024  # smaller registries (the shipped one) parse faster than SQLite opens
+MIN_BYTES = 32 * 1024  # smaller registries (the shipped one) load faster than SQLite opens
 
 
 def enabled() -> bool:
