@@ -44,6 +44,9 @@ from fundcmp.arithmetic import (
     standing_of,
     value_programme,
 )
+from fundcmp.cache_dir import directory, trusted_directory
+from fundcmp.cache_dir import enabled as enabled
+from fundcmp.cache_dir import mine as _mine
 from fundcmp.display import number
 from fundcmp.errors import RegistryError
 from fundcmp.model import Kind, Programme, Quantity, Source
@@ -51,10 +54,8 @@ from fundcmp.model import Kind, Programme, Quantity, Source
 if TYPE_CHECKING:
     from fundcmp.registry import Record, Registry
 
-ENV_DISABLE = "FUNDCMP_NO_CACHE"
 FORMAT = 3
 KEEP_ENTRIES = 8
-MIN_BYTES = 32 * 1024  # smaller registries (the shipped one) parse faster than SQLite opens
 SUFFIX = ".sqlite"
 BASES = ("low", "mid", "high")
 COLUMN = {key: key.replace("-", "_") for key in MEASURES}
@@ -69,41 +70,6 @@ _FULL = ("SELECT programmes.*, records.record, "
 
 class Stale(Exception):
     """An entry that cannot be believed: it is deleted and rebuilt."""
-
-
-def enabled() -> bool:
-    """Off when FUNDCMP_NO_CACHE is set to anything but empty or 0."""
-    return os.environ.get(ENV_DISABLE, "") in ("", "0")
-
-
-def directory() -> Path:
-    """$XDG_CACHE_HOME/fundcmp, or ~/.cache/fundcmp when that is unset or not absolute."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
-    return root / "fundcmp"
-
-
-def _mine(info: os.stat_result) -> bool:
-    """Owned by this user and writable by no one else."""
-    return info.st_uid == os.geteuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
-def trusted_directory(folder: Path, create: bool) -> bool:
-    """Whether the cache may be used here; a missing directory is made private (0700)."""
-    try:
-        info = os.lstat(folder)
-    except FileNotFoundError:
-        if not create:
-            return False
-        try:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            folder.mkdir(mode=0o700)
-            info = os.lstat(folder)
-        except OSError:
-            return False
-    except OSError:
-        return False
-    return stat.S_ISDIR(info.st_mode) and _mine(info)
 
 
 def key(content: bytes) -> str | None:

@@ -161,10 +161,15 @@ class State:
 
 def _warn(registry: Registry) -> None:
     """Facts that disagree go to stderr as warnings; they never change the exit status."""
-    from fundcmp.checks import check
+    from fundcmp.small_cache import findings
 
-    for finding in check(registry.programmes):
-        click.echo(f"fundcmp: warning: {escaped(finding.line())}", err=True)
+    lines = findings(registry.programmes)
+    if lines is None:
+        from fundcmp.checks import check
+
+        lines = [finding.line() for finding in check(registry.programmes)]
+    for line in lines:
+        click.echo(f"fundcmp: warning: {escaped(line)}", err=True)
 
 
 def _comma_words(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
@@ -299,7 +304,7 @@ def _split_by(ctx: click.Context, param: click.Parameter, value: str) -> list[st
 
 def price_options(f: F) -> F:
     """Options that restate money (--prices, --index) and value support days (--day-rate)."""
-    from fundcmp.prices import INDEX_NAMES
+    from fundcmp.index_names import INDEX_NAMES
 
     for option in reversed((
         click.option("--prices", "prices_year", type=int, metavar="YEAR", default=None,
@@ -326,13 +331,13 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> 
 
 
 def _prices(year: int | None, index: str | None) -> Prices | None:
-    from fundcmp.prices import DEFAULT_INDEX, prices_for
-
     if year is None:
         if index is not None:
             raise click.UsageError("--index chooses the index for --prices YEAR; give --prices "
                                    "too", click.get_current_context())
         return None
+    from fundcmp.prices import DEFAULT_INDEX, prices_for
+
     return prices_for(year, index or DEFAULT_INDEX)
 
 
@@ -340,9 +345,12 @@ def _adjusted(programmes: Sequence[Programme], prices: Prices | None,
               day_rate: float | None) -> list[Programme]:
     """Money restated at the chosen prices, then support days valued at the day rate."""
     from fundcmp.arithmetic import value_programme
-    from fundcmp.prices import at_prices
 
-    restated = at_prices(programmes, prices) if prices else list(programmes)
+    restated = list(programmes)
+    if prices:
+        from fundcmp.prices import at_prices
+
+        restated = at_prices(programmes, prices)
     return [value_programme(p, day_rate) for p in restated]
 
 

@@ -7,14 +7,19 @@ user's prompt: a registry that cannot be read simply offers nothing.
 
 from __future__ import annotations
 
-import click
-from click.shell_completion import CompletionItem
+from typing import TYPE_CHECKING
 
 from fundcmp.errors import FundcmpError
+
+if TYPE_CHECKING:
+    import click
+    from click.shell_completion import CompletionItem
 
 
 def slugs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Slugs in the registries chosen by --registry or $FUNDCMP_REGISTRY, with their names."""
+    from click.shell_completion import CompletionItem
+
     from fundcmp.cli import REGISTRIES_KEY
     from fundcmp.registries import load_all, paths
 
@@ -28,6 +33,8 @@ def slugs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[C
 
 def fields(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Field names for --fields, after any already typed: `slug,du` offers `slug,duration`."""
+    from click.shell_completion import CompletionItem
+
     from fundcmp.views import CATALOGUE
 
     done, _, partial = incomplete.rpartition(",")
@@ -41,6 +48,8 @@ def fields(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[
 def rank_keys(ctx: click.Context, param: click.Parameter,
               incomplete: str) -> list[CompletionItem]:
     """Keys for rank --by, comma by comma: `duration,fu` offers `duration,funding`."""
+    from click.shell_completion import CompletionItem
+
     from fundcmp.arithmetic import MEASURES
 
     done, _, partial = incomplete.rpartition(",")

@@ -19,8 +19,10 @@ from fundcmp.errors import escaped, hidden
 
 # OWASP's CSV injection advice: a cell starting with one of these is run by a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
-_BREAKS = re.compile(r"[\r\n\t\u2028\u2029\x85]+")
+# Patterns, not compiled ones: re compiles each on its first use, so a run that never needs
+# one (most never do) never pays for it.
+_NUMBER = r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$"
+_BREAKS = r"[\r\n\t\u2028\u2029\x85]+"
 
 
 def terminal(text: str) -> str:
@@ -34,7 +36,7 @@ def single_line(text: str) -> str:
     """Line breaks and tabs become a space, hidden characters are escaped."""
     if text.isprintable():
         return text
-    return escaped(_BREAKS.sub(" ", text))
+    return escaped(re.sub(_BREAKS, " ", text))
 
 
 def csv_cell(text: str, raw_text: bool = False) -> str:
@@ -43,14 +45,14 @@ def csv_cell(text: str, raw_text: bool = False) -> str:
     Numbers stay numbers (-5 is not a formula); `raw_text` leaves text as it is.
     """
     text = single_line(text)
-    if raw_text or not text.startswith(FORMULA_STARTS) or _NUMBER.match(text):
+    if raw_text or not text.startswith(FORMULA_STARTS) or re.match(_NUMBER, text):
         return text
     return "'" + text
 
 
 def _backslashed(chars: str) -> Callable[[str], str]:
-    pattern = re.compile("([" + re.escape(chars) + "])")
-    return lambda text: pattern.sub(r"\\\1", text)
+    pattern = "([" + re.escape(chars) + "])"
+    return lambda text: re.sub(pattern, r"\\\1", text)
 
 
 def _entities(chars: str) -> Callable[[str], str]:

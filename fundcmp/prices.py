@@ -17,11 +17,11 @@ from pathlib import Path
 
 from fundcmp.arithmetic import price_year, restate_programme, unpriced_programme
 from fundcmp.errors import FundcmpError
+from fundcmp.index_names import DEFAULT_INDEX as DEFAULT_INDEX
+from fundcmp.index_names import INDEX_NAMES as INDEX_NAMES
 from fundcmp.model import Programme
 
 DATA = Path(__file__).with_name("data")
-INDEX_NAMES = ("cpi", "gdp-deflator")
-DEFAULT_INDEX = "cpi"
 
 
 class PriceYearError(FundcmpError):

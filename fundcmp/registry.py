@@ -21,6 +21,7 @@ import gc
 import math
 import os
 import re
+import stat
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,7 +48,6 @@ from fundcmp.model import (
     is_money,
     unknown,
 )
-from fundcmp.yaml_plain import plain_value
 
 if TYPE_CHECKING:
     from fundcmp.cache import Store
@@ -56,7 +56,8 @@ SHIPPED = Path(__file__).with_name("programmes.yaml")
 ENV_VAR = "FUNDCMP_REGISTRY"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DATE_RE = re.compile(r"^\d{4}(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?)?$")
-MONEY_TEXT_RE = re.compile(r"^\s*£?\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$")
+# only a refused number needs it: compiled on first use, so a valid registry never pays
+MONEY_TEXT = r"^\s*£?\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$"
 # Control characters (bar tab and newline) and bidirectional overrides: text that reaches a
 # terminal must not be able to move the cursor, retitle the window or reorder what is read.
 UNSAFE_CHAR_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -183,6 +184,8 @@ def _build_tree(loader: Any, path: str,
                 keep: bool) -> Generator[tuple[Any, int, _Map], None, Any]:
     """Assemble the one document's values from parser events, iteratively (see _parsed)."""
     import yaml
+
+    from fundcmp.yaml_plain import plain_value
 
     root: Any = None
     documents = 0
@@ -374,28 +377,48 @@ def load(path: Path | str, use_cache: bool = True) -> Registry:
                 return cached
             return Registry(cached.path, tuple(_linked(list(cached.programmes), cached.path)),
                             cached.sources)
-        return collect(str(path), records(path))
+        name = str(path)
+        text = read_text(path)
+        if use_cache and _small_yaml(name, text):
+            from fundcmp import small_cache
+
+            return small_cache.registry(name, text, lambda: _records_in(text, name))
+        return collect(name, _records_in(text, name))
+
+
+def _small_yaml(name: str, text: str) -> bool:
+    """Whether the small-registry cache (fundcmp.small_cache) serves this registry: YAML under
+    the index's threshold, with no published_as links (resolved across the file on load)."""
+    from fundcmp import cache_dir, registry_jsonl
+
+    return cache_dir.enabled() and not registry_jsonl.is_jsonl(name) and \
+        len(text.encode()) < cache_dir.MIN_BYTES and "published_as" not in text
 
 
 def indexed(path: Path | str) -> Store | None:
     """The registry's indexed store (fundcmp.cache.Store), built on first use; None when the
     cache is off or cannot be used, so the caller reads the file itself."""
-    from fundcmp import cache
+    from fundcmp import cache_dir
 
-    if not cache.enabled():
+    if not cache_dir.enabled():
         return None
     name = str(path)
     with _collector_paused():
         try:
-            size = os.stat(path).st_size
+            info = os.stat(path)
         except OSError:
             return None  # read_text reports it
+        if not stat.S_ISREG(info.st_mode):
+            return None  # a device or pipe has no size to check and may never end
+        size = info.st_size
         if size > _max_bytes(name):
             read_text(path)  # refuses with the usual message
-        if size < cache.MIN_BYTES:
-            return None  # parsing a file this small is quicker than opening an index
+        if size < cache_dir.MIN_BYTES:
+            return None  # a file this small is read (or its plain values, small_cache) faster
         if _links(path):
             return None  # published_as links are resolved across the whole registry on load
+        from fundcmp import cache
+
         return cache.open_or_build(path, lambda: records(path))
 
 
@@ -480,8 +503,10 @@ def records(path: Path | str) -> Iterator[Record]:
     The format follows the file's suffix: .jsonl is JSON Lines (one record a
     line, what `fundcmp import` writes), anything else YAML (what people write).
     """
-    name = str(path)
-    text = read_text(path)
+    return _records_in(read_text(path), str(path))
+
+
+def _records_in(text: str, name: str) -> Iterator[Record]:
     from fundcmp import registry_jsonl
 
     if registry_jsonl.is_jsonl(name):
@@ -798,7 +823,7 @@ def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         hint = ""
         if isinstance(value, str):
-            match = MONEY_TEXT_RE.match(value)
+            match = re.match(MONEY_TEXT, value)
             if match:
                 digits = float(match.group(1).replace(",", "").replace("_", ""))
                 digits *= {"k": 1e3, "m": 1e6}.get(match.group(2).lower(), 1)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fundcmp import cache, registry
+from fundcmp import cache, cache_dir, registry
 from fundcmp.cli import cli
 from fundcmp.errors import RegistryError
 
@@ -37,7 +37,7 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "xdg"
     monkeypatch.setenv("XDG_CACHE_HOME", str(home))
     monkeypatch.delenv("FUNDCMP_NO_CACHE", raising=False)
-    monkeypatch.setattr(cache, "MIN_BYTES", 0)  # index even the small shipped registry
+    monkeypatch.setattr(cache_dir, "MIN_BYTES", 0)  # index even the small shipped registry
     return home / "fundcmp"
 
 
@@ -322,3 +322,21 @@ def test_writes_leave_no_temporary_files_and_old_entries_are_pruned(
             if not p.name.endswith((cache.SUFFIX, cache.MEMO_SUFFIX))] == []
     latest = cache.key(path.read_bytes())
     assert (cache_home / f"{latest}{cache.SUFFIX}").exists()
+
+
+def test_only_a_regular_file_is_indexed(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A device reports no size, so with every size indexed (cache_home's MIN_BYTES of 0) it
+    passed the size checks and the scan for published_as read /dev/zero for ever."""
+    if not Path("/dev/zero").exists():
+        pytest.skip("needs /dev/zero")
+
+    def endless(path: object) -> bool:
+        raise AssertionError(f"read {path} looking for links")
+
+    monkeypatch.setattr(registry, "_links", endless)
+    assert registry.indexed("/dev/zero") is None
+    result = CliRunner().invoke(cli, ["--registry", "/dev/zero", "list"],
+                                env={registry.MAX_BYTES_VAR: "4096"})
+    assert result.exit_code == 1
+    assert result.stderr == ("fundcmp: /dev/zero: larger than the 4,096-byte limit for a "
+                             f"registry (set {registry.MAX_BYTES_VAR} to raise it)\n")

@@ -242,11 +242,11 @@ def test_a_tampered_cache_is_not_believed(command: list[str], private: bool, tmp
     fresh parse prints, without the forged figure or escapes; the entry is rebuilt."""
     import sqlite3
 
-    from fundcmp import cache
+    from fundcmp import cache, cache_dir
 
     home = tmp_path / "xdg"
     monkeypatch.setenv("XDG_CACHE_HOME", str(home))
-    monkeypatch.setattr(cache, "MIN_BYTES", 0)  # index even the small shipped registry
+    monkeypatch.setattr(cache_dir, "MIN_BYTES", 0)  # index even the small shipped registry
     path = tmp_path / "programmes.yaml"
     path.write_bytes(SHIPPED.read_bytes())
     runner = CliRunner()

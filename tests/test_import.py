@@ -491,7 +491,15 @@ def expected(grants: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[st
     return result
 
 
-def test_figures_match_an_independent_computation(tmp_path: Path) -> None:
+@pytest.mark.parametrize("small_group", [None, 0, 33])
+def test_figures_match_an_independent_computation(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_group: int | None) -> None:
+    """Groups are summed up in memory; those too large for that (small_group 0 makes every
+    group so, 33 about half of these) are sorted by SQLite instead, with the same figures."""
+    from fundcmp.giving360 import store
+
+    if small_group is not None:
+        monkeypatch.setattr(store, "SMALL_GROUP", small_group)
     grants = mixed_grants(7, 400)
     data = write_json(tmp_path / "g.json", grants)
     out = tmp_path / "out.yaml"
@@ -513,6 +521,19 @@ def test_figures_match_an_independent_computation(tmp_path: Path) -> None:
             figures["duration"]
         assert row["price_year"] == figures["price_year"]
         assert registry[slug].teams.note.startswith(f"{figures['recipients']} distinct")
+
+
+@pytest.mark.parametrize("name", ["grantnav-test_data-awefw001p00000zgyHZAAY.json",
+                                  "grantnav-sample_data-IndigoTrust_360giving.csv"])
+def test_groups_too_large_for_memory_give_every_figure_to_the_last_bit(
+        monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    from fundcmp.giving360 import store
+
+    path = Path(__file__).resolve().parent / "real360" / name
+    in_memory = giving360.collect([path])
+    monkeypatch.setattr(store, "SMALL_GROUP", 0)
+    assert giving360.collect([path]) == in_memory
+    assert in_memory.entries
 
 
 def test_json_and_csv_of_the_same_grants_give_the_same_registry(tmp_path: Path) -> None:

@@ -236,6 +236,22 @@ def test_a_windows_1252_csv_is_read_with_one_note(tmp_path: Path) -> None:
         "character)"]
 
 
+
+@pytest.mark.parametrize(("data", "encoding"), [
+    (b"abc" + b"d\xc3" + b"\xa9", "utf-8-sig"),  # a character across two chunks
+    (b"ab\xc3" + b"def" + b"\xa9", "cp1252"),  # an ASCII chunk inside a begun character
+    (b"abc" + b"def" + b"\xe9", "cp1252"),
+])
+def test_the_encoding_is_told_from_every_byte_however_the_chunks_fall(
+        monkeypatch: pytest.MonkeyPatch, data: bytes, encoding: str) -> None:
+    import io
+
+    from fundcmp.giving360 import read_csv
+
+    monkeypatch.setattr(read_csv, "CHECK_BYTES", 3)
+    assert read_csv.encoding_of(io.BytesIO(data)) == encoding
+
+
 def test_an_amount_past_the_ceiling_skips_that_grant_not_the_file(tmp_path: Path) -> None:
     data = package(tmp_path / "g.json", [grant("G-1", 2e15), grant("G-2", 100)])
     result = run("import", data, "--into", tmp_path / "r.yaml")
@@ -360,6 +376,23 @@ def test_a_plain_grant_takes_the_shortcut_to_the_same_grant() -> None:
     assert shortcut is not None and shortcut.duration_months == (12.0, 12.0)
     assert check(raw, JSON_NAMES, "w") == (shortcut, [])
     assert quick({**raw, "duration": 6}) == check({**raw, "duration": 6}, JSON_NAMES, "w")[0]
+
+
+
+def test_the_shortcut_gives_no_remembered_answer_to_a_value_that_only_equals_another() -> None:
+    from fundcmp.giving360.check import check, quick
+    from fundcmp.giving360.reading import JSON_NAMES
+
+    raw = {"id": "G-1", "amount": 100, "currency": "GBP", "award_date": "2020-01-01",
+           "funder_id": "GB-1", "funder_name": "Fund", "programme_code": None,
+           "programme_title": "Main", "start": None, "end": None, "duration": 1,
+           "recipient_id": "GB-2", "recipient_name": None}
+    remembered = quick(raw)
+    assert remembered is not None and remembered.duration_months == (1.0, 1.0)
+    assert quick({**raw, "duration": 1.0}) == remembered
+    assert quick({**raw, "duration": True}) is None  # True == 1, but it is no duration
+    assert check({**raw, "duration": True}, JSON_NAMES, "w")[1]
+    assert quick({**raw, "start": ["2020-01-01"]}) is None  # no key to remember it by
 
 
 # The depth guard in front of ijson -------------------------------------------------------

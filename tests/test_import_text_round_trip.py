@@ -71,6 +71,7 @@ ANY_TEXT = st.one_of(
 @example(funder_id="GB-" + "9" * 15_000, funder_name="F", code="", title="T", publisher="",
          suffix=".yaml")
 @example(funder_id="\x1b", funder_name="", code="", title="", publisher="", suffix=".jsonl")
+@example(funder_id="\xad", funder_name="", code="", title="", publisher="", suffix=".jsonl")
 def test_whatever_text_a_grant_holds_the_registry_written_loads(
         tmp_path_factory: Any, funder_id: str, funder_name: str, code: str, title: str,
         publisher: str, suffix: str) -> None:

@@ -70,8 +70,8 @@ def quick(raw: dict[str, Any]) -> Grant | None:
 
     A shortcut for speed, not a second set of rules: it accepts only what check()
     accepts with no problem, and gives the same Grant (a test holds it to that);
-    anything else (None) goes through check(), which says what is wrong. Written out
-    in one function: it runs once per grant of millions.
+    anything else (None) goes through check(), which says what is wrong. It runs once
+    per grant of millions: the values grants repeat are read once and remembered.
     """
     get = raw.get
     grant_id: Any = get("id")
@@ -88,54 +88,23 @@ def quick(raw: dict[str, Any]) -> Grant | None:
             or currency not in ISO_4217:
         return None
     award: Any = get("award_date")
-    if type(award) is not str or len(award) < 10 or award[4] != "-" or award[7] != "-" \
-            or (len(award) > 10 and award[10] not in "T "):
-        return None
-    if len(award) > 10 and not real_time(award[10:]):
-        return None
-    award = award[:10]
-    try:
-        year = date.fromisoformat(award).year
-    except ValueError:
-        return None
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        return None
-    duration: tuple[float, float] | None = None
-    start: Any = get("start")
-    end: Any = get("end")
     stated: Any = get("duration")
-    if start or end:
-        if type(start) is not str or type(end) is not str or len(start) < 10 \
-                or len(end) < 10 or start[4] != "-" or start[7] != "-" or end[4] != "-" \
-                or end[7] != "-" or (len(start) > 10 and start[10] not in "T ") \
-                or (len(end) > 10 and end[10] not in "T "):
-            return None
-        try:
-            first, last = date.fromisoformat(start[:10]), date.fromisoformat(end[:10])
-        except ValueError:
-            return None
-        if not (FIRST_YEAR <= first.year <= LAST_YEAR and FIRST_YEAR <= last.year <= LAST_YEAR) \
-                or not (len(start) == 10 or real_time(start[10:])) \
-                or not (len(end) == 10 or real_time(end[10:])):
-            return None
-        days = (last - first).days + 1
-        if days <= 0:
-            return None
-        months = round(days / DAYS_PER_MONTH, 1)
-        if months > MAX_DURATION_MONTHS:
-            return None
-        duration = (months, months)  # stated months, below, take its place
-    if stated is not None and stated != "":
-        if type(stated) is str:
-            whole, point, part = stated.partition(".")
-            if whole.isascii() and whole.isdecimal() and (not point or (
-                    part.isascii() and part.isdecimal())):
-                stated = float(stated)
-        if (type(stated) is not int and type(stated) is not float) \
-                or not MIN_DURATION_MONTHS <= stated <= MAX_DURATION_MONTHS:
-            return None
-        months = round(float(stated), 2)
-        duration = (months, months)
+    if type(award) is not str or type(stated) is bool:
+        return None
+    day = _DAYS.get(award)
+    if day is None:
+        day = _remember(_DAYS, award, _plain_day(award))
+    if not day:
+        return None
+    when = (get("start"), get("end"), stated)
+    try:
+        duration = _DURATIONS[when]
+    except KeyError:
+        duration = _remember(_DURATIONS, when, _plain_duration(*when))
+    except TypeError:  # a list or an object where a date should be: check() says what
+        return None
+    if duration is _NOT_PLAIN:
+        return None
     funder_id: Any = get("funder_id")
     name: Any = get("funder_name")
     code: Any = get("programme_code")
@@ -158,16 +127,92 @@ def quick(raw: dict[str, Any]) -> Grant | None:
             recipient = ""
         elif type(recipient) is not str:
             return None
-    # All five texts checked in one pass: each already stripped, single-spaced, printable
-    # and short. A "|" beside a space inside a value only sends the grant to check().
-    joined = f"|{funder_id}|{name}|{code}|{title}|{recipient}|"
-    if "| " in joined or " |" in joined or "  " in joined or not joined.isprintable() \
-            or (len(joined) > MAX_TITLE_CHARS
-                and max(len(funder_id), len(name), len(code), len(title),
-                        len(recipient)) > MAX_TITLE_CHARS):
+    names = (funder_id, name, code, title)
+    plain = _NAMES.get(names)
+    if plain is None:
+        plain = _remember(_NAMES, names, _plain_texts(*names))
+    if not plain or not _plain_texts(recipient):
         return None
-    return Grant(grant_id, funder_id, name, code, title, currency, float(amount), award,
+    return Grant(grant_id, funder_id, name, code, title, currency, float(amount), day,
                  recipient, duration)
+
+
+# What quick() found for the values grants repeat (award dates, planned dates, funder and
+# programme names): it would find the same again. Each is emptied when it reaches
+# _KEPT values, so it stays small whatever the file.
+_KEPT = 4096
+_DAYS: dict[str, str] = {}
+_DURATIONS: dict[tuple[Any, Any, Any], tuple[float, float] | None] = {}
+_NAMES: dict[tuple[str, str, str, str], bool] = {}
+_NOT_PLAIN = (-1.0, -1.0)  # a duration only check() can read, told apart by identity
+
+
+def _remember(memory: dict[Any, Any], key: Any, found: Any) -> Any:
+    if len(memory) >= _KEPT:
+        memory.clear()
+    memory[key] = found
+    return found
+
+
+def _plain_day(award: str) -> str:
+    """The day of an ISO date or date-time in range, else ''."""
+    if len(award) < 10 or award[4] != "-" or award[7] != "-" \
+            or (len(award) > 10 and (award[10] not in "T " or not real_time(award[10:]))):
+        return ""
+    try:
+        year = date.fromisoformat(award[:10]).year
+    except ValueError:
+        return ""
+    return award[:10] if FIRST_YEAR <= year <= LAST_YEAR else ""
+
+
+def _plain_duration(start: Any, end: Any, stated: Any) -> tuple[float, float] | None:
+    """The planned duration as check() reads it (None: none), or _NOT_PLAIN when only
+    check() can say (a date or number not in its plainest form, or a problem)."""
+    duration: tuple[float, float] | None = None
+    if start or end:
+        if type(start) is not str or type(end) is not str or len(start) < 10 \
+                or len(end) < 10 or start[4] != "-" or start[7] != "-" or end[4] != "-" \
+                or end[7] != "-" or (len(start) > 10 and start[10] not in "T ") \
+                or (len(end) > 10 and end[10] not in "T "):
+            return _NOT_PLAIN
+        try:
+            first, last = date.fromisoformat(start[:10]), date.fromisoformat(end[:10])
+        except ValueError:
+            return _NOT_PLAIN
+        if not (FIRST_YEAR <= first.year <= LAST_YEAR and FIRST_YEAR <= last.year <= LAST_YEAR) \
+                or not (len(start) == 10 or real_time(start[10:])) \
+                or not (len(end) == 10 or real_time(end[10:])):
+            return _NOT_PLAIN
+        days = (last - first).days + 1
+        if days <= 0:
+            return _NOT_PLAIN
+        months = round(days / DAYS_PER_MONTH, 1)
+        if months > MAX_DURATION_MONTHS:
+            return _NOT_PLAIN
+        duration = (months, months)  # stated months, below, take its place
+    if stated is not None and stated != "":
+        if type(stated) is str:
+            whole, point, part = stated.partition(".")
+            if whole.isascii() and whole.isdecimal() and (not point or (
+                    part.isascii() and part.isdecimal())):
+                stated = float(stated)
+        if (type(stated) is not int and type(stated) is not float) \
+                or not MIN_DURATION_MONTHS <= stated <= MAX_DURATION_MONTHS:
+            return _NOT_PLAIN
+        months = round(float(stated), 2)
+        duration = (months, months)
+    return duration
+
+
+def _plain_texts(*texts: str) -> bool:
+    """Whether each text is already stripped, single-spaced, printable and short. Checked in
+    one pass over them joined by "|": a "|" beside a space inside a text only sends the
+    grant to check()."""
+    joined = "|" + "|".join(texts) + "|"
+    return not ("| " in joined or " |" in joined or "  " in joined
+                or not joined.isprintable()
+                or (len(joined) > MAX_TITLE_CHARS and max(map(len, texts)) > MAX_TITLE_CHARS))
 
 
 def check(raw: dict[str, Any], names: dict[str, str], where: str,

@@ -20,9 +20,9 @@ from typing import Any
 
 from fundcmp.giving360 import fields
 from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick
-from fundcmp.giving360.fields import MAX_AMOUNT, MAX_TITLE_CHARS, Order
+from fundcmp.giving360.fields import MAX_TITLE_CHARS, Order
 from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, read
-from fundcmp.giving360.store import Store
+from fundcmp.giving360.store import GroupStats, Store
 from fundcmp.giving360.summary import Entry, Summary, report_csv
 
 DATE_KEYS = ("award_date", "start", "end")
@@ -92,11 +92,11 @@ class _Grouping:
         self.first: list[Grant] = []
         self.code_titles: dict[tuple[str, str], dict[str, None]] = {}
         # What group_of found for the values grants repeat: it would find the same again.
-        self.seen: dict[tuple[str, str, str, str], int] = {}
+        self.seen: dict[tuple[Any, ...], int] = {}
 
     def group_of(self, grant: Grant) -> int:
         """Grants naming no programme are held in their funder's group under the key ""."""
-        seen = (grant.funder_id, grant.programme_title, grant.programme_code, grant.currency)
+        seen = grant[1:6]  # funder id and name, programme code and title, currency
         group = self.seen.get(seen)
         if group is None:
             if len(self.seen) >= _SEEN_KEPT:
@@ -194,8 +194,11 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                     continue
                 if not dates.pending:
                     grant = quick(raw)
-                    if grant is not None:
-                        _counted(where, grant, [], info, summary, store, grouping)
+                    if grant is not None:  # _counted() for a grant with no problem, inline
+                        if grant.award_date > summary.latest_award:
+                            summary.latest_award = grant.award_date
+                        if store.add_later(grant, grouping.group_of(grant), (where, grant, info)):
+                            _flush(summary, store)
                         continue
                 if dates.see(raw) or dates.pending:
                     dates.pending.append((where, raw))
@@ -215,8 +218,7 @@ def collect(paths: Sequence[Path], funder: str | None = None,
             summary.issued = max(summary.issued, _day(info.issued))
             if on_bytes is not None:
                 done_bytes += path.stat().st_size
-        store.finish()
-        summary.entries = _with_slugs(_entries(store, grouping, summary))
+        summary.entries = _with_slugs(_entries(store.finish(), grouping, summary))
         for note in grouping.notes(summary.entries):
             summary.note(note)
         if report is not None:
@@ -254,11 +256,11 @@ def _counted(where: str, grant: Grant, problems: list[Problem], info: FileInfo,
         summary.latest_award = grant.award_date
     group = grouping.group_of(grant)
     if not problems:
-        if store.add_later(grant, group, MAX_AMOUNT, (where, grant, info.names["id"])):
+        if store.add_later(grant, group, (where, grant, info)):
             _flush(summary, store)
         return
     _flush(summary, store)
-    if not store.add(grant.id, group, grant, MAX_AMOUNT):
+    if not store.add(grant, group):
         problems = [*problems, _duplicate(where, grant, info.names["id"])]
     _record(problems, grant.currency, summary, store)
 
@@ -270,8 +272,8 @@ def _duplicate(where: str, grant: Grant, field: str) -> Problem:
 
 def _flush(summary: Summary, store: Store) -> None:
     """Store the waiting grants, and tally those that were duplicates."""
-    for where, grant, field in store.flush():
-        _record([_duplicate(where, grant, field)], grant.currency, summary, store)
+    for where, grant, info in store.flush():
+        _record([_duplicate(where, grant, info.names["id"])], grant.currency, summary, store)
 
 
 def _tally(problems: list[Problem], currency: str, summary: Summary, store: Store) -> None:
@@ -289,35 +291,31 @@ def _record(problems: list[Problem], currency: str, summary: Summary, store: Sto
         store.add_problem(p, currency)
 
 
-def _entries(store: Store, grouping: _Grouping, summary: Summary) -> list[Entry]:
+def _entries(stats: dict[int, GroupStats], grouping: _Grouping,
+             summary: Summary) -> list[Entry]:
     result = []
     for (funder_id, key, currency), group in grouping.groups.items():
         first = grouping.first[group]
-        n, total, recipients, nameless, first_award, last_award, shortest, longest = \
-            store.group_facts(group)
-        if n == 0:
+        found = stats.get(group)
+        if found is None:  # every grant of the group was a duplicate
             continue
         if not grouping.imported(funder_id, key):
-            summary.without_programme += n
+            summary.without_programme += found.grants
             continue
-        summary.grants_used += n
-        amount = store.spread(group, "amount")
-        assert amount is not None
-        duration = store.spread(group, "dur_mid")
-        if duration is not None:
-            duration = replace(duration, low=shortest, high=longest)
-        years = store.spread(group, "award_year")
+        summary.grants_used += found.grants
+        duration = found.duration
+        if duration is not None:  # a duration's midpoint means its ends are known too
+            assert found.shortest is not None and found.longest is not None
+            duration = replace(duration, low=found.shortest, high=found.longest)
         result.append(Entry(
             funder_id=funder_id, funder_name=first.funder_name or funder_id,
             programme_code=first.programme_code if key else "",
             programme_title=first.programme_title or (first.programme_code if key else ""),
-            currency=currency, grants=n, recipients=recipients,
-            grants_without_recipient=nameless, amount=amount, total=total,
-            duration_months=duration, per_year=store.spread(group, "per_year"),
-            first_award=first_award, last_award=last_award,
-            price_year=int(store.value_at_rank(group, "award_year", (years.n - 1) // 2))
-            if years else None,
-            ungrouped=not key))
+            currency=currency, grants=found.grants, recipients=found.recipients,
+            grants_without_recipient=found.nameless, amount=found.amount, total=found.total,
+            duration_months=duration, per_year=found.per_year,
+            first_award=found.first_award, last_award=found.last_award,
+            price_year=found.price_year, ungrouped=not key))
     return sorted(result, key=lambda e: (e.funder_name, e.programme_title, e.currency))
 
 

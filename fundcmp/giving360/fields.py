@@ -401,13 +401,16 @@ def is_placeholder(title: str) -> bool:
 
 
 def printable(text: str) -> str:
-    """Text with each control or bidirectional-override character (which the registry
-    refuses: it could rewrite a terminal) replaced by U+FFFD."""
+    """Text with each character the registry's loader refuses (a control or bidirectional
+    override, which could rewrite a terminal; an invisible one, which could hide what is
+    read) replaced by U+FFFD, by the loader's own rules."""
     if text.isprintable():
         return text
+    from fundcmp.errors import hidden
     from fundcmp.registry import UNSAFE_CHAR_RE
 
-    return UNSAFE_CHAR_RE.sub("\ufffd", text)
+    return "".join("\ufffd" if c not in "\t\n" and hidden(c) else c
+                   for c in UNSAFE_CHAR_RE.sub("\ufffd", text))
 
 
 def capped(title: str) -> str:

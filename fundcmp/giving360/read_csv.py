@@ -41,6 +41,8 @@ def encoding_of(stream: io.BufferedIOBase) -> str:
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         while chunk := stream.read(CHECK_BYTES):
+            if chunk.isascii() and not decoder.getstate()[0]:
+                continue  # ASCII, with no character begun before it, is UTF-8 as it stands
             decoder.decode(chunk)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:

@@ -2,31 +2,31 @@
 
 Memory stays flat however many grants a file holds: each counted grant is one
 row (identifier, group, amount, recipient, award date, duration, amount per
-year), and every statistic is an exact query over a group's rows. Order
-statistics are one general query, value_at_rank, so a median, a quartile or a
-decile is the same call at a different rank. Every grant problem is kept in a
-second table, for the report.
+year), and the statistics are computed once, at the end, from the rows read back
+in group order: one sort by SQLite, then one group in memory at a time (a group
+too large for that is asked of SQLite query by query). Order statistics are the
+values at ranks, so a median, a quartile or a decile is the same lookup at a
+different rank. Every grant problem is kept in a second table, for the report.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import operator
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from fundcmp import quantiles
 from fundcmp.giving360.check import Grant, Problem
+from fundcmp.giving360.fields import MAX_AMOUNT
 from fundcmp.model import Quantiles
 
-COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
-GroupFacts = tuple[int, float, int, int, str, str, float, float]
-# The facts of a group whose every grant was a duplicate.
-_NO_GRANTS = cast(GroupFacts, (0, 0.0, 0, 0, "", "", None, None))
 BATCH = 2048  # grants queued per insert: few SQLite calls, little memory
+SMALL_GROUP = 20_000  # the most grants of a group held in memory at once, to sort them
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,24 @@ class Spread:
     high: float
     n: int
     quantiles: Quantiles | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStats:
+    """One group's exact facts over its counted grants (duplicates left out)."""
+
+    grants: int
+    total: float  # math.fsum: exact
+    recipients: int  # distinct, of the grants naming one
+    nameless: int  # grants naming no recipient
+    first_award: str
+    last_award: str
+    shortest: float | None  # months
+    longest: float | None
+    amount: Spread
+    duration: Spread | None  # of the durations' midpoints
+    per_year: Spread | None
+    price_year: int | None  # the award year at the lower median rank
 
 
 class Store:
@@ -56,6 +74,7 @@ class Store:
         self.db.execute("CREATE TABLE problem (seq INTEGER PRIMARY KEY, location TEXT, "
                         "grant_id TEXT, field TEXT, kind TEXT, detail TEXT, consequence TEXT, "
                         "amount REAL, currency TEXT)")
+        self.db.execute("CREATE TABLE large_group (grp INTEGER PRIMARY KEY)")
         self.db.execute("BEGIN")
         self._insert = "INSERT OR IGNORE INTO grant_row (rowid, id, grp, amount, recipient, " \
             "award, award_year, dur_low, dur_mid, dur_high, per_year) " \
@@ -63,39 +82,40 @@ class Store:
         self._rows: list[tuple[Any, ...]] = []
         self._tags: list[Any] = []
         self._seq = 0
-        self._facts: dict[int, GroupFacts] | None = None
+        self._sizes: collections.Counter[int] = collections.Counter()  # grants kept, by group
 
-    def _row(self, grant_id: str, group: int | None, grant: Grant | None,
-             max_figure: float) -> tuple[Any, ...]:
+    def _row(self, grant: Grant, group: int) -> tuple[Any, ...]:
+        """The grant's row: its amount per year only below the registry's ceiling."""
         self._seq += 1
-        if grant is None or group is None:
-            return (self._seq, grant_id, None, None, None, None, None, None, None, None, None)
-        d = grant.duration_months
-        mid = (d[0] + d[1]) / 2 if d else None
-        yearly = grant.amount / mid * 12 if mid else None
-        if yearly is not None and yearly > max_figure:
+        grant_id, _, _, _, _, _, amount, award, recipient, d = grant
+        if d is None:
+            return (self._seq, grant_id, group, amount, recipient, award or None,
+                    int(award[:4]) if award else None, None, None, None, None)
+        low, high = d
+        mid = (low + high) / 2
+        yearly = amount / mid * 12 if mid else None
+        if yearly is not None and yearly > MAX_AMOUNT:
             yearly = None
-        award = grant.award_date or None
-        return (self._seq, grant_id, group, grant.amount, grant.recipient, award,
-                int(award[:4]) if award else None, d[0] if d else None, mid,
-                d[1] if d else None, yearly)
+        return (self._seq, grant_id, group, amount, recipient, award or None,
+                int(award[:4]) if award else None, low, mid, high, yearly)
 
-    def add(self, grant_id: str, group: int | None, grant: Grant | None,
-            max_figure: float) -> bool:
-        """Record a grant under its group (None: only its identifier is kept), now.
+    def add(self, grant: Grant, group: int) -> bool:
+        """Record a grant under its group, now.
 
         False when the identifier was already seen: a duplicate, not stored. Call
         flush() first when grants wait from add_later, so the first one stays first.
         """
         if self._rows:
             raise RuntimeError("grants are waiting: flush() before add()")
-        row = self._row(grant_id, group, grant, max_figure)
-        return self.db.execute(self._insert, row).rowcount == 1
+        if self.db.execute(self._insert, self._row(grant, group)).rowcount != 1:
+            return False
+        self._sizes[group] += 1
+        return True
 
-    def add_later(self, grant: Grant, group: int, max_figure: float, tag: Any) -> bool:
+    def add_later(self, grant: Grant, group: int, tag: Any) -> bool:
         """Queue a grant to be recorded in a batch (one SQLite call per BATCH grants rather
         than one a grant); True when the batch is full and flush() is due."""
-        self._rows.append(self._row(grant.id, group, grant, max_figure))
+        self._rows.append(self._row(grant, group))
         self._tags.append(tag)
         return len(self._rows) >= BATCH
 
@@ -108,11 +128,14 @@ class Store:
         self._rows, self._tags = [], []
         before = self.db.total_changes
         self.db.executemany(self._insert, rows)
+        self._sizes.update(map(operator.itemgetter(2), rows))
         if self.db.total_changes - before == len(rows):
             return []
         kept = "SELECT rowid FROM grant_row WHERE id = ?"
-        return [tag for row, tag in zip(rows, tags, strict=True)
-                if self.db.execute(kept, (row[1],)).fetchone()[0] != row[0]]
+        duplicates = [(row, tag) for row, tag in zip(rows, tags, strict=True)
+                      if self.db.execute(kept, (row[1],)).fetchone()[0] != row[0]]
+        self._sizes.subtract(row[2] for row, _ in duplicates)
+        return [tag for _, tag in duplicates]
 
     def add_problem(self, p: Problem, currency: str) -> None:
         self.db.execute("INSERT INTO problem (location, grant_id, field, kind, detail, "
@@ -125,69 +148,127 @@ class Store:
         yield from self.db.execute("SELECT location, grant_id, field, kind, detail, "
                                    "consequence, amount, currency FROM problem ORDER BY seq")
 
-    def finish(self) -> None:
-        """Index the rows for the order statistics; call once, after the last add and flush."""
+    def finish(self) -> dict[int, GroupStats]:
+        """Every group's statistics, exact, from one pass over the rows in group order; call
+        once, after the last add and flush.
+
+        A group of up to SMALL_GROUP grants is read into memory and sorted there, a few
+        thousand rows at a time; the larger ones are never held: SQLite sorts their rows on
+        disk, a few passes for all of them together. Both ways give the same figures.
+        """
         if self._rows:
             raise RuntimeError("grants are waiting: flush() before finish()")
         self.db.execute("COMMIT")
-        for column in COLUMNS:
-            self.db.execute(f"CREATE INDEX by_{column} ON grant_row (grp, {column})")
+        large = sorted(group for group, n in self._sizes.items() if n > SMALL_GROUP)
+        stats = self._large_groups(large) if large else {}
+        rows = self.db.execute(f"SELECT {', '.join(_STATS_COLUMNS)} FROM grant_row "
+                               "WHERE grp IS NOT NULL AND grp NOT IN large_group ORDER BY grp")
+        for group, members in itertools.groupby(rows, key=operator.itemgetter(0)):
+            stats[group] = _small_group(list(members))
+        return stats
 
-    def value_at_rank(self, group: int, column: str, rank: int) -> float:
-        """The value at 0-based rank among the group's non-null values of column, in order."""
-        if column not in COLUMNS:
-            raise ValueError(f"no statistics of {column!r}")
-        row = self.db.execute(
-            f"SELECT {column} FROM grant_row WHERE grp = ? AND {column} IS NOT NULL "
-            f"ORDER BY {column} LIMIT 1 OFFSET ?", (group, rank)).fetchone()
-        if row is None:
-            raise IndexError(f"group {group} has no {column} at rank {rank}")
-        return float(row[0])
-
-    def median(self, group: int, column: str, n: int) -> float:
-        """The median of n non-null values, as statistics.median gives it."""
-        low = self.value_at_rank(group, column, (n - 1) // 2)
-        return low if n % 2 else (low + self.value_at_rank(group, column, n // 2)) / 2
-
-    def spread(self, group: int, column: str) -> Spread | None:
-        """min, median, max and n of a column over a group (None if no value)."""
-        n, low, high = self.db.execute(
-            f"SELECT COUNT({column}), MIN({column}), MAX({column}) FROM grant_row "
-            "WHERE grp = ?", (group,)).fetchone()
-        if not n:
-            return None
-
-        def pair_at(rank: int) -> tuple[float, float]:
-            value = self.value_at_rank(group, column, rank)
-            return value, self.value_at_rank(group, column, rank + 1) if rank + 1 < n else value
-
-        return Spread(float(low), self.median(group, column, n), float(high), n,
-                      quantiles.from_ranks(n, pair_at))
-
-    def group_facts(self, group: int) -> GroupFacts:
-        """grants, exact total, recipients, grants naming none, first and last award date,
-        and the shortest and longest duration."""
-        if self._facts is None:
-            self._facts = self._all_group_facts()
-        return self._facts.get(group, _NO_GRANTS)
-
-    def _all_group_facts(self) -> dict[int, GroupFacts]:
-        """Every group's facts from one pass over the table, not one search a group; the
-        totals summed exactly (math.fsum) from the amount index, in group order."""
-        facts: dict[int, list[Any]] = {}
-        for grp, n, recipients, nameless, first, last, shortest, longest in self.db.execute(
-                "SELECT grp, COUNT(*), COUNT(DISTINCT NULLIF(recipient, '')), "
-                "SUM(recipient = ''), MIN(award), MAX(award), MIN(dur_low), MAX(dur_high) "
-                "FROM grant_row NOT INDEXED WHERE grp IS NOT NULL GROUP BY grp"):
-            facts[grp] = [n, 0.0, recipients, nameless or 0, first or "", last or "", shortest,
-                          longest]
-        rows = self.db.execute("SELECT grp, amount FROM grant_row INDEXED BY by_amount "
-                               "WHERE grp IS NOT NULL ORDER BY grp")
-        for grp, amounts in itertools.groupby(rows, key=operator.itemgetter(0)):
-            facts[grp][1] = math.fsum(row[1] for row in amounts)
-        return {grp: (n, total, recipients, nameless, first, last, shortest, longest)
-                for grp, (n, total, recipients, nameless, first, last, shortest, longest)
-                in facts.items()}
+    def _large_groups(self, groups: list[int]) -> dict[int, GroupStats]:
+        """The statistics of the groups too large to hold, each read as a sorted stream."""
+        self.db.executemany("INSERT INTO large_group VALUES (?)", [(g,) for g in groups])
+        facts = {row[0]: row[1:] for row in self.db.execute(
+            "SELECT grp, COUNT(*), COUNT(DISTINCT NULLIF(recipient, '')), SUM(recipient = ''), "
+            "MIN(award), MAX(award), MIN(dur_low), MAX(dur_high), "
+            + ", ".join(f"COUNT({column})" for column in _SPREAD_COLUMNS)
+            + " FROM grant_row WHERE grp IN large_group GROUP BY grp")}
+        rows = self.db.execute("SELECT grp, amount FROM grant_row WHERE grp IN large_group "
+                               "ORDER BY grp")
+        totals = {group: math.fsum(map(operator.itemgetter(1), members))
+                  for group, members in itertools.groupby(rows, key=operator.itemgetter(0))}
+        spreads: dict[str, dict[int, tuple[Spread | None, Callable[[int], float]]]] = {}
+        for place, column in enumerate(_SPREAD_COLUMNS, start=7):
+            values = map(operator.itemgetter(0), self.db.execute(
+                f"SELECT {column} FROM grant_row WHERE grp IN large_group AND {column} IS NOT "
+                f"NULL ORDER BY grp, {column}"))
+            spreads[column] = {}
+            for group in groups:  # in the order of grp, as the values come; each read to its
+                n = facts[group][place]  # last, the largest, so the next group's come next
+                at = _at_ranks(values, _ranks(n)).__getitem__
+                spreads[column][group] = _spread(n, at), at
+        stats = {}
+        for group in groups:
+            n, recipients, nameless, first, last, shortest, longest = facts[group][:7]
+            amount = spreads["amount"][group][0]
+            assert amount is not None
+            years, year_at = spreads["award_year"][group]
+            stats[group] = GroupStats(
+                n, totals[group], recipients, nameless or 0, first or "", last or "", shortest,
+                longest, amount, spreads["dur_mid"][group][0], spreads["per_year"][group][0],
+                _price_year(years, year_at))
+        return stats
 
     def close(self) -> None:
         self.db.close()
+
+
+# The columns whose order statistics are figures.
+_SPREAD_COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
+# The columns read for a group's statistics, in this order.
+_STATS_COLUMNS = ("grp", "amount", "dur_low", "dur_mid", "dur_high", "per_year", "award_year",
+                  "award", "recipient")
+
+
+def _small_group(rows: list[tuple[Any, ...]]) -> GroupStats:
+    """A group's statistics from its rows in memory: what _large_group asks SQLite for."""
+    _, amounts, lows, mids, highs, yearly, years, awards, recipients = zip(*rows, strict=True)
+    named = [r for r in recipients if r] if "" in recipients else recipients
+    dated = [a for a in awards if a is not None] if None in awards else awards
+    starts = [v for v in lows if v is not None] if None in lows else lows
+    ends = [v for v in highs if v is not None] if None in highs else highs
+
+    def spread(values: tuple[Any, ...]) -> tuple[Spread | None, Callable[[int], float]]:
+        ordered = sorted(values if None not in values else [v for v in values if v is not None])
+        return _spread(len(ordered), ordered.__getitem__), ordered.__getitem__
+
+    amount, _ = spread(amounts)
+    assert amount is not None
+    year_spread, year_at = spread(years)
+    return GroupStats(len(rows), math.fsum(amounts), len(set(named)),
+                      len(recipients) - len(named), min(dated, default=""),
+                      max(dated, default=""), min(starts, default=None),
+                      max(ends, default=None), amount, spread(mids)[0], spread(yearly)[0],
+                      _price_year(year_spread, year_at))
+
+
+def _ranks(n: int) -> list[int]:
+    """The 0-based ranks that _spread reads of n sorted values."""
+    if not n:
+        return []
+    wanted = {0, n - 1, (n - 1) // 2, n // 2}
+
+    def pair_at(rank: int) -> tuple[float, float]:
+        wanted.update((rank, min(rank + 1, n - 1)))
+        return 0.0, 0.0
+
+    quantiles.from_ranks(n, pair_at)
+    return sorted(wanted)
+
+
+def _at_ranks(ordered: Iterator[Any], ranks: list[int]) -> dict[int, Any]:
+    """The values at the given ascending ranks of a sorted stream, skipping the rest unread
+    by Python (islice steps over them in C)."""
+    found: dict[int, Any] = {}
+    position = 0
+    for rank in ranks:
+        found[rank] = next(itertools.islice(ordered, rank - position, None))
+        position = rank + 1
+    return found
+
+
+def _spread(n: int, at: Callable[[int], Any]) -> Spread | None:
+    """min, median, max and the cut points of n sorted values, read by rank."""
+    if not n:
+        return None
+    low, high = (n - 1) // 2, n // 2
+    median = float(at(low)) if n % 2 else (float(at(low)) + float(at(high))) / 2
+    return Spread(float(at(0)), median, float(at(n - 1)), n, quantiles.from_ranks(
+        n, lambda rank: (float(at(rank)), float(at(min(rank + 1, n - 1))))))
+
+
+def _price_year(years: Spread | None, at: Callable[[int], float]) -> int | None:
+    """The award year at the lower median rank: the year whose prices the figures are in."""
+    return int(at((years.n - 1) // 2)) if years else None
