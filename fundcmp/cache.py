@@ -111,7 +111,10 @@ def file_key(path: Path | str) -> str | None:
             fingerprint = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
                            info.st_ctime_ns]
             where = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()
-            memo = directory() / f"{where}{MEMO_SUFFIX}"
+            folder = directory()
+            if folder is None:
+                return None
+            memo = folder / f"{where}{MEMO_SUFFIX}"
             known = _read_memo(memo)
             if known is not None and known[0] == fingerprint:
                 return _keyed(known[1])
@@ -164,7 +167,7 @@ def open_or_build(path: Path | str, records: Callable[[], Iterable[Record]],
     """
     folder = directory()
     cache_key = file_key(path) if content is None else key(content)
-    if cache_key is None or not trusted_directory(folder, create=True):
+    if cache_key is None or folder is None or not trusted_directory(folder, create=True):
         return None
     entry = folder / f"{cache_key}{SUFFIX}"
     store = Store(entry, cache_key, str(path), records)
@@ -176,6 +179,11 @@ def open_or_build(path: Path | str, records: Callable[[], Iterable[Record]],
         if not store.build():
             return None
     return store
+
+
+class Linked(Exception):
+    """A programme links to an imported entry (published_as, however the key was spelt): the
+    links are resolved and checked across the registry on load, which the index does not do."""
 
 
 class Store:
@@ -235,7 +243,7 @@ class Store:
         try:
             _write(Path(temp), self.key, self._records())
             os.replace(temp, self.entry)
-        except (OSError, sqlite3.Error, OverflowError):
+        except (OSError, sqlite3.Error, OverflowError, Linked):
             # OverflowError: a figure too extreme to format (a duration of 1e-300 months);
             # the caller then loads the registry without an index, as before there was one
             with contextlib.suppress(OSError):
@@ -620,6 +628,8 @@ def _write(target: Path, cache_key: str, records: Iterable[Record]) -> None:
         for record in records:
             value = record.value
             if isinstance(value, Programme):
+                if value.published is not None:
+                    raise Linked
                 row, rows = _rows_of(programmes, value, counts)
                 batch.append(row)
                 for table, figure in zip(figures, rows, strict=True):

@@ -20,11 +20,16 @@ def enabled() -> bool:
     return os.environ.get(ENV_DISABLE, "") in ("", "0")
 
 
-def directory() -> Path:
-    """$XDG_CACHE_HOME/fundcmp, or ~/.cache/fundcmp when that is unset or not absolute."""
+def directory() -> Path | None:
+    """$XDG_CACHE_HOME/fundcmp, or ~/.cache/fundcmp when that is unset or not absolute;
+    None when there is no home to find it in."""
     base = os.environ.get("XDG_CACHE_HOME", "")
-    root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
-    return root / "fundcmp"
+    if os.path.isabs(base):
+        return Path(base) / "fundcmp"
+    try:
+        return Path.home() / ".cache" / "fundcmp"
+    except (RuntimeError, KeyError):  # no HOME and no passwd entry (a container's --user N)
+        return None
 
 
 def mine(info: os.stat_result) -> bool:
@@ -37,7 +42,7 @@ def trusted_directory(folder: Path, create: bool) -> bool:
     try:
         info = os.lstat(folder)
     except FileNotFoundError:
-        if not create:
+        if not create or not _ours_to_fill(folder.parent):
             return False
         try:
             folder.parent.mkdir(parents=True, exist_ok=True)
@@ -48,3 +53,19 @@ def trusted_directory(folder: Path, create: bool) -> bool:
     except OSError:
         return False
     return stat.S_ISDIR(info.st_mode) and mine(info)
+
+
+def _ours_to_fill(folder: Path) -> bool:
+    """Whether the nearest existing directory at or above folder is this user's, or shared
+    as /tmp is (sticky): under sudo with HOME kept, a cache made in the user's home would be
+    root's, and lock them out of it."""
+    for place in (folder, *folder.parents):
+        try:
+            info = os.stat(place)
+            return info.st_uid == os.geteuid() or bool(info.st_mode & stat.S_ISVTX)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False
+    return False
+

@@ -49,24 +49,36 @@ _last: list[tuple[tuple[Programme, ...], list[str]]] = []
 
 
 def registry(path: str, text: str, parse: Callable[[], Iterable[Record]]) -> Registry:
-    """The registry: revived from its entry, else parsed (and the entry written)."""
+    """The registry: revived from its entry, else parsed (and the entry written).
+
+    A registry whose programmes link to imported entries (published_as, however the key
+    is spelt) is never kept: its links are resolved and checked on every load.
+    """
     folder = cache_dir.directory()
-    if not cache_dir.trusted_directory(folder, create=True):
+    if folder is None or not cache_dir.trusted_directory(folder, create=True):
         return collect(path, parse())
     entry = folder / f"{zlib.crc32(text.encode()):08x}{SUFFIX}"
     revived = _revive(entry, path, text)
     if revived is not None:
         found, lines = revived
-    else:
-        from fundcmp.checks import check
-
-        found = list(parse())
-        lines = [f.line() for f in check([r.value for r in found
-                                          if isinstance(r.value, Programme)])]
-        _write(entry, text, found, lines)
+        loaded = collect(path, found)
+        if not _linked(loaded):
+            _last[:] = [(loaded.programmes, lines)]
+            return loaded
+    found = list(parse())
     loaded = collect(path, found)
+    if _linked(loaded):
+        return loaded
+    from fundcmp.checks import check
+
+    lines = [f.line() for f in check(list(loaded.programmes))]
+    _write(entry, text, found, lines)
     _last[:] = [(loaded.programmes, lines)]
     return loaded
+
+
+def _linked(loaded: Registry) -> bool:
+    return any(p.published is not None for p in loaded.programmes)
 
 
 def findings(programmes: tuple[Programme, ...]) -> list[str] | None:
@@ -135,16 +147,19 @@ def _write(entry: Path, text: str, fresh: list[Record], lines: list[str]) -> Non
         "sources": [[r.line, r.raw] for r in fresh if isinstance(r.value, Source)],
         "programmes": [[r.line, r.raw] for r in fresh if isinstance(r.value, Programme)],
     }
-    temp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+    import tempfile
+
+    temp = ""
     try:
         data = json.dumps(stored, separators=(",", ":")).encode("ascii")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        fd, temp = tempfile.mkstemp(dir=entry.parent, prefix=f".{entry.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(temp, entry)
     except (OSError, ValueError, TypeError):
-        with contextlib.suppress(OSError):
-            temp.unlink()
+        if temp:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
         return
     _prune(entry.parent)
 

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from fundcmp import cache_dir, registry, small_cache
 from fundcmp.cli import cli
+from tests.test_published import DISAGREEING as PUBLISHED_DISAGREEING
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_TEXT = (ROOT / "fundcmp" / "programmes.yaml").read_text(encoding="utf-8")
@@ -46,10 +47,10 @@ def _write(tmp_path: Path, text: str = SHIPPED_TEXT, name: str = "registry.yaml"
 
 
 def _refuse_to_parse(monkeypatch: pytest.MonkeyPatch) -> None:
-    def parse(text: str, path: str) -> None:
+    def parse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("parsed instead of reading the cache")
 
-    monkeypatch.setattr(registry, "parse", parse)
+    monkeypatch.setattr(registry, "_parsed", parse)
 
 
 def _run(path: Path, *args: str) -> tuple[int, str, str]:
@@ -266,3 +267,62 @@ def test_old_entries_are_pruned_and_no_temporary_file_is_left(
     assert len(_entries(cache_home)) == small_cache.KEEP_ENTRIES
     assert [p.name for p in cache_home.iterdir() if not p.name.endswith(small_cache.SUFFIX)] \
         == []
+
+
+def test_the_parse_is_refused_where_the_tests_refuse_it(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """_refuse_to_parse must stop an uncached load, or a test of the cache proves nothing."""
+    _refuse_to_parse(monkeypatch)
+    with pytest.raises(AssertionError, match="parsed instead"):
+        registry.load(_write(tmp_path), use_cache=False)
+
+
+# A YAML escape spells the key without the word "published_as".
+LINKED = PUBLISHED_DISAGREEING.replace("published_as:", '"published\\x5fas":')
+
+
+@pytest.mark.parametrize("padding", [0, 40_000], ids=["small", "indexed size"])
+@pytest.mark.parametrize("entry", ["fund", "stated"], ids=["warns", "refused"])
+def test_a_link_however_spelt_is_resolved_as_without_the_cache(
+        entry: str, padding: int, tmp_path: Path, cache_home: Path) -> None:
+    """A YAML escape spells published_as without the word: the caches must still step aside."""
+    text = LINKED.replace("entry: fund", f"entry: {entry}") + "#" * padding + "\n"
+    path = _write(tmp_path, text)
+    expected = CliRunner().invoke(cli, ["--no-cache", "--registry", str(path), "list"])
+    assert ("more published grants" in expected.stderr) == (entry == "fund"), expected.stderr
+    for _ in range(3):
+        result = CliRunner().invoke(cli, ["--registry", str(path), "list"])
+        assert (result.exit_code, result.stdout, result.stderr) == (
+            expected.exit_code, expected.stdout, expected.stderr)
+    assert _entries(cache_home) == []
+    assert not list(cache_home.glob("*.sqlite*")) if cache_home.exists() else True
+
+
+def test_no_home_directory_means_no_cache_not_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", no_home)
+    result = CliRunner().invoke(cli, ["--registry", str(_write(tmp_path)), "list",
+                                      "--format", "tsv"])
+    assert result.exit_code == 0, result.output
+    assert "shared-purpose" in result.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a directory to another user")
+def test_no_cache_directory_is_made_inside_another_users_home(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As under sudo with HOME kept: a root-owned ~/.cache would lock the user out of it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, 12345, 12345)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    result = CliRunner().invoke(cli, ["--registry", str(_write(tmp_path)), "list",
+                                      "--format", "tsv"])
+    assert result.exit_code == 0, result.output
+    assert list(home.iterdir()) == []
+
