@@ -33,6 +33,7 @@ def test_programmes_titled_like_yaml_values_load_and_list_unchanged(tmp_path: Pa
     into = tmp_path / "r.yaml"
     result = CliRunner().invoke(cli, ["import", str(data), "--into", str(into)])
     assert result.exit_code == 0, result.stderr
+    assert "fundcmp: 1 grant of X has the placeholder programme title 'null'" in result.stderr
     names = {p.name for p in load(into, use_cache=False).programmes}
     assert names == set(AWKWARD_TITLES)
     listed = CliRunner().invoke(cli, ["--registry", str(into), "list", "--format", "tsv",

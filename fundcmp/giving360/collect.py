@@ -142,7 +142,8 @@ class _Grouping:
         for e in entries:
             if e.programme_title and fields.is_placeholder(e.programme_title):
                 found.append(f"{e.grants} grant{'s' if e.grants != 1 else ''} of "
-                             f"{e.funder_name} have the placeholder programme title "
+                             f"{e.funder_name} {'have' if e.grants != 1 else 'has'} the "
+                             "placeholder programme title "
                              f"{e.programme_title!r}: imported under it as written")
         whole = [e for e in entries if e.ungrouped]
         if whole and not self.ungrouped:
