@@ -113,6 +113,33 @@ def test_an_xlsx_workbook_imports_like_its_csv(tmp_path: Path) -> None:
                                               quantiles.of([1000.0, 6001.0]))
 
 
+def test_every_sheet_of_grants_in_a_workbook_is_read_and_said(tmp_path: Path) -> None:
+    """Publishers split grants by year across sheets; a read-me or a child table is no grants
+    sheet (it lacks the columns an import needs) and is passed over."""
+    import openpyxl
+
+    header = ["Identifier", "Amount Awarded", "Currency", "Award Date",
+              "Funding Org:Identifier", "Funding Org:Name", "Grant Programme:Title"]
+    book = openpyxl.Workbook()
+    book.active.title = "Read me"
+    book.active.append(["Our grants, a sheet a year"])
+    for year, amounts in ((2019, [1000, 2000]), (2020, [3000])):
+        sheet = book.create_sheet(f"Grants {year}")
+        for i, amount in enumerate(amounts):
+            if i == 0:
+                sheet.append(header)
+            sheet.append([f"G-{year}-{i}", amount, "GBP", datetime(year, 4, 1), "GB-CHC-1",
+                          "Fund", "Main"])
+    book.create_sheet("Locations").append(["Identifier", "Beneficiary Location:Name"])
+    book["Locations"].append(["G-2019-0", "Leeds"])
+    book.save(tmp_path / "g.xlsx")
+    summary = giving360.collect([tmp_path / "g.xlsx"])
+    (entry,) = summary.entries
+    assert (summary.grants_read, entry.grants, entry.total) == (3, 3, 6000)
+    assert any("grants read from 2 sheets: 'Grants 2019', 'Grants 2020'" in n
+               for n in summary.notes), summary.notes
+
+
 # 3. Date problems never drop money --------------------------------------------------------
 
 @pytest.mark.parametrize(("planned", "kind"), [

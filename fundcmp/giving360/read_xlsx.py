@@ -1,9 +1,10 @@
 """Grants from an XLSX workbook with the 360Giving column titles, streamed with openpyxl.
 
 openpyxl's read-only mode parses the sheet's XML as it goes, so memory stays
-flat. The grants sheet is the first whose header row (within its first rows:
-some publishers put a title above it) has the columns an import needs; date
-cells arrive as dates, numbers as numbers.
+flat. A grants sheet is one whose header row (within its first rows: some
+publishers put a title above it) has the columns an import needs; every such
+sheet is read, in order (a read-me or a child table of locations is not one).
+Date cells arrive as dates, numbers as numbers.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
 
 
 def _sheet_grants(book: Any, info: FileInfo) -> Iterator[RawGrant]:
-    looked = []
+    """The rows of every grants sheet, in order: publishers split grants by year or fund."""
+    looked, read = [], []
     for sheet in book.worksheets:
         rows = sheet.iter_rows(values_only=True)
         for number, header in enumerate(rows, start=1):
@@ -46,17 +48,26 @@ def _sheet_grants(book: Any, info: FileInfo) -> Iterator[RawGrant]:
             if missing_columns(found):
                 continue
             info.names = column_names(found, list(header))
-            columns = list(found.items())
-            where = f"{info.name}: {sheet.title}!row "
-            for row_number, row in enumerate(rows, start=number + 1):
-                if len(row) <= max(found.values()):
-                    row = (*row, *([None] * (max(found.values()) + 1 - len(row))))
-                raw = {key: row[i] for key, i in columns}
-                if all(v is None or v == "" for v in row):
-                    continue
-                yield f"{where}{row_number}", raw
-            return
+            read.append(sheet.title)
+            yield from _rows(rows, found, f"{info.name}: {sheet.title}!row ", number + 1)
+            break
         looked.append(sheet.title)
-    raise info.refuse("no sheet has the 360Giving column titles (looked at "
-                      + ", ".join(repr(t) for t in looked) + "): it needs "
-                      + ", ".join(repr(t) for t in missing_columns({})))
+    if not read:
+        raise info.refuse("no sheet has the 360Giving column titles (looked at "
+                          + ", ".join(repr(t) for t in looked) + "): it needs "
+                          + ", ".join(repr(t) for t in missing_columns({})))
+    if len(read) > 1:
+        info.notes.append(f"grants read from {len(read)} sheets: "
+                          + ", ".join(repr(t) for t in read))
+
+
+def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], where: str,
+          first: int) -> Iterator[RawGrant]:
+    columns = list(found.items())
+    width = max(found.values()) + 1
+    for row_number, row in enumerate(rows, start=first):
+        if len(row) < width:
+            row = (*row, *([None] * (width - len(row))))
+        if all(v is None or v == "" for v in row):
+            continue
+        yield f"{where}{row_number}", {key: row[i] for key, i in columns}
