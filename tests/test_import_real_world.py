@@ -220,13 +220,14 @@ def test_a_csv_with_a_spaced_title_imports_its_programmes(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(("written", "read"), [
     ("£26,000", (26000.0, "£")), ("26000", (26000.0, "")), ("1,234.50", (1234.5, "")),
-    (500, (500.0, "")), (0.5, (0.5, "")), ("€ 300", (300.0, "€"))])
+    (500, (500.0, "")), (0.5, (0.5, "")), ("€ 300", (300.0, "€")),
+    ("GBP 1,000", (1000.0, "GBP")), ("1,000 gbp", (1000.0, "GBP")), ("EUR300", (300.0, "EUR"))])
 def test_amounts_as_publishers_write_them(written: Any, read: tuple[float, str]) -> None:
     assert fields.read_amount(written) == read
 
 
 @pytest.mark.parametrize("written", ["18k", "3 thousand", "tbc", "1,00", "", None, True, -5,
-                                     2e15, "£-"])
+                                     2e15, "£-", "GPB 1000", "GBP", "GBP £100", "1000 GBP EUR"])
 def test_what_is_not_an_amount_is_a_problem(written: Any) -> None:
     with pytest.raises(FieldProblem):
         fields.read_amount(written)
@@ -234,7 +235,10 @@ def test_what_is_not_an_amount_is_a_problem(written: Any) -> None:
 
 def test_currencies_must_be_iso_4217_and_agree_with_a_money_sign() -> None:
     assert fields.read_currency("gbp") == "GBP" and fields.read_currency("", "£") == "GBP"
-    for bad, sign in (("GPB", ""), ("EUR", "£"), ("", "$"), ("", "")):
+    assert fields.read_currency("", "EUR") == "EUR" and fields.read_currency("eur", "EUR") == "EUR"
+    assert fields.read_currency("£") == "GBP" and fields.read_currency(" £ ", "£") == "GBP"
+    for bad, sign in (("GPB", ""), ("EUR", "£"), ("", "$"), ("", ""), ("GBP", "EUR"),
+                      ("£", "€"), ("£", "USD"), ("$", "")):
         with pytest.raises(FieldProblem):
             fields.read_currency(bad, sign)
 

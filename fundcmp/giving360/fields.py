@@ -114,8 +114,14 @@ def missing_columns(found: dict[str, int]) -> list[str]:
 _AMOUNT_RE = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^\.\d+$", re.ASCII)
 
 
+# An amount with its currency's code before or after it: "GBP 1,000", "1000 gbp".
+_CODED_RE = re.compile(r"^(?:(?P<front>[A-Za-z]{3})\s*(?P<number>[-\d.,]+)|"
+                       r"(?P<number2>[-\d.,]+)\s*(?P<back>[A-Za-z]{3}))$", re.ASCII)
+
+
 def read_amount(value: Any) -> tuple[float, str]:
-    """(amount, the money sign it was written with or ''): numbers, "26000", "£26,000.50".
+    """(amount, the money sign or currency code it was written with, or ''): numbers,
+    "26000", "£26,000.50", "GBP 1,000".
 
     Refuses what would be a guess: "18k", "3 thousand", "tbc", a negative amount.
     """
@@ -130,6 +136,11 @@ def read_amount(value: Any) -> tuple[float, str]:
         body, sign = words, ""
         if body[0] in SIGNS:
             body, sign = body[1:].strip(), body[0]
+        else:
+            coded = _CODED_RE.match(body)
+            if coded and (coded["front"] or coded["back"]).upper() in ISO_4217:
+                body = coded["number"] or coded["number2"]
+                sign = (coded["front"] or coded["back"]).upper()
         negative = body.startswith("-")
         if negative:
             body = body[1:].strip()
@@ -150,19 +161,25 @@ def read_amount(value: Any) -> tuple[float, str]:
 
 
 def read_currency(value: Any, sign: str = "") -> str:
-    """The grant's ISO 4217 code; a money sign in the amount must agree with it.
+    """The grant's ISO 4217 code; a money sign or code in the amount must agree with it.
 
-    Lower case is read as upper ("gbp"). With no currency, "£" or "€" says which.
+    Lower case is read as upper ("gbp"). With no currency, the amount's "£", "€" or code
+    says which; a sign written where the code belongs ("£") is read as that sign.
     """
     code = text(value).upper()
+    if code in SIGNS:
+        if sign and sign != code:
+            raise FieldProblem(f"the amount is written with {sign} but the currency is "
+                               "another", code)
+        code, sign = "", code
     if not code:
-        implied = SIGNS.get(sign, ("",))[0]
+        implied = sign if sign in ISO_4217 else SIGNS.get(sign, ("",))[0]
         if implied:
             return implied
-        raise FieldProblem("missing")
+        raise FieldProblem("missing" if not sign else f"{sign} names no one currency")
     if code not in ISO_4217:
         raise FieldProblem("not an ISO 4217 currency code", text(value))
-    if sign and code not in SIGNS[sign]:
+    if sign and code not in ((sign,) if sign in ISO_4217 else SIGNS[sign]):
         raise FieldProblem(f"the amount is written with {sign} but the currency is another",
                            code)
     return code
