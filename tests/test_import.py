@@ -295,6 +295,18 @@ def test_an_overlong_funder_identifier_leaves_its_grant_out_not_the_file(
     assert list(listed(tmp_path / "out.jsonl")) == ["small-grants-gb-chc-1000001"]
 
 
+def test_an_item_of_grants_that_is_no_object_is_one_problem(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", [None, 5, grant("G-1")])
+    result = run("import", data, "--into", tmp_path / "out.jsonl", "--report",
+                 tmp_path / "report.csv")
+    assert result.exit_code == 3
+    assert result.stderr == ("fundcmp: 2 grants (no money): grant: not a grant object; left "
+                             "out of the money: (no id: grants[0]), (no id: grants[1])\n")
+    rows = list(csv.DictReader((tmp_path / "report.csv").open(encoding="utf-8")))
+    assert [r["detail"] for r in rows] == ["not a grant object (null)",
+                                           "not a grant object (a number)"]
+
+
 def test_nothing_importable_exits_1_and_writes_nothing(tmp_path: Path) -> None:
     data = write_json(tmp_path / "g.json", [grant("B-1", "x")])
     out = tmp_path / "out.yaml"

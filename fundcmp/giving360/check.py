@@ -23,6 +23,7 @@ from fundcmp.giving360.fields import (
     Order,
     real_time,
 )
+from fundcmp.giving360.reading import NOT_A_GRANT
 from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
 
 LEFT_OUT = "left out of the money"
@@ -219,6 +220,9 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
           orders: dict[str, Order] | None = None,
           keep_zero: bool = False) -> tuple[Grant | None, list[Problem]]:
     """The grant (None when it cannot count) and all of its problems."""
+    if NOT_A_GRANT in raw:
+        return None, [Problem(where, "", "grant", "not a grant object",
+                              f"not a grant object ({raw[NOT_A_GRANT]})", LEFT_OUT, None)]
     get = raw.get
     grant_id = fields.text(get("id"))
     problems: list[Problem] = []

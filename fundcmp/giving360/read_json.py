@@ -17,7 +17,14 @@ from typing import Any
 
 from fundcmp.errors import one_line
 from fundcmp.giving360.fields import text
-from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, first_byte, open_binary
+from fundcmp.giving360.reading import (
+    NOT_A_GRANT,
+    FileInfo,
+    ProgressSink,
+    RawGrant,
+    first_byte,
+    open_binary,
+)
 
 META_KEYS = ("issued", "modified")
 SCALARS = ("string", "number", "integer", "double")
@@ -35,10 +42,13 @@ def backend() -> ModuleType:
         return ijson.get_backend("python")  # type: ignore[no-any-return]
 
 
+_JSON_KINDS = {type(None): "null", bool: "true or false", str: "a string", list: "a list"}
+
+
 def facts(obj: Any) -> dict[str, Any]:
     """The facts fundcmp reads from one grant object (of an array field, its first object)."""
     if type(obj) is not dict:
-        return {}
+        return {NOT_A_GRANT: _JSON_KINDS.get(type(obj), "a number")}
     get = obj.get
     funder, programme = get("fundingOrganization"), get("grantProgramme")
     planned, recipient = get("plannedDates"), get("recipientOrganization")

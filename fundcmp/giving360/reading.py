@@ -21,6 +21,9 @@ HEAD_BYTES = 65536  # white space a file may start with before its first real by
 RawGrant = tuple[str, dict[str, Any]]
 ProgressSink = Callable[[int], None]
 
+# The fact a reader gives in place of all others for an item that is no grant object.
+NOT_A_GRANT = "not_a_grant"
+
 # The JSON paths of the facts, for naming a field in a problem.
 JSON_NAMES = {
     "id": "id", "amount": "amountAwarded", "currency": "currency", "award_date": "awardDate",
