@@ -335,6 +335,15 @@ def test_not_360giving_files_are_refused_in_one_line(tmp_path: Path) -> None:
 
 
 
+def test_a_tab_separated_file_is_read_as_csv(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "g.csv", [grant("G-1", 700)])
+    tsv = tmp_path / "g.tsv"
+    tsv.write_text(data.read_text(encoding="utf-8-sig").replace(",", "\t"), encoding="utf-8")
+    result = run("import", tsv, "--into", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    assert "1 programme entry from 1 grant (£700)" in result.stdout
+
+
 def test_a_file_of_no_known_suffix_is_read_as_json_only_when_it_looks_like_json(
         tmp_path: Path) -> None:
     package = json.dumps({"grants": [grant("G-1")]})
@@ -350,7 +359,7 @@ def test_a_file_of_no_known_suffix_is_read_as_json_only_when_it_looks_like_json(
         assert result.exit_code == 1, name
         assert result.stderr.strip() == (
             f"fundcmp: {path}: not a file fundcmp reads: give a 360Giving JSON data package"
-            " (.json), CSV (.csv) or XLSX (.xlsx) file"), result.stderr
+            " (.json), CSV (.csv, .tsv) or XLSX (.xlsx) file"), result.stderr
 
 def test_funder_option_keeps_only_that_funders_grants(tmp_path: Path) -> None:
     data = write_json(tmp_path / "g.json", [grant("G-1"), grant("G-2", funder=FUND_TWO)])

@@ -78,7 +78,7 @@ def read(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[
         from fundcmp.giving360 import read_xlsx
 
         return read_xlsx.grants(path, info, on_bytes)
-    if suffix == ".csv":
+    if suffix in (".csv", ".tsv"):
         from fundcmp.giving360 import read_csv
 
         return read_csv.grants(path, info, on_bytes)
@@ -86,7 +86,7 @@ def read(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[
         with open_binary(path, info) as stream:
             if first_byte(stream) not in (b"{", b"["):
                 raise info.refuse("not a file fundcmp reads: give a 360Giving JSON data "
-                                  "package (.json), CSV (.csv) or XLSX (.xlsx) file")
+                                  "package (.json), CSV (.csv, .tsv) or XLSX (.xlsx) file")
     from fundcmp.giving360 import read_json
 
     return read_json.grants(path, info, on_bytes)
