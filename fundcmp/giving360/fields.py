@@ -136,7 +136,7 @@ def read_amount(value: Any) -> tuple[float, str]:
         body, sign = words, ""
         if body[0] in SIGNS:
             body, sign = body[1:].strip(), body[0]
-        else:
+        elif body[0].isalpha() or body[-1].isalpha():
             coded = _CODED_RE.match(body)
             if coded and (coded["front"] or coded["back"]).upper() in ISO_4217:
                 body = coded["number"] or coded["number2"]
