@@ -199,6 +199,16 @@ def test_column_titles_match_ignoring_case_and_spacing_and_old_titles() -> None:
                      "programme_title": 5, "duration": 7}
 
 
+def test_flattened_json_paths_are_column_titles_too() -> None:
+    """Some publishers flatten the JSON without titles: `fundingOrganization/0/id`."""
+    found = fields.match_columns(["id", "amountAwarded", "currency", "awardDate",
+                                  "fundingOrganization/0/id", "fundingOrganization.0.name",
+                                  "grantProgramme/0/title", "plannedDates/0/duration",
+                                  "recipientOrganization/0/id"])
+    assert found == {"id": 0, "amount": 1, "currency": 2, "award_date": 3, "funder_id": 4,
+                     "funder_name": 5, "programme_title": 6, "duration": 7, "recipient_id": 8}
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[Any]],
               encoding: str = "utf-8") -> Path:
     with path.open("w", newline="", encoding=encoding) as out:

@@ -82,6 +82,16 @@ COLUMN_TITLES: dict[str, tuple[str, ...]] = {
     "recipient_name": ("Recipient Org:Name", "Recipient Organisation:Name",
                        "Recipient Organization:Name"),
 }
+# The JSON paths of the facts, for naming a field in a problem; flattened (`a/0/b`,
+# `a.0.b`, `a.b`), they are column titles too, as tools that flatten without titles write them.
+JSON_NAMES = {
+    "id": "id", "amount": "amountAwarded", "currency": "currency", "award_date": "awardDate",
+    "funder_id": "fundingOrganization.id", "funder_name": "fundingOrganization.name",
+    "programme_code": "grantProgramme.code", "programme_title": "grantProgramme.title",
+    "start": "plannedDates.startDate", "end": "plannedDates.endDate",
+    "duration": "plannedDates.duration", "recipient_id": "recipientOrganization.id",
+    "recipient_name": "recipientOrganization.name",
+}
 REQUIRED_COLUMNS = ("id", "amount", "funder_id")
 _SPACE_RE = re.compile(r"[\s_]+")
 
@@ -92,6 +102,8 @@ def title_key(title: Any) -> str:
 
 
 _TITLE_KEYS = {title_key(t): key for key, titles in COLUMN_TITLES.items() for t in titles}
+_TITLE_KEYS.update({title_key(path.replace(".", joint)): key
+                    for key, path in JSON_NAMES.items() for joint in (".", "/0/", ".0.")})
 
 
 def match_columns(header: Sequence[Any]) -> dict[str, int]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from fundcmp.errors import FundcmpError, one_line
-from fundcmp.giving360.fields import COLUMN_TITLES
+from fundcmp.giving360.fields import COLUMN_TITLES, JSON_NAMES
 
 HEAD_BYTES = 65536  # white space a file may start with before its first real byte
 
@@ -23,17 +23,6 @@ ProgressSink = Callable[[int], None]
 
 # The fact a reader gives in place of all others for an item that is no grant object.
 NOT_A_GRANT = "not_a_grant"
-
-# The JSON paths of the facts, for naming a field in a problem.
-JSON_NAMES = {
-    "id": "id", "amount": "amountAwarded", "currency": "currency", "award_date": "awardDate",
-    "funder_id": "fundingOrganization.id", "funder_name": "fundingOrganization.name",
-    "programme_code": "grantProgramme.code", "programme_title": "grantProgramme.title",
-    "start": "plannedDates.startDate", "end": "plannedDates.endDate",
-    "duration": "plannedDates.duration", "recipient_id": "recipientOrganization.id",
-    "recipient_name": "recipientOrganization.name",
-}
-
 
 class ImportDataError(FundcmpError):
     """A file that cannot be read as 360Giving data at all (exit status 1)."""
