@@ -199,6 +199,17 @@ def test_column_titles_match_ignoring_case_and_spacing_and_old_titles() -> None:
                      "programme_title": 5, "duration": 7}
 
 
+def test_a_header_row_repeated_by_joining_files_is_skipped_and_said(tmp_path: Path) -> None:
+    header = ["Identifier", "Amount Awarded", "Currency", "Award Date", "Funding Org:Identifier",
+              "Grant Programme:Title"]
+    data = write_csv(tmp_path / "g.csv", header, [
+        ["G-1", "100", "GBP", "2020-01-01", "GB-1", "Main"], header,
+        ["G-2", "200", "GBP", "2021-01-01", "GB-1", "Main"]])
+    summary = giving360.collect([data])
+    assert (summary.entries[0].total, summary.left_out, summary.kinds) == (300, 0, {})
+    assert any("the header row is repeated once (line 3)" in n for n in summary.notes)
+
+
 def test_flattened_json_paths_are_column_titles_too() -> None:
     """Some publishers flatten the JSON without titles: `fundingOrganization/0/id`."""
     found = fields.match_columns(["id", "amountAwarded", "currency", "awardDate",

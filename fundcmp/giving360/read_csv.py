@@ -79,7 +79,10 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             cells = operator.itemgetter(*found.values())
             width = max(found.values()) + 1
             id_column = found["id"]
+            header_id = header[id_column]
             name = info.name
+            repeated: list[int] = []  # the first few lines of a header row met again
+            repeats = 0
             for row in reader:
                 if len(row) < width:
                     if not any(cell.strip() for cell in row):
@@ -87,11 +90,20 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                     row += [""] * (width - len(row))
                 elif not row[id_column] and not any(cell.strip() for cell in row):
                     continue
+                if row[id_column] == header_id and row[:len(header)] == header:
+                    repeats += 1  # files joined end to end
+                    repeated += [reader.line_num] if repeats <= 3 else []
+                    continue
                 if on_bytes is not None and reader.line_num % 4096 == 0:
                     on_bytes(stream.tell())
                 yield f"{name}:{reader.line_num}", dict(zip(keys, cells(row), strict=True))
             if on_bytes is not None:
                 on_bytes(stream.tell())
+            if repeats:
+                times = "once" if repeats == 1 else f"{repeats} times"
+                lines = ", ".join(map(str, repeated)) + (", ..." if repeats > 3 else "")
+                info.notes.append(f"the header row is repeated {times} (line "
+                                  f"{lines}): read as a header, not a grant")
         except csv.Error as exc:
             raise info.refuse(f"not valid CSV near line {reader.line_num}: {exc}") from None
         finally:
