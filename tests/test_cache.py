@@ -55,10 +55,10 @@ def _outcome(path: Path, use_cache: bool) -> registry.Registry | str:
 
 def _refuse_to_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make any YAML parse fail loudly, so a load that succeeds must have come from the cache."""
-    def parse(text: str, path: str) -> None:
+    def parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("parsed instead of reading the cache")
 
-    monkeypatch.setattr(registry, "parse", parse)
+    monkeypatch.setattr(registry, "_parsed", parse)
 
 
 COMMANDS = [
@@ -161,7 +161,8 @@ CORRUPTIONS = {
 
 @pytest.mark.parametrize("corrupt", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
 def test_a_corrupt_entry_is_ignored_and_rebuilt(corrupt: object, tmp_path: Path,
-                                                cache_home: Path) -> None:
+                                                cache_home: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "registry.yaml"
     path.write_bytes(SHIPPED_BYTES)
     fresh = registry.load(path, use_cache=False)
@@ -172,9 +173,9 @@ def test_a_corrupt_entry_is_ignored_and_rebuilt(corrupt: object, tmp_path: Path,
     entry.write_bytes(corrupt(good))
     assert registry.load(path) == fresh
     (rebuilt,) = _entries(cache_home)
-    _refuse_to_parse_now = registry.parse
-    assert rebuilt == entry and _refuse_to_parse_now is registry.parse
-    assert registry.load(path) == fresh
+    assert rebuilt == entry
+    _refuse_to_parse(monkeypatch)
+    assert registry.load(path) == fresh  # from the rebuilt entry
 
 
 def _forge(entry: Path, sql: str, *params: object) -> None:
@@ -340,3 +341,14 @@ def test_only_a_regular_file_is_indexed(cache_home: Path, monkeypatch: pytest.Mo
     assert result.exit_code == 1
     assert result.stderr == ("fundcmp: /dev/zero: larger than the 4,096-byte limit for a "
                              f"registry (set {registry.MAX_BYTES_VAR} to raise it)\n")
+
+
+def test_the_parse_is_refused_where_the_tests_refuse_it(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """_refuse_to_parse must stop an uncached load, or a test of the cache proves nothing."""
+    path = tmp_path / "registry.yaml"
+    path.write_bytes(SHIPPED_BYTES)
+    _refuse_to_parse(monkeypatch)
+    with pytest.raises(AssertionError, match="parsed instead"):
+        registry.load(path, use_cache=False)
+
