@@ -260,15 +260,19 @@ class Store:
             return False
         return True
 
+    def close(self) -> None:
+        """Let the entry go: a process that runs many commands keeps no file open."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
     def _retry(self, query: Callable[[], T]) -> T:
         """Answer from the entry; if it cannot be believed, rebuild it once and answer again."""
         try:
             return query()
         except (Stale, TypeError, ValueError, KeyError, IndexError):
             pass  # what a damaged or forged entry can raise
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self.close()
         with contextlib.suppress(OSError):
             self.entry.unlink(missing_ok=True)
         if not self.build():

@@ -128,6 +128,8 @@ class State:
             files = paths(click.get_current_context().meta.get(REGISTRIES_KEY, []))
             # one registry file has an index; several are combined from their loads
             self._store = indexed(files[0]) if self.use_cache and len(files) == 1 else None
+            if self._store is not None:
+                click.get_current_context().find_root().call_on_close(self._store.close)
             if self._store is not None and self.warn and not self._warned:
                 self._warned = True
                 for line in self._store.findings():

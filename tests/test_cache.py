@@ -352,3 +352,20 @@ def test_the_parse_is_refused_where_the_tests_refuse_it(tmp_path: Path,
     with pytest.raises(AssertionError, match="parsed instead"):
         registry.load(path, use_cache=False)
 
+
+def test_each_command_closes_the_index_it_opened(tmp_path: Path, cache_home: Path) -> None:
+    """A CLI run in a long-lived process (a test session, a notebook) leaves no file open."""
+    path = tmp_path / "registry.yaml"
+    path.write_bytes(SHIPPED_BYTES)
+    command = ["--registry", str(path), "rank", "--by", "funding", "--format", "tsv"]
+    assert CliRunner().invoke(cli, command).exit_code == 0  # builds the entry
+
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_files()
+    for _ in range(5):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 0, result.output
+    assert open_files() == before
+
