@@ -59,15 +59,14 @@ def registry(path: str, text: str, parse: Callable[[], Iterable[Record]]) -> Reg
         return collect(path, parse())
     entry = folder / f"{zlib.crc32(text.encode()):08x}{SUFFIX}"
     revived = _revive(entry, path, text)
-    if revived is not None:
+    if revived is not None and not _linked(r.value for r in revived[0]):
         found, lines = revived
         loaded = collect(path, found)
-        if not _linked(loaded):
-            _last[:] = [(loaded.programmes, lines)]
-            return loaded
+        _last[:] = [(loaded.programmes, lines)]
+        return loaded
     found = list(parse())
     loaded = collect(path, found)
-    if _linked(loaded):
+    if _linked(loaded.programmes):
         return loaded
     from fundcmp.checks import check
 
@@ -77,8 +76,8 @@ def registry(path: str, text: str, parse: Callable[[], Iterable[Record]]) -> Reg
     return loaded
 
 
-def _linked(loaded: Registry) -> bool:
-    return any(p.published is not None for p in loaded.programmes)
+def _linked(values: Iterable[object]) -> bool:
+    return any(isinstance(v, Programme) and v.published is not None for v in values)
 
 
 def findings(programmes: tuple[Programme, ...]) -> list[str] | None:
