@@ -17,6 +17,7 @@ from typing import Any
 from fundcmp.errors import one_line
 from fundcmp.escaping import csv_cell
 from fundcmp.giving360.check import Problem
+from fundcmp.giving360.fields import capped
 from fundcmp.giving360.store import Spread
 
 MAX_KIND_LINES = 24
@@ -192,7 +193,6 @@ def source_record(summary: Summary, files: list[str], today: str) -> dict[str, s
     registry's limit on text.
     """
     from fundcmp.giving360.collect import slugify
-    from fundcmp.giving360.fields import printable
 
     stem = PurePath(files[0]).stem
     undated = "" if summary.source_date else " (the data states no date: dated the day read)"
@@ -204,17 +204,18 @@ def source_record(summary: Summary, files: list[str], today: str) -> dict[str, s
         "title": f"360Giving grants data: {summary.grants_read} grant identifiers read, "
                  f"{summary.grants_used} imported{undated}",
         "date": summary.source_date or today,
-        "document": names_within([printable(PurePath(f).name) for f in files], "files", ", "),
+        "document": names_within([PurePath(f).name for f in files], "files", ", "),
     }
 
 
 def names_within(names: list[str], what: str, joiner: str = "; ") -> str:
-    """Names joined until SOURCE_NAMES_CHARS, then the rest counted: 'a; b and 38 more funders'."""
+    """Names joined until SOURCE_NAMES_CHARS, then the rest counted: 'a; b and 38 more funders'.
+    Each is made registry text as a title is (fields.capped)."""
     shown: list[str] = []
     used = 0
-    for name in names:
+    for name in map(capped, names):
         used += len(name) + len(joiner)
         if shown and used > SOURCE_NAMES_CHARS:
             return f"{joiner.join(shown)} and {len(names) - len(shown)} more {what}"
-        shown.append(one_line(name, SOURCE_NAMES_CHARS))
+        shown.append(name)
     return joiner.join(shown)
