@@ -295,7 +295,7 @@ def test_a_link_however_spelt_is_resolved_as_without_the_cache(
         assert (result.exit_code, result.stdout, result.stderr) == (
             expected.exit_code, expected.stdout, expected.stderr)
     assert _entries(cache_home) == []
-    assert not list(cache_home.glob("*.sqlite*")) if cache_home.exists() else True
+    assert not cache_home.exists() or not list(cache_home.glob("*.sqlite*"))
 
 
 def test_no_home_directory_means_no_cache_not_a_traceback(
