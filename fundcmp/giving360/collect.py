@@ -21,7 +21,8 @@ from typing import Any
 from fundcmp.giving360 import fields
 from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick
 from fundcmp.giving360.fields import MAX_TITLE_CHARS, Order
-from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, read
+from fundcmp.giving360.reader_process import grants
+from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant
 from fundcmp.giving360.store import GroupStats, Store
 from fundcmp.giving360.summary import Entry, Summary, report_csv
 
@@ -188,26 +189,31 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                        dates: _DateOrders = dates) -> None:
                 _one(where, raw, info, dates.orders, summary, store, grouping, keep_zero)
 
-            for where, raw in read(path, info, progress):
-                summary.grants_read += 1
-                if funder is not None and fields.text(raw.get("funder_id")) != funder:
-                    summary.other_funders += 1
-                    continue
-                if not dates.pending:
-                    grant = quick(raw)
-                    if grant is not None:  # _counted() for a grant with no problem, inline
-                        if grant.award_date > summary.latest_award:
-                            summary.latest_award = grant.award_date
-                        if store.add_later(grant, grouping.group_of(grant), (where, grant, info)):
-                            _flush(summary, store)
+            raws = grants(path, info, progress)
+            try:
+                for where, raw in raws:
+                    summary.grants_read += 1
+                    if funder is not None and fields.text(raw.get("funder_id")) != funder:
+                        summary.other_funders += 1
                         continue
-                if dates.see(raw) or dates.pending:
-                    dates.pending.append((where, raw))
-                    if dates.ready():
-                        for held in dates.settle():
-                            handle(*held)
-                else:
-                    handle(where, raw)
+                    if not dates.pending:
+                        grant = quick(raw)
+                        if grant is not None:  # _counted() for a grant with no problem, inline
+                            if grant.award_date > summary.latest_award:
+                                summary.latest_award = grant.award_date
+                            group = grouping.group_of(grant)
+                            if store.add_later(grant, group, (where, grant, info)):
+                                _flush(summary, store)
+                            continue
+                    if dates.see(raw) or dates.pending:
+                        dates.pending.append((where, raw))
+                        if dates.ready():
+                            for held in dates.settle():
+                                handle(*held)
+                    else:
+                        handle(where, raw)
+            finally:
+                raws.close()  # a reader in a child process ends with it
             for held in dates.settle():
                 handle(*held)
             _flush(summary, store)
