@@ -137,7 +137,7 @@ def test_the_funder_option_imports_the_same_in_a_child(
     data = write_json(tmp_path / "g.json", mixed(300))
     code, stdout, _, _, _ = assert_same_both_ways(monkeypatch, tmp_path, [data], "--funder",
                                                   FUND_ONE[0])
-    assert "Fund Two" not in stdout
+    assert code == 3 and "4 programme entries" in stdout
 
 
 def test_publisher_and_issued_after_the_grants_reach_the_source_record(
@@ -204,6 +204,7 @@ def test_a_refused_file_is_the_same_one_line_error_in_a_child(
     data.write_text(text, encoding="utf-8")
     code, stdout, stderr, registry, report = assert_same_both_ways(monkeypatch, tmp_path, [data])
     assert code == 1 and stderr.count("\n") == 1 and registry == OLD.encode()
+    assert stdout == "" and report is None
 
 
 def test_a_missing_file_is_refused_the_same_way(
