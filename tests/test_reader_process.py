@@ -395,3 +395,27 @@ def test_a_batch_holds_no_more_than_batch_grants(tmp_path: Path) -> None:
             break
         sizes.append(len(message[3]))
     assert max(sizes) == reader_process.BATCH and sum(sizes) == 2502
+
+
+def test_a_script_with_no_main_guard_can_import_with_a_child(tmp_path: Path) -> None:
+    data = write_json(tmp_path / "g.json", mixed(30))
+    script = tmp_path / "plain.py"
+    script.write_text("import sys\n"
+                      "from pathlib import Path\n"
+                      "from fundcmp.giving360 import collect, reader_process\n"
+                      "reader_process.CHILD_BYTES = 0\n"
+                      "started = reader_process._start\n"
+                      "reader_process._start = lambda *a: print('child') or started(*a)\n"
+                      f"print(len(collect([Path({str(data)!r})]).entries))\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "child\n4\n", "")
+
+
+def test_the_fact_keys_are_every_column_and_the_not_a_grant_mark() -> None:
+    from fundcmp.giving360.fields import COLUMN_TITLES
+    from fundcmp.giving360.reading import FACT_KEYS, NOT_A_GRANT, as_dict, as_tuple
+
+    assert sorted(FACT_KEYS) == sorted([*COLUMN_TITLES, NOT_A_GRANT])
+    raw = {"id": "G-1", "amount": "5", NOT_A_GRANT: None, "start": ""}
+    assert as_dict(as_tuple(raw)) == {"id": "G-1", "amount": "5", "start": ""}

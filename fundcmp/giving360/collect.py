@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from fundcmp.giving360 import fields
-from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick
+from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick_facts
 from fundcmp.giving360.fields import MAX_TITLE_CHARS, Order
 from fundcmp.giving360.reader_process import grants
-from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant
+from fundcmp.giving360.reading import FACT_KEYS, FileInfo, ProgressSink, RawGrant, as_dict
 from fundcmp.giving360.store import GroupStats, Store
 from fundcmp.giving360.summary import Entry, Summary, report_csv
 
@@ -31,6 +31,7 @@ MAX_PENDING = 10_000  # grants held back while a column's date order is undecide
 ReportSink = Callable[[Any], None]
 _CODE_TITLES_KEPT = 3
 _SEEN_KEPT = 4096
+_FUNDER_ID = FACT_KEYS.index("funder_id")
 
 
 class _DateOrders:
@@ -191,13 +192,13 @@ def collect(paths: Sequence[Path], funder: str | None = None,
 
             raws = grants(path, info, progress)
             try:
-                for where, raw in raws:
+                for where, facts in raws:
                     summary.grants_read += 1
-                    if funder is not None and fields.text(raw.get("funder_id")) != funder:
+                    if funder is not None and fields.text(facts[_FUNDER_ID]) != funder:
                         summary.other_funders += 1
                         continue
                     if not dates.pending:
-                        grant = quick(raw)
+                        grant = quick_facts(facts)
                         if grant is not None:  # _counted() for a grant with no problem, inline
                             if grant.award_date > summary.latest_award:
                                 summary.latest_award = grant.award_date
@@ -205,6 +206,7 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                             if store.add_later(grant, group, (where, grant, info)):
                                 _flush(summary, store)
                             continue
+                    raw = as_dict(facts)
                     if dates.see(raw) or dates.pending:
                         dates.pending.append((where, raw))
                         if dates.ready():

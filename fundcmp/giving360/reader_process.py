@@ -8,17 +8,18 @@ reader fills it, so the import's results are the same either way (tests compare
 the two); a file smaller than CHILD_BYTES is read in this process, where the
 child's start-up would cost more than it saves.
 
-The child is a fresh interpreter (`python -c`, the same Python and fundcmp) with
-its standard output a pipe, not a multiprocessing Process: whatever start method
-multiprocessing defaults to (fork on Linux, spawn on macOS and Windows), spawn
-runs the caller's main script again in the child, which fails in a script that
-calls collect() without an `if __name__ == "__main__"` guard, and fork copies this
+The child is a fresh interpreter (`python -c`, the same Python, given this
+process's import path, so the same fundcmp) with its standard output a pipe, not
+a multiprocessing Process. Whatever start method multiprocessing would use (fork
+on Linux, spawn on macOS and Windows), it has a flaw here: spawn runs the
+caller's main script again in the child, which fails in a script that calls
+collect() without an `if __name__ == "__main__"` guard, and fork copies this
 process mid-use (the store's SQLite connection, a progress bar's thread and its
 locks). A plain child started by exec is the same on every platform.
 
 The pipe carries pickles, one a message: a batch of grants, each a location and
-its facts as a tuple in FACT_KEYS order (smaller and quicker to pickle than a
-dict), with the column names when the reader changed them (a new CSV header or
+its facts as a tuple in reading.FACT_KEYS order (smaller and quicker to pickle than
+a dict), with the column names when the reader changed them (a new CSV header or
 XLSX sheet: the batch ends there, so names arrive before the first grant that
 uses them) and the bytes read so far; then the end, with the notes, publisher
 and issued date, or the error the reader raised. A pipe holds little, so a child
@@ -39,16 +40,22 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import fundcmp
 from fundcmp.errors import FundcmpError
-from fundcmp.giving360.fields import COLUMN_TITLES
-from fundcmp.giving360.reading import NOT_A_GRANT, FileInfo, ProgressSink, RawGrant, read
+from fundcmp.giving360.reading import Facts, FileInfo, ProgressSink, as_tuple, read
 
 CHILD_BYTES = 4 << 20  # smaller files are read in this process
 BATCH = 1000  # grants a message
-FACT_KEYS = tuple(COLUMN_TITLES)
 STOP_SECONDS = 5.0  # how long a stopped child is given to end before it is killed
-_CHILD_CODE = "from fundcmp.giving360.reader_process import child_main; child_main()"
+# The child's program: this process's import path first (the same fundcmp, however it was
+# found), then child_main(). A parent gone before it said anything ends it quietly.
+_CHILD_CODE = """import pickle, sys
+try:
+    sys.path[:] = pickle.load(sys.stdin.buffer)
+except EOFError:
+    sys.exit(0)
+from fundcmp.giving360.reader_process import child_main
+child_main()
+"""
 
 _GRANTS, _END, _ERROR = "grants", "end", "error"
 
@@ -63,28 +70,33 @@ class ChildTraceback(Exception):
 
 
 def grants(path: Path, info: FileInfo,
-           on_bytes: ProgressSink | None) -> Generator[RawGrant, None, None]:
-    """The raw grants of one file, as reading.read gives them: read in a child process when
-    the file is large enough to be worth it. Close it when stopping early: that ends the
-    child at once."""
+           on_bytes: ProgressSink | None) -> Generator[tuple[str, Facts], None, None]:
+    """The raw grants of one file, as reading.read gives them but with their facts as tuples
+    (reading.FACT_KEYS), read in a child process when the file is large enough to be worth
+    it. Close it when stopping early: that ends the child at once."""
     try:
         large = path.stat().st_size >= CHILD_BYTES
     except OSError:  # the reader says why the file cannot be read
         large = False
-    yield from _piped(path, info, on_bytes) if large and sys.executable else \
-        read(path, info, on_bytes)
+    if large and sys.executable:
+        yield from _piped(path, info, on_bytes)
+    else:
+        for where, raw in read(path, info, on_bytes):
+            yield where, as_tuple(raw)
 
 
-def _piped(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
+def _piped(path: Path, info: FileInfo,
+           on_bytes: ProgressSink | None) -> Iterator[tuple[str, Facts]]:
     """Start the child, and yield its grants as they come."""
     child = _start(path, info.name, on_bytes is not None)
     assert child.stdout is not None
+    ended = False
     try:
         while True:
             try:
                 message = pickle.load(child.stdout)
             except (EOFError, pickle.UnpicklingError):  # no message, or half of one
-                _stop(child)
+                _stop(child, False)
                 raise ReaderProcessError(f"the reader of {info.name} ended unexpectedly (exit "
                                          f"status {child.returncode})") from None
             if message[0] == _GRANTS:
@@ -93,18 +105,17 @@ def _piped(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                     info.names = names
                 if done is not None and on_bytes is not None:
                     on_bytes(done)
-                for where, facts in batch:
-                    yield where, facts if type(facts) is dict else \
-                        dict(zip(FACT_KEYS, facts, strict=True))
+                yield from batch
                 continue
             kind, info.notes, info.publisher, info.issued, error, remote = message
+            ended = True
             if kind == _ERROR:
                 if remote is None:
                     raise error from None
                 raise error from ChildTraceback(remote)
             return
     finally:
-        _stop(child)
+        _stop(child, ended)
 
 
 def _start(path: Path, name: str, progress: bool) -> subprocess.Popen[bytes]:
@@ -115,33 +126,30 @@ def _start(path: Path, name: str, progress: bool) -> subprocess.Popen[bytes]:
     print its traceback), not even while its interpreter starts: an ignored signal
     stays ignored across exec, and Python leaves an inherited SIGINT as it is.
     """
-    env = dict(os.environ)
-    here = str(Path(fundcmp.__file__).resolve().parents[1])  # the fundcmp this process runs
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
-    argv = [sys.executable, "-c", _CHILD_CODE]
     deaf = threading.current_thread() is threading.main_thread()  # else handlers can't be set
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if deaf else None
     try:
-        child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        child = subprocess.Popen([sys.executable, "-c", _CHILD_CODE], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE)
     finally:
         if deaf:
             signal.signal(signal.SIGINT, previous)
     assert child.stdin is not None
     try:
-        child.stdin.write(pickle.dumps((path, name, progress)))
+        child.stdin.write(pickle.dumps(sys.path) + pickle.dumps((path, name, progress)))
         child.stdin.close()
     except BaseException:
-        _stop(child)
+        _stop(child, False)
         raise
     return child
 
 
-def _stop(child: subprocess.Popen[bytes]) -> None:
-    """End the child however this process stops reading: at the end, on an error or on
-    Ctrl-C. Closing the pipe makes its next write fail; terminate ends it at once."""
+def _stop(child: subprocess.Popen[bytes], ended: bool) -> None:
+    """End the child however this process stops reading: at the end (it has sent its last
+    message and is ending), or on an error or Ctrl-C, when terminate ends it at once."""
     assert child.stdout is not None
     child.stdout.close()
-    if child.poll() is None:
+    if not ended and child.poll() is None:
         child.terminate()
     try:
         child.wait(STOP_SECONDS)
@@ -174,7 +182,7 @@ def _send_grants(path: Path, name: str, progress: bool, out: IO[bytes]) -> None:
     def on_bytes(n: int) -> None:
         done[0] = n
 
-    batch: list[tuple[str, Any]] = []
+    batch: list[tuple[str, Facts]] = []
     sent_names: dict[str, str] | None = None
     names: dict[str, str] | None = None  # to go with the next batch
     end: tuple[Any, ...]
@@ -191,8 +199,7 @@ def _send_grants(path: Path, name: str, progress: bool, out: IO[bytes]) -> None:
                 if batch:
                     flush()
                 sent_names = names = info.names
-            batch.append((where, facts if NOT_A_GRANT in facts else
-                          tuple(map(facts.get, FACT_KEYS))))
+            batch.append((where, as_tuple(facts)))
             if len(batch) >= BATCH:
                 flush()
         flush()
