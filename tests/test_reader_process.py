@@ -409,7 +409,7 @@ def test_a_script_with_no_main_guard_can_import_with_a_child(tmp_path: Path) -> 
                       f"print(len(collect([Path({str(data)!r})]).entries))\n", encoding="utf-8")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=60)
-    assert (done.returncode, done.stdout, done.stderr) == (0, "child\n4\n", "")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "child\n8\n", "")
 
 
 def test_the_fact_keys_are_every_column_and_the_not_a_grant_mark() -> None:
