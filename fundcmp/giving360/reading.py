@@ -26,7 +26,7 @@ NOT_A_GRANT = "not_a_grant"
 # A grant's facts in a fixed order, as a tuple: quicker to pass, pickle and unpack than a dict.
 FACT_KEYS = ("id", "amount", "currency", "award_date", "funder_id", "funder_name",
              "programme_code", "programme_title", "start", "end", "duration", "recipient_id",
-             "recipient_name", NOT_A_GRANT)
+             "recipient_name", "recipient_ind_id", "recipient_ind_name", NOT_A_GRANT)
 Facts = tuple[Any, ...]
 
 
