@@ -22,7 +22,7 @@ from fundcmp.giving360 import fields
 from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick_facts
 from fundcmp.giving360.fields import MAX_TITLE_CHARS, Order
 from fundcmp.giving360.reader_process import grants
-from fundcmp.giving360.reading import FACT_KEYS, FileInfo, ProgressSink, RawGrant, as_dict
+from fundcmp.giving360.reading import FACT_KEYS, FileInfo, ProgressSink, as_dict
 from fundcmp.giving360.store import GroupStats, Store
 from fundcmp.giving360.summary import Entry, Summary, report_csv
 
@@ -48,7 +48,7 @@ class _DateOrders:
         self.summary = summary
         self.orders: dict[str, Order] = {}
         self.waiting_on: set[str] = set()
-        self.pending: list[RawGrant] = []
+        self.pending: list[tuple[str, dict[str, Any]]] = []
 
     def see(self, raw: dict[str, Any]) -> bool:
         """Learn from a grant's dates; True when it must wait for an undecided column."""
@@ -75,7 +75,7 @@ class _DateOrders:
         """Whether the waiting grants can be checked: their columns decided, or too many."""
         return self.waiting_on <= self.orders.keys() or len(self.pending) >= MAX_PENDING
 
-    def settle(self) -> list[RawGrant]:
+    def settle(self) -> list[tuple[str, dict[str, Any]]]:
         """The waiting grants, to be checked now; undecided columns become day first."""
         for key in self.waiting_on - self.orders.keys():
             self.orders[key] = "dmy"

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from fundcmp.errors import FundcmpError
-from fundcmp.giving360.reading import Facts, FileInfo, ProgressSink, as_tuple, read
+from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, read
 
 CHILD_BYTES = 4 << 20  # smaller files are read in this process
 BATCH = 1000  # grants a message
@@ -70,23 +70,20 @@ class ChildTraceback(Exception):
 
 
 def grants(path: Path, info: FileInfo,
-           on_bytes: ProgressSink | None) -> Generator[tuple[str, Facts], None, None]:
-    """The raw grants of one file, as reading.read gives them but with their facts as tuples
-    (reading.FACT_KEYS), read in a child process when the file is large enough to be worth
-    it. Close it when stopping early: that ends the child at once."""
+           on_bytes: ProgressSink | None) -> Generator[RawGrant, None, None]:
+    """The raw grants of one file, as reading.read gives them, read in a child process when
+    the file is large enough to be worth it. Close it when stopping early: that ends the
+    child at once."""
     try:
         large = path.stat().st_size >= CHILD_BYTES
     except OSError:  # the reader says why the file cannot be read
         large = False
-    if large and sys.executable:
-        yield from _piped(path, info, on_bytes)
-    else:
-        for where, raw in read(path, info, on_bytes):
-            yield where, as_tuple(raw)
+    yield from _piped(path, info, on_bytes) if large and sys.executable else \
+        read(path, info, on_bytes)
 
 
 def _piped(path: Path, info: FileInfo,
-           on_bytes: ProgressSink | None) -> Iterator[tuple[str, Facts]]:
+           on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
     """Start the child, and yield its grants as they come."""
     child = _start(path, info.name, on_bytes is not None)
     assert child.stdout is not None
@@ -182,7 +179,7 @@ def _send_grants(path: Path, name: str, progress: bool, out: IO[bytes]) -> None:
     def on_bytes(n: int) -> None:
         done[0] = n
 
-    batch: list[tuple[str, Facts]] = []
+    batch: list[RawGrant] = []
     sent_names: dict[str, str] | None = None
     names: dict[str, str] | None = None  # to go with the next batch
     end: tuple[Any, ...]
@@ -194,12 +191,12 @@ def _send_grants(path: Path, name: str, progress: bool, out: IO[bytes]) -> None:
         names = None
 
     try:
-        for where, facts in read(path, info, on_bytes if progress else None):
+        for grant in read(path, info, on_bytes if progress else None):
             if info.names is not sent_names:
                 if batch:
                     flush()
                 sent_names = names = info.names
-            batch.append((where, as_tuple(facts)))
+            batch.append(grant)
             if len(batch) >= BATCH:
                 flush()
         flush()
