@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from fundcmp import giving360
 from fundcmp.cli import cli
 from fundcmp.giving360 import reader_process
-from fundcmp.giving360.reading import FileInfo
+from fundcmp.giving360.reading import FACT_KEYS, FileInfo
 from tests.test_import import FUND_ONE, FUND_TWO, grant, write_csv, write_json
 from tests.test_real360 import HERE, SHARED
 
@@ -130,6 +130,33 @@ def test_generated_csv_with_day_first_dates_imports_the_same_in_a_child(
     data = write_csv(tmp_path / "g.csv", mixed(2500))
     code, _, stderr, _, _ = assert_same_both_ways(monkeypatch, tmp_path, [data])
     assert code == 3 and "not a number" in stderr
+
+
+def test_plain_grants_waiting_on_an_undecided_date_order_import_the_same_in_a_child(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    grants = [grant("G-0", award="03/04/2019"), *(grant(f"G-{i}", 100 + i) for i in range(1, 60)),
+              grant("G-1", 7), grant("G-60", award="04/03/2019"),
+              grant("G-61", award="25/12/2019"), *(grant(f"G-{i}", i) for i in range(62, 90))]
+    data = write_csv(tmp_path / "g.csv", grants)
+    code, _, stderr, registry, _ = assert_same_both_ways(monkeypatch, tmp_path, [data])
+    assert code == 3 and "duplicate identifier" in stderr and b"90 grants" in registry
+
+
+def test_the_funder_option_imports_a_csv_the_same_in_a_child(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "g.csv", mixed(300))
+    code, stdout, _, _, _ = assert_same_both_ways(monkeypatch, tmp_path, [data], "--funder",
+                                                  FUND_TWO[0])
+    assert code == 3 and "4 programme entries" in stdout
+
+
+def test_the_child_sends_a_csv_grant_the_shortcut_took_as_its_values(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "g.csv", mixed(100))
+    sent = io.BytesIO()
+    reader_process._send_grants(data, str(data), False, True, sent)
+    sent.seek(0)
+    sizes = {len(facts) for _, facts in pickle.load(sent)[3]}
+    assert sizes == {len(giving360.Grant._fields), len(FACT_KEYS)}
 
 
 def test_the_funder_option_imports_the_same_in_a_child(
@@ -254,7 +281,7 @@ def test_an_unexpected_error_in_the_child_is_raised_here_with_its_traceback(
 
     sent = io.BytesIO()
     monkeypatch.setattr(reader_process, "read", failing)
-    reader_process._send_grants(data, str(data), False, sent)
+    reader_process._send_grants(data, str(data), False, False, sent)
     replayed(monkeypatch, sent.getvalue())
     monkeypatch.setattr(reader_process, "CHILD_BYTES", 0)
     raws = reader_process.grants(data, FileInfo(str(data)), None)
@@ -281,7 +308,7 @@ def test_an_error_that_does_not_pickle_still_surfaces(
 
     sent = io.BytesIO()
     monkeypatch.setattr(reader_process, "read", failing)
-    reader_process._send_grants(data, str(data), False, sent)
+    reader_process._send_grants(data, str(data), False, False, sent)
     replayed(monkeypatch, sent.getvalue())
     monkeypatch.setattr(reader_process, "CHILD_BYTES", 0)
     with pytest.raises(reader_process.ReaderProcessError, match="Odd: strange"):
@@ -386,7 +413,7 @@ def test_a_parent_killed_leaves_no_child_running(tmp_path: Path) -> None:
 def test_a_batch_holds_no_more_than_batch_grants(tmp_path: Path) -> None:
     data = write_json(tmp_path / "g.json", mixed(2500))
     sent = io.BytesIO()
-    reader_process._send_grants(data, str(data), True, sent)
+    reader_process._send_grants(data, str(data), True, False, sent)
     sent.seek(0)
     sizes = []
     while True:

@@ -48,7 +48,7 @@ class _DateOrders:
         self.summary = summary
         self.orders: dict[str, Order] = {}
         self.waiting_on: set[str] = set()
-        self.pending: list[tuple[str, dict[str, Any]]] = []
+        self.pending: list[tuple[str, dict[str, Any] | Grant]] = []
 
     def see(self, raw: dict[str, Any]) -> bool:
         """Learn from a grant's dates; True when it must wait for an undecided column."""
@@ -75,7 +75,7 @@ class _DateOrders:
         """Whether the waiting grants can be checked: their columns decided, or too many."""
         return self.waiting_on <= self.orders.keys() or len(self.pending) >= MAX_PENDING
 
-    def settle(self) -> list[tuple[str, dict[str, Any]]]:
+    def settle(self) -> list[tuple[str, dict[str, Any] | Grant]]:
         """The waiting grants, to be checked now; undecided columns become day first."""
         for key in self.waiting_on - self.orders.keys():
             self.orders[key] = "dmy"
@@ -186,28 +186,39 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                 (lambda n, base=done_bytes: on_bytes(base + n))
             dates = _DateOrders(info, summary)
 
-            def handle(where: str, raw: dict[str, Any], info: FileInfo = info,
+            def handle(where: str, raw: dict[str, Any] | Grant, info: FileInfo = info,
                        dates: _DateOrders = dates) -> None:
-                _one(where, raw, info, dates.orders, summary, store, grouping, keep_zero)
+                if isinstance(raw, Grant):  # what check() gives a grant the shortcut took
+                    _counted(where, raw, [], info, summary, store, grouping)
+                else:
+                    _one(where, raw, info, dates.orders, summary, store, grouping, keep_zero)
 
             raws = grants(path, info, progress)
             try:
                 for where, facts in raws:
                     summary.grants_read += 1
-                    if funder is not None and fields.text(facts[_FUNDER_ID]) != funder:
-                        summary.other_funders += 1
-                        continue
-                    if not dates.pending:
-                        grant = quick_facts(facts)
-                        if grant is not None:  # _counted() for a grant with no problem, inline
-                            if grant.award_date > summary.latest_award:
-                                summary.latest_award = grant.award_date
-                            group = grouping.group_of(grant)
-                            if store.add_later(grant, group, (where, grant, info)):
-                                _flush(summary, store)
+                    grant: Grant | None
+                    if isinstance(facts, Grant):  # taken by the shortcut in the reader's process
+                        if funder is not None and fields.text(facts.funder_id) != funder:
+                            summary.other_funders += 1
                             continue
-                    raw = as_dict(facts)
-                    if dates.see(raw) or dates.pending:
+                        grant = facts
+                    else:
+                        if funder is not None and fields.text(facts[_FUNDER_ID]) != funder:
+                            summary.other_funders += 1
+                            continue
+                        grant = None if dates.pending else quick_facts(facts)
+                    if grant is not None and not dates.pending:
+                        # _counted() for a grant with no problem, inline
+                        if grant.award_date > summary.latest_award:
+                            summary.latest_award = grant.award_date
+                        group = grouping.group_of(grant)
+                        if store.add_later(grant, group, (where, grant, info)):
+                            _flush(summary, store)
+                        continue
+                    raw = grant if grant is not None else as_dict(facts)
+                    # A grant the shortcut took has ISO dates: it teaches the date order nothing.
+                    if isinstance(raw, Grant) or dates.see(raw) or dates.pending:
                         dates.pending.append((where, raw))
                         if dates.ready():
                             for held in dates.settle():
