@@ -26,8 +26,8 @@ and issued date, or the error the reader raised. For a CSV file, whose reader
 leaves the child time to spare, the child also runs the plain-grant shortcut
 (check.quick_facts, a pure function) and sends a grant it takes as the Grant's
 values in place of its facts; the import treats it as the shortcut's Grant, as
-it would have been here. A pipe holds little, so a child
-that runs ahead waits: memory stays flat.
+it would have been here. A pipe holds little, so a child that runs ahead waits:
+memory stays flat.
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ class ChildTraceback(Exception):
 def grants(path: Path, info: FileInfo,
            on_bytes: ProgressSink | None) -> Generator[RawGrant, None, None]:
     """The raw grants of one file, as reading.read gives them, read in a child process when
-    the file is large enough to be worth it. Close it when stopping early: that ends the
-    child at once."""
+    the file is large enough to be worth it (from a CSV, a grant the child's shortcut took
+    comes as its check.Grant). Close it when stopping early: that ends the child at once."""
     try:
         large = path.stat().st_size >= CHILD_BYTES
     except OSError:  # the reader says why the file cannot be read
