@@ -4,8 +4,14 @@
     python benchmarks/import_360.py --grants 100000   # a quicker run
     python benchmarks/import_360.py --repeat 3        # medians of 3 interleaved runs
 
-Each case runs as a fresh process; the table shows seconds and peak memory (the
-child's maxrss, from wait4). Floors: ijson's bare iteration of the same JSON
+Each case runs as a fresh process; the table shows wall seconds, CPU seconds (user +
+system, from wait4's rusage, which counts the processes that case's process started and
+waited for: fundcmp reads a large file in a child process, so its import uses two cores)
+and peak memory (maxrss, from wait4). For fundcmp the peaks of the importing process and
+of its reader child are shown apart and summed, as both run at once: the importer reports
+its own (RUSAGE_SELF) and its child's (RUSAGE_CHILDREN) from a small wrapper; the child's
+may count the importer's size when it started it, as Linux starts a child's maxrss there,
+so the sum is an upper bound. Floors: ijson's bare iteration of the same JSON
 (`ijson.items(f, "grants.item")`, C backend) and csv.reader's bare iteration of
 the same CSV. Beside them, what an analyst would run instead (pandas
 json_normalize + groupby, duckdb read_json/read_csv + GROUP BY, polars), when
@@ -32,6 +38,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 COLUMNS = ["Identifier", "Title", "Description", "Currency", "Amount Awarded", "Award Date",
            "Planned Dates:Start Date", "Planned Dates:End Date",
@@ -151,12 +158,41 @@ CASES = [("json", "ijson bare iteration"), ("json", "pandas json_normalize + gro
 NEEDS = {"pandas": "pandas", "duckdb": "duckdb", "polars": "polars"}
 
 
-def timed(argv: list[str]) -> tuple[float, int, int]:
-    """Seconds, peak memory in MB and exit status of one fresh process."""
+# `fundcmp` run in-process by a wrapper that writes, as it ends, the peaks (KB) of the
+# importing process and of the largest child it waited for (its reader) to argv[1].
+IMPORTER = ("import resource, sys\n"
+            "peaks = sys.argv.pop(1)\n"
+            "sys.argv[0] = 'fundcmp'\n"
+            "try:\n"
+            "    from fundcmp.__main__ import main\n"
+            "    main()\n"
+            "finally:\n"
+            "    with open(peaks, 'w') as out:\n"
+            "        out.write(f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} '\n"
+            "                  f'{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}')\n")
+
+
+class Run(NamedTuple):
+    seconds: float
+    cpu: float  # user + system, the process's and its waited-for children's
+    peak: int  # MB: the process's maxrss (wait4), or, for fundcmp, its own plus its child's
+    status: int
+    peaks: tuple[int, int] | None  # MB: fundcmp's importing process and its reader child
+
+
+def timed(argv: list[str], peaks: Path | None = None) -> Run:
+    """Seconds, CPU seconds, peak memory in MB and exit status of one fresh process."""
     start = time.perf_counter()
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
-    return time.perf_counter() - start, usage.ru_maxrss // 1024, os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - start
+    cpu = usage.ru_utime + usage.ru_stime
+    apart = None
+    if peaks is not None and peaks.exists():
+        own, reader = (int(kb) // 1024 for kb in peaks.read_text().split())
+        apart = (own, reader)
+    peak = sum(apart) if apart else usage.ru_maxrss // 1024
+    return Run(seconds, cpu, peak, os.waitstatus_to_exitcode(status), apart)
 
 
 def installed(python: str, module: str) -> bool:
@@ -177,14 +213,14 @@ def main() -> None:
     if args.write:
         write_files(args.grants, args.xlsx_rows, Path(args.write))
         return
-    fundcmp = str(Path(sys.executable).with_name("fundcmp"))
     with tempfile.TemporaryDirectory() as folder:
         # Written by a child process: Linux starts a child's maxrss at its parent's size, so
         # this process stays small and the peaks below are the children's own.
         subprocess.run([sys.executable, __file__, "--write", folder, "--grants",
                         str(args.grants), "--xlsx-rows", str(args.xlsx_rows)], check=True)
         paths = {fmt: Path(folder) / f"grants.{fmt}" for fmt in ("json", "csv", "xlsx")}
-        runs: dict[tuple[str, str], list[tuple[float, int, int]]] = {}
+        runs: dict[tuple[str, str], list[Run]] = {}
+        peaks = Path(folder) / "peaks"
         skipped: dict[tuple[str, str], str] = {}
         for _ in range(args.repeat):  # interleaved: a slow spell of the machine hits every case
             for fmt, name in CASES:
@@ -192,39 +228,46 @@ def main() -> None:
                 if tool and not installed(args.tools_python, tool):
                     skipped[(fmt, name)] = f"skipped: {tool} not installed"
                     continue
+                peaks.unlink(missing_ok=True)
                 if name == "fundcmp import":
-                    argv = [fundcmp, "import", str(paths[fmt]), "--into",
-                            str(Path(folder) / "r.yaml"), "--dry-run"]
+                    argv = [sys.executable, "-c", IMPORTER, str(peaks), "import",
+                            str(paths[fmt]), "--into", str(Path(folder) / "r.yaml"), "--dry-run"]
                 else:
                     python = args.tools_python if tool else sys.executable
                     argv = [python, "-c", FLOORS[name], str(paths[fmt])]
-                runs.setdefault((fmt, name), []).append(timed(argv))
-        results: list[tuple[str, str, float | None, int | None, str]] = []
+                runs.setdefault((fmt, name), []).append(
+                    timed(argv, peaks if name == "fundcmp import" else None))
+        results: list[tuple[str, str, Run | None, str]] = []
         for fmt, name in CASES:
             if (fmt, name) in skipped:
-                results.append((fmt, name, None, None, skipped[(fmt, name)]))
+                results.append((fmt, name, None, skipped[(fmt, name)]))
                 continue
             measured = runs[(fmt, name)]
-            failed = [status for _, _, status in measured if status != 0]
-            results.append((fmt, name, statistics.median(s for s, _, _ in measured),
-                            max(peak for _, peak, _ in measured),
+            failed = [run.status for run in measured if run.status != 0]
+            top = max(measured, key=lambda run: run.peak)
+            results.append((fmt, name, Run(statistics.median(run.seconds for run in measured),
+                                           statistics.median(run.cpu for run in measured),
+                                           top.peak, failed[0] if failed else 0, top.peaks),
                             f"exit {failed[0]}" if failed else ""))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     rows = f"{args.grants:,} grants (JSON, CSV), {args.xlsx_rows:,} rows (XLSX), " \
         f"median of {args.repeat} run{'s' if args.repeat != 1 else ''}"
     print(f"{rows}; this script's own peak {own} MB (a child's peak at or below it means "
           "no more than that)")
-    print("| format | what | seconds | peak MB | note |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| format | what | seconds | CPU seconds | peak MB | note |")
+    print("| --- | --- | --- | --- | --- | --- |")
     floor: dict[str, float] = {}
-    for fmt, name, seconds, peak, note in results:
-        if seconds is not None and "iteration" in name:
-            floor[fmt] = seconds or 0.0
-        if name == "fundcmp import" and seconds is not None and fmt in floor:
-            note = f"{seconds / floor[fmt]:.2f}x the bare iteration " + note
-        shown = "-" if seconds is None else f"{seconds:.2f}"
-        print(f"| {fmt} | {name} | {shown} | {peak if peak is not None else '-'} | {note} |")
-
+    for fmt, name, run, note in results:
+        if run is None:
+            print(f"| {fmt} | {name} | - | - | - | {note} |")
+            continue
+        if "iteration" in name:
+            floor[fmt] = run.seconds
+        if name == "fundcmp import" and fmt in floor:
+            note = f"{run.seconds / floor[fmt]:.2f}x the bare iteration " + note
+        peak = f"{run.peak}" if run.peaks is None else \
+            f"{run.peak} ({run.peaks[0]} importing + {run.peaks[1]} reader child)"
+        print(f"| {fmt} | {name} | {run.seconds:.2f} | {run.cpu:.2f} | {peak} | {note} |")
 
 if __name__ == "__main__":
     main()

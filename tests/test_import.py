@@ -20,7 +20,7 @@ from fundcmp.cli import cli
 from fundcmp.giving360 import fields
 from fundcmp.giving360.check import check
 from fundcmp.giving360.read_json import facts
-from fundcmp.giving360.reading import JSON_NAMES
+from fundcmp.giving360.reading import JSON_NAMES, as_dict
 from fundcmp.registry import SHIPPED, load
 
 FUND_ONE = ("GB-CHC-1000001", "Fund One")
@@ -637,7 +637,7 @@ def test_an_end_before_the_start_is_a_problem(start: str, end: str) -> None:
 ])
 def test_check_names_the_field_of_each_problem(change: dict[str, Any], field: str,
                                                words: str) -> None:
-    counted, problems = check(facts({**grant("G-9"), **change}), JSON_NAMES,
+    counted, problems = check(as_dict(facts({**grant("G-9"), **change})), JSON_NAMES,
                               "g.json: grants[0]")
     assert [(p.field, p.grant_id) for p in problems] == \
         [(field, "" if change.get("id") == "" else "G-9")]

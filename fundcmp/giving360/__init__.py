@@ -4,6 +4,7 @@
 `grantProgramme` repeated on each grant. The import flows one way:
 
     read_json / read_csv / read_xlsx   raw grants, one at a time, as the file wrote them
+    reader_process                     a large file's reader run in a child process
     fields                             how each value is read (dates, amounts, currencies,
                                        column titles): pure functions
     check                              one grant: counted or not, and all of its problems

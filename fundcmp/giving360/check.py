@@ -23,13 +23,12 @@ from fundcmp.giving360.fields import (
     Order,
     real_time,
 )
-from fundcmp.giving360.reading import NOT_A_GRANT
+from fundcmp.giving360.reading import NOT_A_GRANT, Facts, as_tuple
 from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
 
 # Where a grant names its recipient, in the order looked at: an organisation's identifier,
 # its name, then a person's (a grant to an individual).
 RECIPIENT_KEYS = ("recipient_id", "recipient_name", "recipient_ind_id", "recipient_ind_name")
-_OTHER_RECIPIENT_KEYS = RECIPIENT_KEYS[1:]
 
 LEFT_OUT = "left out of the money"
 NOT_DISCLOSED = "left out of the spread and total (--keep-zero keeps them)"
@@ -72,17 +71,21 @@ class Grant(NamedTuple):
 
 
 def quick(raw: dict[str, Any]) -> Grant | None:
+    """quick_facts() of a reader's facts keyed as it gives them."""
+    return quick_facts(as_tuple(raw))
+
+
+def quick_facts(facts: Facts) -> Grant | None:
     """The grant, when every value it needs is in its plainest form: the usual case.
 
     A shortcut for speed, not a second set of rules: it accepts only what check()
     accepts with no problem, and gives the same Grant (a test holds it to that);
     anything else (None) goes through check(), which says what is wrong. It runs once
-    per grant of millions: the values grants repeat are read once and remembered.
+    per grant of millions, on the facts in FACT_KEYS order: the values grants repeat
+    are read once and remembered.
     """
-    get = raw.get
-    grant_id: Any = get("id")
-    amount: Any = get("amount")
-    currency: Any = get("currency")
+    (grant_id, amount, currency, award, funder_id, name, code, title, start, end, stated,
+     recipient, recipient_name, person_id, person_name, _) = facts
     if type(amount) is str:  # CSV's usual amount: plain digits, read as read_amount reads them
         whole, point, part = amount.partition(".")
         if whole.isascii() and whole.isdecimal() and (not point or (
@@ -93,8 +96,6 @@ def quick(raw: dict[str, Any]) -> Grant | None:
             or not 0 < amount <= MAX_AMOUNT or type(currency) is not str \
             or currency not in ISO_4217:
         return None
-    award: Any = get("award_date")
-    stated: Any = get("duration")
     if type(award) is not str or type(stated) is bool:
         return None
     day = _DAYS.get(award)
@@ -102,7 +103,7 @@ def quick(raw: dict[str, Any]) -> Grant | None:
         day = _remember(_DAYS, award, _plain_day(award))
     if not day:
         return None
-    when = (get("start"), get("end"), stated)
+    when = (start, end, stated)
     try:
         duration = _DURATIONS[when]
     except KeyError:
@@ -111,11 +112,6 @@ def quick(raw: dict[str, Any]) -> Grant | None:
         return None
     if duration is _NOT_PLAIN:
         return None
-    funder_id: Any = get("funder_id")
-    name: Any = get("funder_name")
-    code: Any = get("programme_code")
-    title: Any = get("programme_title")
-    recipient: Any = get("recipient_id")
     if name is None:
         name = ""
     if code is None:
@@ -128,8 +124,7 @@ def quick(raw: dict[str, Any]) -> Grant | None:
             or type(code) is not str or type(title) is not str or type(recipient) is not str:
         return None
     if not recipient:
-        for key in _OTHER_RECIPIENT_KEYS:
-            recipient = get(key)
+        for recipient in (recipient_name, person_id, person_name):
             if recipient is None:
                 recipient = ""
             elif type(recipient) is not str:

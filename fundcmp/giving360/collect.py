@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from fundcmp.giving360 import fields
-from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick
+from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick_facts
 from fundcmp.giving360.fields import MAX_TITLE_CHARS, Order
-from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, read
+from fundcmp.giving360.reader_process import grants
+from fundcmp.giving360.reading import FACT_KEYS, FileInfo, ProgressSink, as_dict
 from fundcmp.giving360.store import GroupStats, Store
 from fundcmp.giving360.summary import Entry, Summary, report_csv
 
@@ -30,6 +31,7 @@ MAX_PENDING = 10_000  # grants held back while a column's date order is undecide
 ReportSink = Callable[[Any], None]
 _CODE_TITLES_KEPT = 3
 _SEEN_KEPT = 4096
+_FUNDER_ID = FACT_KEYS.index("funder_id")
 
 
 class _DateOrders:
@@ -46,7 +48,7 @@ class _DateOrders:
         self.summary = summary
         self.orders: dict[str, Order] = {}
         self.waiting_on: set[str] = set()
-        self.pending: list[RawGrant] = []
+        self.pending: list[tuple[str, dict[str, Any] | Grant]] = []
 
     def see(self, raw: dict[str, Any]) -> bool:
         """Learn from a grant's dates; True when it must wait for an undecided column."""
@@ -73,7 +75,7 @@ class _DateOrders:
         """Whether the waiting grants can be checked: their columns decided, or too many."""
         return self.waiting_on <= self.orders.keys() or len(self.pending) >= MAX_PENDING
 
-    def settle(self) -> list[RawGrant]:
+    def settle(self) -> list[tuple[str, dict[str, Any] | Grant]]:
         """The waiting grants, to be checked now; undecided columns become day first."""
         for key in self.waiting_on - self.orders.keys():
             self.orders[key] = "dmy"
@@ -184,30 +186,47 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                 (lambda n, base=done_bytes: on_bytes(base + n))
             dates = _DateOrders(info, summary)
 
-            def handle(where: str, raw: dict[str, Any], info: FileInfo = info,
+            def handle(where: str, raw: dict[str, Any] | Grant, info: FileInfo = info,
                        dates: _DateOrders = dates) -> None:
-                _one(where, raw, info, dates.orders, summary, store, grouping, keep_zero)
+                if isinstance(raw, Grant):  # what check() gives a grant the shortcut took
+                    _counted(where, raw, [], info, summary, store, grouping)
+                else:
+                    _one(where, raw, info, dates.orders, summary, store, grouping, keep_zero)
 
-            for where, raw in read(path, info, progress):
-                summary.grants_read += 1
-                if funder is not None and fields.text(raw.get("funder_id")) != funder:
-                    summary.other_funders += 1
-                    continue
-                if not dates.pending:
-                    grant = quick(raw)
-                    if grant is not None:  # _counted() for a grant with no problem, inline
+            raws = grants(path, info, progress)
+            try:
+                for where, facts in raws:
+                    summary.grants_read += 1
+                    grant: Grant | None
+                    if isinstance(facts, Grant):  # taken by the shortcut in the reader's process
+                        if funder is not None and fields.text(facts.funder_id) != funder:
+                            summary.other_funders += 1
+                            continue
+                        grant = facts
+                    else:
+                        if funder is not None and fields.text(facts[_FUNDER_ID]) != funder:
+                            summary.other_funders += 1
+                            continue
+                        grant = None if dates.pending else quick_facts(facts)
+                    if grant is not None and not dates.pending:
+                        # _counted() for a grant with no problem, inline
                         if grant.award_date > summary.latest_award:
                             summary.latest_award = grant.award_date
-                        if store.add_later(grant, grouping.group_of(grant), (where, grant, info)):
+                        group = grouping.group_of(grant)
+                        if store.add_later(grant, group, (where, grant, info)):
                             _flush(summary, store)
                         continue
-                if dates.see(raw) or dates.pending:
-                    dates.pending.append((where, raw))
-                    if dates.ready():
-                        for held in dates.settle():
-                            handle(*held)
-                else:
-                    handle(where, raw)
+                    raw = grant if grant is not None else as_dict(facts)
+                    # A grant the shortcut took has ISO dates: it teaches the date order nothing.
+                    if isinstance(raw, Grant) or dates.see(raw) or dates.pending:
+                        dates.pending.append((where, raw))
+                        if dates.ready():
+                            for held in dates.settle():
+                                handle(*held)
+                    else:
+                        handle(where, raw)
+            finally:
+                raws.close()  # a reader in a child process ends with it
             for held in dates.settle():
                 handle(*held)
             _flush(summary, store)

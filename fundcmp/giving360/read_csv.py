@@ -11,12 +11,19 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import operator
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 from fundcmp.giving360.fields import match_columns, missing_columns
-from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, column_names, open_binary
+from fundcmp.giving360.reading import (
+    FileInfo,
+    ProgressSink,
+    RawGrant,
+    column_names,
+    fact_cells,
+    open_binary,
+)
 
 CHECK_BYTES = 1 << 20
 HEADER_ROWS = 10  # how far down the header row is looked for
@@ -75,8 +82,7 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                 raise info.refuse("not 360Giving CSV: no column "
                                   + ", ".join(repr(m) for m in missing))
             info.names = column_names(found, header)
-            keys = tuple(found)
-            cells = operator.itemgetter(*found.values())
+            cells = fact_cells(found)
             width = max(found.values()) + 1
             id_column = found["id"]
             header_id = header[id_column]
@@ -96,7 +102,8 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                     continue
                 if on_bytes is not None and reader.line_num % 4096 == 0:
                     on_bytes(stream.tell())
-                yield f"{name}:{reader.line_num}", dict(zip(keys, cells(row), strict=True))
+                cast("list[Any]", row).append(None)  # the cell of the facts with no column
+                yield f"{name}:{reader.line_num}", cells(row)
             if on_bytes is not None:
                 on_bytes(stream.tell())
             if repeats:

@@ -18,7 +18,8 @@ from typing import Any
 from fundcmp.errors import one_line
 from fundcmp.giving360.fields import text
 from fundcmp.giving360.reading import (
-    NOT_A_GRANT,
+    FACT_KEYS,
+    Facts,
     FileInfo,
     ProgressSink,
     RawGrant,
@@ -45,10 +46,11 @@ def backend() -> ModuleType:
 _JSON_KINDS = {type(None): "null", bool: "true or false", str: "a string", list: "a list"}
 
 
-def facts(obj: Any) -> dict[str, Any]:
-    """The facts fundcmp reads from one grant object (of an array field, its first object)."""
+def facts(obj: Any) -> Facts:
+    """The facts fundcmp reads from one grant object (of an array field, its first object),
+    in FACT_KEYS order."""
     if type(obj) is not dict:
-        return {NOT_A_GRANT: _JSON_KINDS.get(type(obj), "a number")}
+        return (*_NOT_A_GRANT_FACTS, _JSON_KINDS.get(type(obj), "a number"))
     get = obj.get
     funder, programme = get("fundingOrganization"), get("grantProgramme")
     planned, recipient = get("plannedDates"), get("recipientOrganization")
@@ -74,18 +76,15 @@ def facts(obj: Any) -> dict[str, Any]:
         person = person[0] if person else None
     if type(person) is not dict:
         person = _NONE
-    return {
-        "id": get("id"), "amount": get("amountAwarded"), "currency": get("currency"),
-        "award_date": get("awardDate"), "funder_id": funder.get("id"),
-        "funder_name": funder.get("name"), "programme_code": programme.get("code"),
-        "programme_title": programme.get("title"), "start": planned.get("startDate"),
-        "end": planned.get("endDate"), "duration": planned.get("duration"),
-        "recipient_id": recipient.get("id"), "recipient_name": recipient.get("name"),
-        "recipient_ind_id": person.get("id"), "recipient_ind_name": person.get("name"),
-    }
+    return (get("id"), get("amountAwarded"), get("currency"), get("awardDate"),
+            funder.get("id"), funder.get("name"), programme.get("code"), programme.get("title"),
+            planned.get("startDate"), planned.get("endDate"), planned.get("duration"),
+            recipient.get("id"), recipient.get("name"), person.get("id"), person.get("name"),
+            None)
 
 
 _NONE: dict[str, Any] = {}
+_NOT_A_GRANT_FACTS = (None,) * (len(FACT_KEYS) - 1)
 
 
 def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None,

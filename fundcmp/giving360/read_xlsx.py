@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fundcmp.giving360.fields import match_columns, missing_columns
-from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, column_names
+from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, column_names, fact_cells
 
 HEADER_ROWS = 10  # how far down a sheet its header row is looked for
 
@@ -63,11 +63,10 @@ def _sheet_grants(book: Any, info: FileInfo) -> Iterator[RawGrant]:
 
 def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], where: str,
           first: int) -> Iterator[RawGrant]:
-    columns = list(found.items())
+    cells = fact_cells(found)
     width = max(found.values()) + 1
     for row_number, row in enumerate(rows, start=first):
-        if len(row) < width:
-            row = (*row, *([None] * (width - len(row))))
         if all(v is None or v == "" for v in row):
             continue
-        yield f"{where}{row_number}", {key: row[i] for key, i in columns}
+        yield f"{where}{row_number}", cells((*row, *([None] * (width + 1 - len(row))))
+                                             if len(row) < width else (*row, None))

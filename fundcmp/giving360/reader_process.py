@@ -1,0 +1,249 @@
+"""A file's reader run in a child process, its grants sent back in batches over a pipe.
+
+Reading (CSV or JSON parsing, picking each grant's facts) and checking and storing
+the grants are each about half of an import's work: with the reader in a child
+process the two halves run at once, on two cores. grants() yields what
+reading.read yields, in the same order, with the FileInfo filled in as the
+reader fills it, so the import's results are the same either way (tests compare
+the two); a file smaller than CHILD_BYTES is read in this process, where the
+child's start-up would cost more than it saves.
+
+The child is a fresh interpreter (`python -c`, the same Python, given this
+process's import path, so the same fundcmp) with its standard output a pipe, not
+a multiprocessing Process. Whatever start method multiprocessing would use (fork
+on Linux, spawn on macOS and Windows), it has a flaw here: spawn runs the
+caller's main script again in the child, which fails in a script that calls
+collect() without an `if __name__ == "__main__"` guard, and fork copies this
+process mid-use (the store's SQLite connection, a progress bar's thread and its
+locks). A plain child started by exec is the same on every platform.
+
+The pipe carries pickles, one a message: a batch of grants, each a location and
+its facts as a tuple in reading.FACT_KEYS order (smaller and quicker to pickle than
+a dict), with the column names when the reader changed them (a new CSV header or
+XLSX sheet: the batch ends there, so names arrive before the first grant that
+uses them) and the bytes read so far; then the end, with the notes, publisher
+and issued date, or the error the reader raised. For a CSV file, whose reader
+leaves the child time to spare, the child also runs the plain-grant shortcut
+(check.quick_facts, a pure function) and sends a grant it takes as the Grant's
+values in place of its facts; the import treats it as the shortcut's Grant, as
+it would have been here. A pipe holds little, so a child that runs ahead waits:
+memory stays flat.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from fundcmp.errors import FundcmpError
+from fundcmp.giving360.check import Grant, quick_facts
+from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, read
+
+CHILD_BYTES = 4 << 20  # smaller files are read in this process
+# Files whose reader leaves its process time to spare: it also runs check.quick_facts, the
+# plain-grant shortcut, and sends the grants it takes as checked (csv.reader is quick; ijson
+# and openpyxl are the slower half already).
+SHORTCUT_SUFFIXES = (".csv", ".tsv")
+BATCH = 1000  # grants a message
+STOP_SECONDS = 5.0  # how long a stopped child is given to end before it is killed
+# The child's program: this process's import path first (the same fundcmp, however it was
+# found), then child_main(). A parent gone before it said anything ends it quietly.
+_CHILD_CODE = """import pickle, sys
+try:
+    sys.path[:] = pickle.load(sys.stdin.buffer)
+except EOFError:
+    sys.exit(0)
+from fundcmp.giving360.reader_process import child_main
+child_main()
+"""
+
+_GRANTS, _END, _ERROR = "grants", "end", "error"
+_GRANT_FIELDS = len(Grant._fields)  # the values of a grant the shortcut took; facts have more
+_new_tuple = tuple.__new__
+
+
+class ReaderProcessError(RuntimeError):
+    """A child reader that failed in a way it could not send (killed, out of memory, or an
+    error that does not pickle)."""
+
+
+class ChildTraceback(Exception):
+    """The child's traceback of an unexpected error, as the cause of the error raised here."""
+
+
+def grants(path: Path, info: FileInfo,
+           on_bytes: ProgressSink | None) -> Generator[RawGrant, None, None]:
+    """The raw grants of one file, as reading.read gives them, read in a child process when
+    the file is large enough to be worth it (from a CSV, a grant the child's shortcut took
+    comes as its check.Grant). Close it when stopping early: that ends the child at once."""
+    try:
+        large = path.stat().st_size >= CHILD_BYTES
+    except OSError:  # the reader says why the file cannot be read
+        large = False
+    yield from _piped(path, info, on_bytes) if large and sys.executable else \
+        read(path, info, on_bytes)
+
+
+def _piped(path: Path, info: FileInfo,
+           on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
+    """Start the child, and yield its grants as they come."""
+    shortcut = path.suffix.lower() in SHORTCUT_SUFFIXES
+    child = _start(path, info.name, on_bytes is not None, shortcut)
+    assert child.stdout is not None
+    ended = False
+    try:
+        while True:
+            try:
+                message = pickle.load(child.stdout)
+            except (EOFError, pickle.UnpicklingError):  # no message, or half of one
+                _stop(child, False)
+                raise ReaderProcessError(f"the reader of {info.name} ended unexpectedly (exit "
+                                         f"status {child.returncode})") from None
+            if message[0] == _GRANTS:
+                _, names, done, batch = message
+                if names is not None:
+                    info.names = names
+                if done is not None and on_bytes is not None:
+                    on_bytes(done)
+                if shortcut:  # a grant the shortcut took comes as its values
+                    for where, facts in batch:
+                        yield where, _new_tuple(Grant, facts) if len(facts) == _GRANT_FIELDS \
+                            else facts
+                else:
+                    yield from batch
+                continue
+            kind, info.notes, info.publisher, info.issued, error, remote = message
+            ended = True
+            if kind == _ERROR:
+                if remote is None:
+                    raise error from None
+                raise error from ChildTraceback(remote)
+            return
+    finally:
+        _stop(child, ended)
+
+
+def _start(path: Path, name: str, progress: bool, shortcut: bool) -> subprocess.Popen[bytes]:
+    """The child, started with Ctrl-C ignored, and told what to read on its standard input.
+
+    Ctrl-C reaches every process of the terminal's foreground group; this process
+    stops the child itself, so the child must never raise KeyboardInterrupt (and
+    print its traceback), not even while its interpreter starts: an ignored signal
+    stays ignored across exec, and Python leaves an inherited SIGINT as it is.
+    """
+    deaf = threading.current_thread() is threading.main_thread()  # else handlers can't be set
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if deaf else None
+    try:
+        child = subprocess.Popen([sys.executable, "-c", _CHILD_CODE], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE)
+    finally:
+        if deaf:
+            signal.signal(signal.SIGINT, previous)
+    assert child.stdin is not None
+    try:
+        child.stdin.write(pickle.dumps(sys.path) + pickle.dumps((path, name, progress,
+                                                                 shortcut)))
+        child.stdin.close()
+    except BaseException:
+        _stop(child, False)
+        raise
+    return child
+
+
+def _stop(child: subprocess.Popen[bytes], ended: bool) -> None:
+    """End the child however this process stops reading: at the end (it has sent its last
+    message and is ending), or on an error or Ctrl-C, when terminate ends it at once."""
+    assert child.stdout is not None
+    child.stdout.close()
+    if not ended and child.poll() is None:
+        child.terminate()
+    try:
+        child.wait(STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def child_main() -> None:
+    """The child: read the file named on standard input and send its grants, then its end or
+    its error, on standard output.
+
+    A parent that is gone makes a write fail: the child then ends quietly, so it
+    never outlives the import.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # where exec did not pass it on (Windows)
+    path, name, progress, shortcut = pickle.load(sys.stdin.buffer)
+    out = sys.stdout.buffer
+    try:
+        _send_grants(path, name, progress, shortcut, out)
+        out.flush()
+    except (BrokenPipeError, ConnectionResetError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())  # nothing left to flush at exit
+
+
+def _send_grants(path: Path, name: str, progress: bool, shortcut: bool,
+                 out: IO[bytes]) -> None:
+    info = FileInfo(name)
+    done: list[int | None] = [None]
+
+    def on_bytes(n: int) -> None:
+        done[0] = n
+
+    batch: list[RawGrant] = []
+    sent_names: dict[str, str] | None = None
+    names: dict[str, str] | None = None  # to go with the next batch
+    end: tuple[Any, ...]
+
+    def flush() -> None:
+        nonlocal names
+        _dump((_GRANTS, names, done[0], batch), out)
+        batch.clear()
+        names = None
+
+    try:
+        for grant in read(path, info, on_bytes if progress else None):
+            if info.names is not sent_names:
+                if batch:
+                    flush()
+                sent_names = names = info.names
+            if shortcut:
+                taken = quick_facts(grant[1])
+                if taken is not None:
+                    grant = (grant[0], tuple(taken))  # a named tuple pickles slowly
+            batch.append(grant)
+            if len(batch) >= BATCH:
+                flush()
+        flush()
+        end = (_END, info.notes, info.publisher, info.issued, None, None)
+    except Exception as exc:  # sent to the parent, which raises it as if read there
+        if batch:
+            flush()  # the grants read before it, as a reader in the parent would give them
+        end = (_ERROR, info.notes, info.publisher, info.issued, exc,
+               None if isinstance(exc, FundcmpError) else traceback.format_exc())
+    try:
+        _dump(end, out)
+    except (BrokenPipeError, ConnectionResetError):
+        raise
+    except Exception:  # an error that does not pickle: its type and words, and its traceback
+        _dump((_ERROR, info.notes, info.publisher, info.issued,
+               ReaderProcessError(f"{type(end[4]).__name__}: {end[4]}"), end[5]), out)
+
+
+def _dump(message: tuple[Any, ...], out: IO[bytes]) -> None:
+    """One message, pickled without the memo (grants share no objects, and the memo doubles
+    the cost), written whole and flushed."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(message)
+    out.write(buffer.getbuffer())
+    out.flush()
