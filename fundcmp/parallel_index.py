@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fundcmp import cache
 from fundcmp.arithmetic import MEASURES
@@ -42,7 +42,10 @@ from fundcmp.cache import BATCH, TABLES, Filled
 from fundcmp.errors import RegistryError
 from fundcmp.model import Source
 
-MIN_BYTES = 8 * 1024 * 1024  # about 8,000 programmes: a second of work, well over the start-up
+if TYPE_CHECKING:
+    import subprocess
+
+MIN_BYTES = 16 * 1024 * 1024  # about 17,000 programmes, 4 s of work: well over the start-up
 PART_BYTES = 4 * 1024 * 1024  # small parts keep each worker small and the cores evenly busy
 # SQLite attaches at most 10 databases, and only outside a transaction: every part is attached
 # (still empty) before the copying starts, and each is read once its worker has written it.
@@ -240,23 +243,47 @@ def _run(tasks: Sequence[_Task], sources: Sequence[tuple[int, str]], target: Pat
     the workers start and ignored in them, so Ctrl-C reaches this process alone, which
     kills them: no worker prints a traceback, none is left behind; a worker whose parent
     dies meets the end of its input and stops."""
-    import pickle
-    import subprocess
     import sys
 
+    if not sys.executable:
+        return False  # an embedded interpreter: no program to start a worker with
     root = str(Path(__file__).resolve().parent.parent)
     command = [sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r}); "
                "from fundcmp.parallel_index import serve; serve()"]
-    blocked = {signal.SIGINT}
     processes: list[subprocess.Popen[bytes]] = []
+    try:
+        _start(command, min(workers, len(tasks)), processes)
+        return _merge(target, cache_key, _results(tasks, sources, processes), tasks)
+    finally:
+        for worker in processes:
+            worker.kill()
+            worker.wait()
+            for pipe in (worker.stdin, worker.stdout):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
+
+
+def _start(command: list[str], count: int, processes: list[subprocess.Popen[bytes]]) -> None:
+    """Start the workers (each listed as it starts) with SIGINT blocked, which they inherit."""
+    import subprocess
+
+    blocked = {signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
     try:
-        for _ in range(min(workers, len(tasks))):
+        for _ in range(count):
             processes.append(subprocess.Popen(command, stdin=subprocess.PIPE,
                                               stdout=subprocess.PIPE,
                                               stderr=subprocess.DEVNULL))
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+
+
+def _results(tasks: Sequence[_Task], sources: Sequence[tuple[int, str]],
+             processes: Sequence[subprocess.Popen[bytes]]) -> Iterator[Filled | None]:
+    """What each part wrote, in order, with two parts in hand per worker (round robin)."""
+    import pickle
+
     known: list[set[int]] = [set() for _ in processes]
 
     def send(index: int) -> None:
@@ -272,30 +299,18 @@ def _run(tasks: Sequence[_Task], sources: Sequence[tuple[int, str]], target: Pat
         pickle.dump(task, worker.stdin)
         worker.stdin.flush()
 
-    def results() -> Iterator[Filled | None]:
-        for index in range(len(processes)):
-            send(index)
-            send(index + len(processes))
-        for index in range(len(tasks)):
-            worker = processes[index % len(processes)]
-            assert worker.stdout is not None
-            try:
-                found: Filled | None = pickle.load(worker.stdout)
-            except (EOFError, pickle.UnpicklingError):
-                found = None  # the worker died
-            send(index + 2 * len(processes))
-            yield found
-
-    try:
-        return _merge(target, cache_key, results(), tasks)
-    finally:
-        for worker in processes:
-            worker.kill()
-            worker.wait()
-            for pipe in (worker.stdin, worker.stdout):
-                if pipe is not None:
-                    with contextlib.suppress(OSError):
-                        pipe.close()
+    for index in range(len(processes)):
+        send(index)
+        send(index + len(processes))
+    for index in range(len(tasks)):
+        worker = processes[index % len(processes)]
+        assert worker.stdout is not None
+        try:
+            found: Filled | None = pickle.load(worker.stdout)
+        except (EOFError, pickle.UnpicklingError):
+            found = None  # the worker died
+        send(index + 2 * len(processes))
+        yield found
 
 
 def serve() -> None:
