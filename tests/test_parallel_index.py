@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,7 +34,17 @@ def _generate_module() -> Any:
 
 
 GENERATE = _generate_module()
-YAML_TEXT: str = GENERATE.generate(300, 5)
+
+
+def _with_warnings(text: str) -> str:
+    """Every fifth stated end date moved to 1990, before its start: a warning each."""
+    ends = iter(range(10**6))
+    return re.sub(r'(    end: \{date: )"[0-9-]+"(, source: \S+, quote: )"on [0-9-]+"',
+                  lambda m: f'{m[1]}"1990"{m[2]}"on 1990"' if next(ends) % 5 == 0 else m[0],
+                  text)
+
+
+YAML_TEXT: str = _with_warnings(GENERATE.generate(300, 5))
 JSONL_TEXT: str = GENERATE.as_jsonl(YAML_TEXT)
 
 
@@ -98,6 +109,8 @@ def test_the_parallel_entry_is_the_serial_entry_byte_for_byte(
     done, built = _parallel(path, forced)
     assert done and parts[0] >= 5
     assert built == _serial(path, forced)
+    store = registry.indexed(path)
+    assert store is not None and len(store.findings()) >= 5  # the warnings, kept
 
 
 def test_jsonl_sources_between_programmes_reach_the_parts_after_them(
