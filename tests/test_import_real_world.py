@@ -398,7 +398,8 @@ numbers = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**16),
     "id": texts, "amount": numbers, "currency": texts, "award_date": dates,
     "funder_id": texts, "funder_name": texts, "programme_code": texts,
     "programme_title": texts, "start": dates, "end": dates, "duration": numbers,
-    "recipient_id": texts, "recipient_name": texts}))
+    "recipient_id": texts, "recipient_name": texts, "recipient_ind_id": texts,
+    "recipient_ind_name": texts}))
 @example({"id": "G", "amount": 5, "currency": "GBP", "award_date": "2020-01-01",
           "funder_id": "F", "funder_name": None, "programme_code": None,
           "programme_title": "a\u2003b", "start": None, "end": None, "duration": None,
@@ -561,3 +562,30 @@ def test_without_ijsons_c_backend_the_python_one_reads_the_same(
     assert read_json.backend().__name__.endswith(".python")
     assert giving360.collect([data]) == with_c
     assert with_c.publishers == ["Fund"] and with_c.source_date == "2021-01-01"
+
+
+# Grants to individuals (the standard's recipientIndividual, "Recipient Ind:" columns) -------
+
+def test_grants_to_individuals_count_their_recipients_in_json(tmp_path: Path) -> None:
+    """A grant to a person names its recipient in recipientIndividual (an object, not an
+    array); such grants must not be counted as naming no recipient."""
+    to_people = [dict(grant(f"G-{i}"), recipientIndividual={"id": f"360G-ind-{i % 3}",
+                                                             "name": f"Person {i % 3}"})
+                 for i in range(6)]
+    to_org = dict(grant("G-org"), recipientOrganization=[{"id": "GB-CHC-1", "name": "Org"}])
+    (entry,) = giving360.collect([package(tmp_path / "g.json", [*to_people, to_org])]).entries
+    assert (entry.recipients, entry.grants_without_recipient) == (4, 0)
+
+
+def test_grants_to_individuals_count_their_recipients_in_a_spreadsheet(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "g.csv", [
+        "Identifier", "Amount Awarded", "Currency", "Award Date", "Funding Org:Identifier",
+        "Grant Programme:Title", "Recipient Org:Identifier", "Recipient Org:Name",
+        "Recipient Ind:Identifier", "Recipient Ind:Name"], [
+        ["G-1", "100", "GBP", "2020-04-01", "GB-1", "Main", "GB-CHC-1", "Org", "", ""],
+        ["G-2", "100", "GBP", "2020-04-01", "GB-1", "Main", "", "", "360G-ind-1", "Person"],
+        ["G-3", "100", "GBP", "2020-04-01", "GB-1", "Main", "", "", "360G-ind-1", "Person"],
+        ["G-4", "100", "GBP", "2020-04-01", "GB-1", "Main", "", "", "", "Someone"],
+        ["G-5", "100", "GBP", "2020-04-01", "GB-1", "Main", "", "", "", ""]])
+    (entry,) = giving360.collect([data]).entries
+    assert (entry.recipients, entry.grants_without_recipient) == (3, 1)

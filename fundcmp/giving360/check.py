@@ -26,6 +26,11 @@ from fundcmp.giving360.fields import (
 from fundcmp.giving360.reading import NOT_A_GRANT
 from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
 
+# Where a grant names its recipient, in the order looked at: an organisation's identifier,
+# its name, then a person's (a grant to an individual).
+RECIPIENT_KEYS = ("recipient_id", "recipient_name", "recipient_ind_id", "recipient_ind_name")
+_OTHER_RECIPIENT_KEYS = RECIPIENT_KEYS[1:]
+
 LEFT_OUT = "left out of the money"
 NOT_DISCLOSED = "left out of the spread and total (--keep-zero keeps them)"
 AWARD_UNKNOWN = "amount kept, award date unknown"
@@ -123,11 +128,14 @@ def quick(raw: dict[str, Any]) -> Grant | None:
             or type(code) is not str or type(title) is not str or type(recipient) is not str:
         return None
     if not recipient:
-        recipient = get("recipient_name")
-        if recipient is None:
-            recipient = ""
-        elif type(recipient) is not str:
-            return None
+        for key in _OTHER_RECIPIENT_KEYS:
+            recipient = get(key)
+            if recipient is None:
+                recipient = ""
+            elif type(recipient) is not str:
+                return None
+            if recipient:
+                break
     names = (funder_id, name, code, title)
     plain = _NAMES.get(names)
     if plain is None:
@@ -288,7 +296,7 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
         id=grant_id, funder_id=shown["funder_id"], funder_name=shown["funder_name"],
         programme_code=shown["programme_code"], programme_title=shown["programme_title"],
         currency=currency, amount=amount, award_date=award,
-        recipient=fields.text(get("recipient_id")) or fields.text(get("recipient_name")),
+        recipient=next(filter(None, (fields.text(get(k)) for k in RECIPIENT_KEYS)), ""),
         duration_months=duration), problems
 
 

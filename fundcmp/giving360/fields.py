@@ -81,6 +81,9 @@ COLUMN_TITLES: dict[str, tuple[str, ...]] = {
                      "Recipient Organization:Identifier"),
     "recipient_name": ("Recipient Org:Name", "Recipient Organisation:Name",
                        "Recipient Organization:Name"),
+    # A grant to a person (standard 1.4): its recipient, when no organisation is named.
+    "recipient_ind_id": ("Recipient Ind:Identifier", "Recipient Individual:Identifier"),
+    "recipient_ind_name": ("Recipient Ind:Name", "Recipient Individual:Name"),
 }
 # The JSON paths of the facts, for naming a field in a problem; flattened (`a/0/b`,
 # `a.0.b`, `a.b`), they are column titles too, as tools that flatten without titles write them.
@@ -91,6 +94,7 @@ JSON_NAMES = {
     "start": "plannedDates.startDate", "end": "plannedDates.endDate",
     "duration": "plannedDates.duration", "recipient_id": "recipientOrganization.id",
     "recipient_name": "recipientOrganization.name",
+    "recipient_ind_id": "recipientIndividual.id", "recipient_ind_name": "recipientIndividual.name",
 }
 REQUIRED_COLUMNS = ("id", "amount", "funder_id")
 _SPACE_RE = re.compile(r"[\s_]+")

@@ -52,6 +52,7 @@ def facts(obj: Any) -> dict[str, Any]:
     get = obj.get
     funder, programme = get("fundingOrganization"), get("grantProgramme")
     planned, recipient = get("plannedDates"), get("recipientOrganization")
+    person = get("recipientIndividual")
     # Written out rather than a helper per field: this runs once per grant of millions.
     if type(funder) is list:
         funder = funder[0] if funder else None
@@ -69,6 +70,10 @@ def facts(obj: Any) -> dict[str, Any]:
         recipient = recipient[0] if recipient else None
     if type(recipient) is not dict:
         recipient = _NONE
+    if type(person) is list:
+        person = person[0] if person else None
+    if type(person) is not dict:
+        person = _NONE
     return {
         "id": get("id"), "amount": get("amountAwarded"), "currency": get("currency"),
         "award_date": get("awardDate"), "funder_id": funder.get("id"),
@@ -76,6 +81,7 @@ def facts(obj: Any) -> dict[str, Any]:
         "programme_title": programme.get("title"), "start": planned.get("startDate"),
         "end": planned.get("endDate"), "duration": planned.get("duration"),
         "recipient_id": recipient.get("id"), "recipient_name": recipient.get("name"),
+        "recipient_ind_id": person.get("id"), "recipient_ind_name": person.get("name"),
     }
 
 
