@@ -81,8 +81,8 @@ def write(path: str, target: Path, cache_key: str) -> bool:
         size = os.stat(path).st_size
     except OSError:
         return False
-    if workers < 2 or size < MIN_BYTES:
-        return False
+    if workers < 2 or size < MIN_BYTES or not hasattr(signal, "pthread_sigmask"):
+        return False  # (a system without POSIX signal masks cannot keep Ctrl-C off them)
     parts: list[str] = []
     try:
         planned = _plan(path, size, workers, target.parent, parts)
