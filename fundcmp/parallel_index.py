@@ -84,12 +84,17 @@ def write(path: str, target: Path, cache_key: str) -> bool:
     if workers < 2 or size < MIN_BYTES or not hasattr(signal, "pthread_sigmask"):
         return False  # (a system without POSIX signal masks cannot keep Ctrl-C off them)
     parts: list[str] = []
+    processes: list[subprocess.Popen[bytes]] = []
     try:
+        # the workers start, and load their modules, while the file is read for its cuts
+        _start(min(workers, MAX_PARTS), processes)
         planned = _plan(path, size, workers, target.parent, parts)
-        done = planned is not None and _run(*planned, target, cache_key, workers)
+        done = planned is not None and _merge(target, cache_key,
+                                              _results(*planned, processes), planned[0])
     except (OSError, UnicodeDecodeError, RegistryError, sqlite3.Error):
         done = False
     finally:
+        _stop(processes)
         for part in parts:
             with contextlib.suppress(OSError):
                 os.unlink(part)
@@ -230,9 +235,19 @@ def _yaml_cuts(handle: Any, step: float) -> _Cuts | None:
     return cuts, header, []
 
 
-def _run(tasks: Sequence[_Task], sources: Sequence[tuple[int, str]], target: Path,
-         cache_key: str, workers: int) -> bool:
-    """The parts built by worker processes, two parts in hand each, merged in order.
+def _stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Kill the workers, however the build ended, and wait for them: none is left behind."""
+    for worker in processes:
+        worker.kill()
+        worker.wait()
+        for pipe in (worker.stdin, worker.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
+def _start(count: int, processes: list[subprocess.Popen[bytes]]) -> None:
+    """Start `count` workers (each listed as it starts).
 
     A worker is a fresh interpreter started by subprocess (fundcmp.parallel_index.serve),
     on every system: what multiprocessing calls spawn, macOS's default, so what the tests
@@ -243,31 +258,14 @@ def _run(tasks: Sequence[_Task], sources: Sequence[tuple[int, str]], target: Pat
     the workers start and ignored in them, so Ctrl-C reaches this process alone, which
     kills them: no worker prints a traceback, none is left behind; a worker whose parent
     dies meets the end of its input and stops."""
+    import subprocess
     import sys
 
     if not sys.executable:
-        return False  # an embedded interpreter: no program to start a worker with
+        raise OSError("no interpreter to start a worker with")  # an embedded Python
     root = str(Path(__file__).resolve().parent.parent)
     command = [sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r}); "
                "from fundcmp.parallel_index import serve; serve()"]
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        _start(command, min(workers, len(tasks)), processes)
-        return _merge(target, cache_key, _results(tasks, sources, processes), tasks)
-    finally:
-        for worker in processes:
-            worker.kill()
-            worker.wait()
-            for pipe in (worker.stdin, worker.stdout):
-                if pipe is not None:
-                    with contextlib.suppress(OSError):
-                        pipe.close()
-
-
-def _start(command: list[str], count: int, processes: list[subprocess.Popen[bytes]]) -> None:
-    """Start the workers (each listed as it starts) with SIGINT blocked, which they inherit."""
-    import subprocess
-
     blocked = {signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
     try:
@@ -281,7 +279,8 @@ def _start(command: list[str], count: int, processes: list[subprocess.Popen[byte
 
 def _results(tasks: Sequence[_Task], sources: Sequence[tuple[int, str]],
              processes: Sequence[subprocess.Popen[bytes]]) -> Iterator[Filled | None]:
-    """What each part wrote, in order, with two parts in hand per worker (round robin)."""
+    """What each part wrote, in order, with two parts in hand per worker (round robin); the
+    workers may outnumber the parts."""
     import pickle
 
     known: list[set[int]] = [set() for _ in processes]
@@ -322,6 +321,9 @@ def serve() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     gc.disable()  # as the serial load: millions of objects, no cycles
+    import yaml  # noqa: F401  (what every part needs, loaded before the first arrives)
+
+    from fundcmp import checks, registry_jsonl, views  # noqa: F401
     tasks, results = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:

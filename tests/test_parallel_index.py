@@ -89,13 +89,13 @@ def _outcome(path: Path, use_cache: bool) -> registry.Registry | str:
 def _parts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record how many parts each parallel build cut its file into."""
     counts: list[int] = []
-    run = parallel_index._run
+    merge = parallel_index._merge
 
-    def counted(tasks: Any, *args: Any) -> bool:
+    def counted(target: Path, key: str, built: Any, tasks: Any) -> bool:
         counts.append(len(tasks))
-        return run(tasks, *args)
+        return merge(target, key, built, tasks)
 
-    monkeypatch.setattr(parallel_index, "_run", counted)
+    monkeypatch.setattr(parallel_index, "_merge", counted)
     return counts
 
 
