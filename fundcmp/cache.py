@@ -33,6 +33,7 @@ import stat
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -158,9 +159,10 @@ def _write_memo(memo: Path, fingerprint: list[int], content: str) -> None:
 
 
 def open_or_build(path: Path | str, records: Callable[[], Iterable[Record]],
-                  content: bytes | None = None) -> Store | None:
+                  content: bytes | None = None, parallel: bool = False) -> Store | None:
     """The store for this registry file (whose bytes are `content`, if already read): opened
-    if cached, else built from its records.
+    if cached, else built from its records (or, if `parallel`, by worker processes reading
+    the file when that pays: fundcmp.parallel_index).
 
     None when the cache cannot be used (untrusted or unwritable directory, a
     file that is not regular): the caller then reads the file itself.
@@ -170,7 +172,7 @@ def open_or_build(path: Path | str, records: Callable[[], Iterable[Record]],
     if cache_key is None or folder is None or not trusted_directory(folder, create=True):
         return None
     entry = folder / f"{cache_key}{SUFFIX}"
-    store = Store(entry, cache_key, str(path), records)
+    store = Store(entry, cache_key, str(path), records, parallel)
     try:
         store.connect()
     except Stale:
@@ -190,11 +192,12 @@ class Store:
     """One registry's entry: queries answer from its rows, revival validates what it returns."""
 
     def __init__(self, entry: Path, cache_key: str, path: str,
-                 records: Callable[[], Iterable[Record]]) -> None:
+                 records: Callable[[], Iterable[Record]], parallel: bool = False) -> None:
         self.entry = entry
         self.key = cache_key
         self.path = path
         self._records = records
+        self._parallel = parallel
         self._db: sqlite3.Connection | None = None
         self.units: dict[str, str | None] = {}
 
@@ -241,7 +244,8 @@ class Store:
         except OSError:
             return False
         try:
-            _write(Path(temp), self.key, self._records())
+            if not (self._parallel and _written_in_parallel(self.path, Path(temp), self.key)):
+                _write(Path(temp), self.key, self._records())
             os.replace(temp, self.entry)
         except (OSError, sqlite3.Error, OverflowError, Linked):
             # OverflowError: a figure too extreme to format (a duration of 1e-300 months);
@@ -499,6 +503,14 @@ class Store:
         return revived
 
 
+def _written_in_parallel(path: str, target: Path, cache_key: str) -> bool:
+    """Whether worker processes wrote the entry; if not, `target` is left empty for the
+    serial build, which then reports any error in the registry as it always has."""
+    from fundcmp import parallel_index
+
+    return parallel_index.write(path, target, cache_key)
+
+
 def _strings(text: str) -> list[str]:
     """A stored JSON list of text; Stale if it is anything else."""
     try:
@@ -609,52 +621,85 @@ def _json(raw: Any) -> str:
 _RECORD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+BATCH = 2000  # programmes written at once; fundcmp.parallel_index writes in the same steps
+TABLES = ("programmes", "records", *(f"by_{c}" for c in COLUMN.values()))
+
+
+@dataclass
+class Filled:
+    """What a fill wrote: the number of programmes, the number of programmes written before
+    each source (which places it among the batches), and each key's counted units."""
+
+    programmes: int
+    sources_at: list[int]
+    counts: dict[str, Counter[str]]
+
+
 def _write(target: Path, cache_key: str, records: Iterable[Record]) -> None:
     """Fill a new database file from validated records, streaming: nothing is held but a batch."""
     db = sqlite3.connect(target)
     try:
-        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _schema())
-        counts: dict[str, Counter[str]] = {k: Counter() for k in MEASURES}
-        batch: list[list[Any]] = []
-        texts: list[tuple[int, str]] = []
-        figures: list[list[list[Any]]] = [[] for _ in MEASURES]
-
-        def flush() -> None:
-            db.executemany("INSERT INTO programmes VALUES (?, ?, ?, ?, ?, ?)", batch)
-            db.executemany("INSERT INTO records VALUES (?, ?)", texts)
-            for c, rows in zip(COLUMN.values(), figures, strict=True):
-                db.executemany(f"INSERT INTO by_{c} VALUES ({','.join('?' * _FIGURE_WIDTH)})", rows)
-                rows.clear()
-            batch.clear()
-            texts.clear()
-
-        programmes = sources = 0
-        for record in records:
-            value = record.value
-            if isinstance(value, Programme):
-                if value.published is not None:
-                    raise Linked
-                row, rows = _rows_of(programmes, value, counts)
-                batch.append(row)
-                for table, figure in zip(figures, rows, strict=True):
-                    table.append(figure)
-                texts.append((programmes, _json(record.raw)))
-                programmes += 1
-                if len(batch) >= 2000:
-                    flush()
-            else:
-                db.execute("INSERT INTO sources VALUES (?, ?, ?, ?)",
-                           (sources, value.id, record.line, _json(record.raw)))
-                sources += 1
-        flush()
-        # made once the rows are in, which is quicker than keeping it in order row by row
-        db.execute("CREATE UNIQUE INDEX programme_slugs ON programmes (slug)")
-        units = {COLUMN[k]: most_common_unit(c) for k, c in counts.items()}
-        db.executemany("INSERT INTO meta VALUES (?, ?)", [
-            ("format", str(FORMAT)), ("key", cache_key), ("units", json.dumps(units))])
-        db.commit()
+        create(db)
+        finish(db, cache_key, fill(db, records).counts)
     finally:
         db.close()
+
+
+def create(db: sqlite3.Connection) -> None:
+    """The empty tables of an entry, written without a journal (a failed build is deleted)."""
+    db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _schema())
+
+
+def fill(db: sqlite3.Connection, records: Iterable[Record]) -> Filled:
+    """Write the records' rows, positions counted from 0, a source as it comes and the
+    programmes BATCH at a time (table by table, in TABLES order)."""
+    counts: dict[str, Counter[str]] = {k: Counter() for k in MEASURES}
+    batch: list[list[Any]] = []
+    texts: list[tuple[int, str]] = []
+    figures: list[list[list[Any]]] = [[] for _ in MEASURES]
+
+    def flush() -> None:
+        db.executemany("INSERT INTO programmes VALUES (?, ?, ?, ?, ?, ?)", batch)
+        db.executemany("INSERT INTO records VALUES (?, ?)", texts)
+        for c, rows in zip(COLUMN.values(), figures, strict=True):
+            db.executemany(f"INSERT INTO by_{c} VALUES ({','.join('?' * _FIGURE_WIDTH)})", rows)
+            rows.clear()
+        batch.clear()
+        texts.clear()
+
+    programmes = 0
+    sources_at: list[int] = []
+    for record in records:
+        value = record.value
+        if isinstance(value, Programme):
+            if value.published is not None:
+                raise Linked
+            row, rows = _rows_of(programmes, value, counts)
+            batch.append(row)
+            for table, figure in zip(figures, rows, strict=True):
+                table.append(figure)
+            texts.append((programmes, _json(record.raw)))
+            programmes += 1
+            if len(batch) >= BATCH:
+                flush()
+        else:
+            db.execute("INSERT INTO sources VALUES (?, ?, ?, ?)",
+                       (len(sources_at), value.id, record.line, _json(record.raw)))
+            sources_at.append(programmes)
+    flush()
+    return Filled(programmes, sources_at, counts)
+
+
+def finish(db: sqlite3.Connection, cache_key: str, counts: dict[str, Counter[str]]) -> None:
+    """Index the slugs and write the entry's key and common units: the entry is whole.
+
+    sqlite3.IntegrityError if a slug is given twice (which only a parallel build can reach)."""
+    # made once the rows are in, which is quicker than keeping it in order row by row
+    db.execute("CREATE UNIQUE INDEX programme_slugs ON programmes (slug)")
+    units = {COLUMN[k]: most_common_unit(c) for k, c in counts.items()}
+    db.executemany("INSERT INTO meta VALUES (?, ?)", [
+        ("format", str(FORMAT)), ("key", cache_key), ("units", json.dumps(units))])
+    db.commit()
 
 
 def derive(store: Store, content: bytes, changed: Sequence[Record],
@@ -695,7 +740,6 @@ def _rewrite(target: Path, new_key: str, changed: Sequence[Record],
     try:
         db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
         counts: dict[str, Counter[str]] = {k: Counter() for k in MEASURES}
-        tables = ("programmes", "records", *(f"by_{c}" for c in COLUMN.values()))
         if inserted_at is not None:
             for table in ("programmes", "sources"):
                 db.execute(f"UPDATE {table} SET line = line + 1 WHERE line >= ?",
@@ -712,7 +756,7 @@ def _rewrite(target: Path, new_key: str, changed: Sequence[Record],
                                (value.slug,)).fetchone()
             position = found[0] if found else db.execute(
                 "SELECT coalesce(max(position) + 1, 0) FROM programmes").fetchone()[0]
-            for table in tables:
+            for table in TABLES:
                 db.execute(f"DELETE FROM {table} WHERE position = ?", (position,))
             row, figures = _rows_of(position, value, counts)
             db.execute("INSERT INTO programmes VALUES (?, ?, ?, ?, ?, ?)", row)

@@ -419,7 +419,7 @@ def indexed(path: Path | str) -> Store | None:
             return None  # published_as links are resolved across the whole registry on load
         from fundcmp import cache
 
-        return cache.open_or_build(path, lambda: records(path))
+        return cache.open_or_build(path, lambda: records(path), parallel=True)
 
 
 def _links(path: Path | str) -> bool:
