@@ -446,3 +446,40 @@ def test_the_fact_keys_are_every_column_and_the_not_a_grant_mark() -> None:
     assert sorted(FACT_KEYS) == sorted([*COLUMN_TITLES, NOT_A_GRANT])
     raw = {"id": "G-1", "amount": "5", NOT_A_GRANT: None, "start": ""}
     assert as_dict(as_tuple(raw)) == {"id": "G-1", "amount": "5", "start": ""}
+
+
+def test_a_killed_child_is_one_line_not_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A reader killed from outside (the out-of-memory killer, say) is said in one line, and
+    the registry is left as it was."""
+    monkeypatch.setattr(reader_process, "CHILD_BYTES", 0)
+    monkeypatch.setattr(reader_process, "_CHILD_CODE",
+                        "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    into = tmp_path / "registry.yaml"
+    into.write_text(OLD, encoding="utf-8")
+    data = write_json(tmp_path / "g.json", [grant("G-1")])
+    result = CliRunner().invoke(cli, ["import", str(data), "--into", str(into)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert "g.json" in result.stderr and "killed by signal 9" in result.stderr
+    assert into.read_text(encoding="utf-8") == OLD
+
+
+def test_a_child_that_cannot_start_leaves_the_reading_here(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No process to spare (fork refused: EAGAIN): the file is read in this process."""
+    files = [write_json(tmp_path / "g.json", [grant("G-1"), grant("G-2", amount=5)])]
+    here = outcome(monkeypatch, tmp_path, False, files)
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(reader_process.subprocess, "Popen", refused)
+    monkeypatch.setattr(reader_process, "CHILD_BYTES", 0)
+    into = tmp_path / "registry.yaml"
+    into.write_text(OLD, encoding="utf-8")
+    (tmp_path / "report.csv").unlink(missing_ok=True)
+    result = CliRunner().invoke(cli, ["import", *map(str, files), "--into", str(into),
+                                      "--report", str(tmp_path / "report.csv")])
+    assert (result.exit_code, result.stdout, result.stderr, into.read_bytes(),
+            (tmp_path / "report.csv").read_bytes()) == here

@@ -44,7 +44,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from fundcmp.errors import FundcmpError
+from fundcmp.errors import FundcmpError, one_line
 from fundcmp.giving360.check import Grant, quick_facts
 from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, read
 
@@ -71,9 +71,9 @@ _GRANT_FIELDS = len(Grant._fields)  # the values of a grant the shortcut took; f
 _new_tuple = tuple.__new__
 
 
-class ReaderProcessError(RuntimeError):
+class ReaderProcessError(FundcmpError):
     """A child reader that failed in a way it could not send (killed, out of memory, or an
-    error that does not pickle)."""
+    error that does not pickle): one line, as any import that cannot go on."""
 
 
 class ChildTraceback(Exception):
@@ -89,15 +89,20 @@ def grants(path: Path, info: FileInfo,
         large = path.stat().st_size >= CHILD_BYTES
     except OSError:  # the reader says why the file cannot be read
         large = False
-    yield from _piped(path, info, on_bytes) if large and sys.executable else \
-        read(path, info, on_bytes)
-
-
-def _piped(path: Path, info: FileInfo,
-           on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
-    """Start the child, and yield its grants as they come."""
     shortcut = path.suffix.lower() in SHORTCUT_SUFFIXES
-    child = _start(path, info.name, on_bytes is not None, shortcut)
+    child = None
+    if large and sys.executable:
+        try:
+            child = _start(path, info.name, on_bytes is not None, shortcut)
+        except OSError:  # no process to spare (fork refused, no Python to run): read here
+            child = None
+    yield from read(path, info, on_bytes) if child is None else \
+        _piped(child, info, on_bytes, shortcut)
+
+
+def _piped(child: subprocess.Popen[bytes], info: FileInfo, on_bytes: ProgressSink | None,
+           shortcut: bool) -> Iterator[RawGrant]:
+    """Yield the child's grants as they come."""
     assert child.stdout is not None
     ended = False
     try:
@@ -106,8 +111,10 @@ def _piped(path: Path, info: FileInfo,
                 message = pickle.load(child.stdout)
             except (EOFError, pickle.UnpicklingError):  # no message, or half of one
                 _stop(child, False)
-                raise ReaderProcessError(f"the reader of {info.name} ended unexpectedly (exit "
-                                         f"status {child.returncode})") from None
+                status = child.returncode
+                how = f"killed by signal {-status}" if status < 0 else f"exit status {status}"
+                raise ReaderProcessError(f"{one_line(info.name)}: the reader process ended "
+                                         f"unexpectedly ({how})") from None
             if message[0] == _GRANTS:
                 _, names, done, batch = message
                 if names is not None:
