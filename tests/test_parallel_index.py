@@ -6,7 +6,6 @@ PART_BYTES patched), so a registry of a few hundred programmes is cut into sever
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -21,19 +20,11 @@ import pytest
 
 from fundcmp import cache, cache_dir, parallel_index, registry
 from fundcmp.errors import RegistryError
+from tests.test_jsonl import GENERATE
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _generate_module() -> Any:
-    spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-GENERATE = _generate_module()
 
 
 def _with_warnings(text: str) -> str:

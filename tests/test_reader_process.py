@@ -26,16 +26,8 @@ from fundcmp.cli import cli
 from fundcmp.giving360 import reader_process
 from fundcmp.giving360.reading import FACT_KEYS, FileInfo
 from tests.test_import import FUND_ONE, FUND_TWO, grant, write_csv, write_json
+from tests.test_import_kill import OLD
 from tests.test_real360 import HERE, SHARED
-
-OLD = """\
-sources:
-  - {id: mine, publisher: Me, title: Notes, date: "2024"}
-programmes:
-  - slug: mine
-    name: Mine
-    funders: [Me]
-"""
 
 
 def outcome(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, child: bool,
@@ -329,13 +321,19 @@ def big_csv(path: Path, rows: int = 60_000) -> Path:
     return path
 
 
-def test_a_child_that_dies_is_an_error_not_a_hang(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    data = big_csv(tmp_path / "big.csv")
+def _children(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
+    """The child processes started, kept to be looked at."""
     children: list[subprocess.Popen[bytes]] = []
     start = reader_process._start
     monkeypatch.setattr(reader_process, "_start",
                         lambda *args: children.append(start(*args)) or children[-1])
+    return children
+
+
+def test_a_child_that_dies_is_an_error_not_a_hang(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    data = big_csv(tmp_path / "big.csv")
+    children = _children(monkeypatch)
     raws = reader_process.grants(data, FileInfo(str(data)), None)
     next(raws)
     children[0].kill()
@@ -346,10 +344,7 @@ def test_a_child_that_dies_is_an_error_not_a_hang(
 
 def test_stopping_early_ends_the_child(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     data = big_csv(tmp_path / "big.csv")
-    children: list[subprocess.Popen[bytes]] = []
-    start = reader_process._start
-    monkeypatch.setattr(reader_process, "_start",
-                        lambda *args: children.append(start(*args)) or children[-1])
+    children = _children(monkeypatch)
     raws = reader_process.grants(data, FileInfo(str(data)), None)
     next(raws)
     raws.close()
