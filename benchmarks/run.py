@@ -440,12 +440,19 @@ def report(cases: list[Case], counts: dict[str, int],
             absolute(f"{name} <= {seconds} s, <= 300 MB", name, registry, seconds, 300)
     if len(sized) >= 2:
         first, last = sized[0], sized[-1]
-        start = find[("rank tsv, --no-cache", "shipped")].median
-        for name in ("rank tsv, cold", "rank tsv, warm"):
-            def per_programme(label: str, name: str = name) -> float:
+        # Start-up is the same command on the shipped registry: parsing it for a cold run,
+        # reading it from the small cache for a warm one.
+        for name, start_case in (("rank tsv, cold", "rank tsv, --no-cache"),
+                                 ("rank tsv, warm", "rank tsv, warm")):
+            start = find[(start_case, "shipped")].median
+
+            def per_programme(label: str, name: str = name, start: float = start) -> float:
                 took = find[(name, f"{label} jsonl")].median
                 return (took - start) / counts[label]
 
+            if per_programme(first) <= 0:  # lost in the noise of start-up: no ratio to take
+                print(f"{name}: the {first} registry is no slower than start-up")
+                continue
             growth = per_programme(last) / per_programme(first)
             print(f"{name}, JSON Lines: seconds per programme beyond start-up: "
                   + ", ".join(f"{label}: {per_programme(label) * 1e6:.1f} us" for label in
