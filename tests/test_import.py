@@ -322,6 +322,8 @@ def test_not_360giving_files_are_refused_in_one_line(tmp_path: Path) -> None:
         "b.json": '{"grants": [{"id": "G-1"} {"id": "G-2"}]}',
         "c.json": '{"publisher": {"name": "x"}}',
         "d.xlsx": "",
+        "e.json": '{"grants": {"id": "G-1", "amountAwarded": 5}}',
+        "f.json": '{"grants": null}',
     }
     for name, text in cases.items():
         path = tmp_path / name
@@ -331,6 +333,8 @@ def test_not_360giving_files_are_refused_in_one_line(tmp_path: Path) -> None:
         last = result.stderr.splitlines()[-1]
         assert last.startswith(f"fundcmp: {path}: "), result.stderr
         assert "Traceback" not in result.stderr
+        if name in ("e.json", "f.json"):  # not "nothing importable": the shape is named
+            assert result.stderr.count("\n") == 1 and "not a list" in last, result.stderr
     assert not (tmp_path / "out.yaml").exists()
 
 

@@ -43,6 +43,9 @@ def backend() -> ModuleType:
         return ijson.get_backend("python")  # type: ignore[no-any-return]
 
 
+_EVENT_KINDS = {"start_array": "a list", "start_map": "an object", "string": "a string",
+                "number": "a number", "integer": "a number", "double": "a number",
+                "boolean": "true or false", "null": "null"}
 _JSON_KINDS = {type(None): "null", bool: "true or false", str: "a string", list: "a list"}
 
 
@@ -122,25 +125,34 @@ def _meta_before_grants(path: Path, info: FileInfo, ijson: ModuleType) -> dict[s
         stream.seek(0)
         try:
             tail = _Tail(stream, None)
+            shape = ""  # what `grants` holds, once met
             for key, value in _members(tail, ijson):
                 if key == "grants":
-                    return meta
+                    shape = value
+                    break
                 meta[key] = value
         except Exception as exc:  # ijson's errors share no base class across backends
             raise info.refuse(f"not a 360Giving JSON data package: {_what(exc)} "
                               f"(character {tail.read_bytes})") from None
+    if shape == "a list":
+        return meta
+    if shape:
+        raise info.refuse(f"not a 360Giving data package: \"grants\" is {shape}, not a "
+                          "list of grants")
     raise info.refuse("not a 360Giving data package: no \"grants\" list")
 
 
 def _members(stream: Any, ijson: ModuleType) -> Iterator[tuple[str, Any]]:
-    """Top-level members up to `grants` (yielded with no value): small ones only."""
+    """Top-level members up to `grants`: small ones only; `grants` itself with what it holds
+    ("a list", "an object" ...)."""
     events = ijson.parse(stream, use_float=True)
     key = ""
     for prefix, event, value in events:
         if prefix == "" and event == "map_key":
             key = value
             if key == "grants":
-                yield key, None
+                opened = next(events, ("", "end", None))[1]
+                yield key, _EVENT_KINDS.get(opened, "empty")
                 return
         elif prefix == key and key in META_KEYS and event in SCALARS:
             yield key, value
