@@ -218,7 +218,8 @@ def _yaml_cuts(handle: Any, step: float) -> _Cuts | None:
                 return None
             spaces = indent.group(1)
             item = re.compile(rb"^" + spaces + rb"-[ \n]", re.MULTILINE)
-            stray = re.compile(rb"^(?!#|\n|-[ \n]|-?\Z)" if not spaces else
+            # At the margin: an item, or an item's lines (indented), comments and blank lines.
+            stray = re.compile(rb"^(?!#|\n| |-[ \n]|-?\Z)" if not spaces else
                                rb"^(?!#|\n| |\Z)", re.MULTILINE)
             at = indent.end()
         assert stray is not None
@@ -264,7 +265,8 @@ def _start(count: int, processes: list[subprocess.Popen[bytes]]) -> None:
     if not sys.executable:
         raise OSError("no interpreter to start a worker with")  # an embedded Python
     root = str(Path(__file__).resolve().parent.parent)
-    command = [sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r}); "
+    # -P: no working directory on the path, so no file of the user's is ever imported
+    command = [sys.executable, "-P", "-c", f"import sys; sys.path.insert(0, {root!r}); "
                "from fundcmp.parallel_index import serve; serve()"]
     blocked = {signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, blocked)

@@ -589,3 +589,28 @@ def test_grants_to_individuals_count_their_recipients_in_a_spreadsheet(tmp_path:
         ["G-5", "100", "GBP", "2020-04-01", "GB-1", "Main", "", "", "", ""]])
     (entry,) = giving360.collect([data]).entries
     assert (entry.recipients, entry.grants_without_recipient) == (3, 1)
+
+
+def test_a_workbook_with_a_broken_sheet_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A sheet's XML cut short inside a sound zip: one line naming the file, no traceback."""
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["Identifier", "Amount Awarded", "Currency", "Award Date",
+                        "Funding Org:Identifier", "Grant Programme:Title"])
+    for i in range(50):
+        book.active.append([f"G-{i}", 100, "GBP", "2020-01-01", "GB-1", "Main"])
+    whole = tmp_path / "whole.xlsx"
+    book.save(whole)
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(broken, "w") as out:
+        for item in source.infolist():
+            data = source.read(item)
+            out.writestr(item, data[:len(data) // 2] if item.filename.endswith("sheet1.xml")
+                         else data)
+    result = run("import", broken, "--into", tmp_path / "out.jsonl")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"fundcmp: {broken}: ")

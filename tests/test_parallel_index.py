@@ -286,3 +286,36 @@ def test_ctrl_c_stops_the_workers_quietly(tmp_path: Path) -> None:
         with pytest.raises(ProcessLookupError):
             os.kill(worker, 0)
     assert not list((tmp_path / "xdg" / "fundcmp").glob(".*.tmp"))
+
+
+def test_files_in_the_working_directory_never_run_in_a_worker(
+        tmp_path: Path, forced: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker is `python -c`, which would put the working directory first on its path: a
+    yaml.py there must not be imported (nothing is ever executed from the user's files)."""
+    path = tmp_path / "big.yaml"
+    path.write_text(YAML_TEXT, encoding="utf-8")
+    here = tmp_path / "here"
+    here.mkdir()
+    ran = tmp_path / "ran"
+    for name in ("yaml", "pickle", "json", "sqlite3"):
+        (here / f"{name}.py").write_text(f"open({str(ran)!r}, 'a').write('{name}')\n",
+                                         encoding="utf-8")
+    monkeypatch.chdir(here)
+    done, built = _parallel(path, forced)
+    assert not ran.exists()
+    assert done and built == _serial(path, forced)
+
+
+def test_a_yaml_list_whose_items_start_at_column_0_is_cut_too(
+        tmp_path: Path, forced: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`programmes:` then `- slug: ...` at the margin, a common style, is as safe to cut."""
+    head, _, items = YAML_TEXT.partition("programmes:\n")
+    flush = "\n".join(line[2:] if line.startswith("  ") else line
+                      for line in items.split("\n"))
+    path = tmp_path / "flush.yaml"
+    path.write_text(head + "programmes:\n" + flush, encoding="utf-8")
+    assert "\n- slug: " in path.read_text(encoding="utf-8")
+    parts = _parts(monkeypatch)
+    done, built = _parallel(path, forced)
+    assert done and parts[0] >= 5
+    assert built == _serial(path, forced)

@@ -478,3 +478,57 @@ def test_a_child_that_cannot_start_leaves_the_reading_here(
                                       "--report", str(tmp_path / "report.csv")])
     assert (result.exit_code, result.stdout, result.stderr, into.read_bytes(),
             (tmp_path / "report.csv").read_bytes()) == here
+
+
+def test_files_in_the_working_directory_never_run_in_the_child(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The child is `python -c`, which would put the working directory first on its path:
+    a pickle.py there must not be imported (nothing is ever executed from the user's files)."""
+    files = [write_json(tmp_path / "g.json", [grant("G-1"), grant("G-2", amount=5)])]
+    here = outcome(monkeypatch, tmp_path, False, files)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    ran = tmp_path / "ran"
+    for name in ("pickle", "ijson", "csv", "openpyxl"):
+        (cwd / f"{name}.py").write_text(f"open({str(ran)!r}, 'a').write('{name}')\n",
+                                        encoding="utf-8")
+    monkeypatch.chdir(cwd)
+    assert outcome(monkeypatch, tmp_path, True, files) == here
+    assert not ran.exists()
+
+
+def test_a_child_that_fails_to_start_says_so_in_one_line_with_its_exit_status(
+        tmp_path: Path) -> None:
+    """A child that ends on its own, before sending anything, is not reported as killed, and
+    prints no traceback of its own."""
+    data = write_json(tmp_path / "g.json", [grant("G-1")])
+    child = subprocess.run(
+        [sys.executable, "-c", "import sys; from fundcmp.giving360 import reader_process as r;"
+         "r.CHILD_BYTES = 0; r._CHILD_CODE = r._CHILD_CODE.replace("
+         "'from fundcmp.giving360.reader_process', 'from no_such_module_here');"
+         "from fundcmp.cli import main; sys.argv[0] = 'fundcmp'; main()",
+         "import", str(data), "--into", str(tmp_path / "o.yaml")],
+        capture_output=True, text=True, timeout=60)
+    assert child.returncode == 1
+    assert "Traceback" not in child.stderr and "signal" not in child.stderr, child.stderr
+    assert "exit status 1" in child.stderr and len(child.stderr.splitlines()) <= 2
+
+
+def test_an_xlsx_sheet_with_the_titles_and_no_rows_names_columns_the_same_in_a_child(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import openpyxl
+
+    header = ["Identifier", "Title", "Amount Awarded", "Currency", "Award Date",
+              "Funding Org:Identifier", "Funding Org:Name", "Grant Programme:Title",
+              "Recipient Org:Identifier"]
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "A"
+    first.append(header)
+    for i in range(5):
+        first.append([f"G-{i}", "t", "abc" if i == 0 else "100", "GBP", "01/02/2020",
+                      "GB-1", "F", "P", "R"])
+    book.create_sheet("B").append([h.upper() for h in header])
+    path = tmp_path / "two.xlsx"
+    book.save(path)
+    assert_same_both_ways(monkeypatch, tmp_path, [path])

@@ -10,6 +10,7 @@ Date cells arrive as dates, numbers as numbers.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,10 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
         raise info.refuse(f"not an XLSX workbook ({exc})") from None
     try:
         yield from _sheet_grants(book, info)
+    except (SyntaxError, zipfile.BadZipFile, zlib.error, EOFError, KeyError) as exc:
+        # a sheet's XML cut short or mangled inside a sound zip (ParseError is a SyntaxError)
+        raise info.refuse(f"not a readable XLSX workbook ({type(exc).__name__}: "
+                          f"{exc})") from None
     finally:
         book.close()
     if on_bytes is not None:

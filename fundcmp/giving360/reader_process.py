@@ -57,12 +57,15 @@ BATCH = 1000  # grants a message
 STOP_SECONDS = 5.0  # how long a stopped child is given to end before it is killed
 # The child's program: this process's import path first (the same fundcmp, however it was
 # found), then child_main(). A parent gone before it said anything ends it quietly.
-_CHILD_CODE = """import pickle, sys
+_CHILD_CODE = """import sys
 try:
+    import pickle
     sys.path[:] = pickle.load(sys.stdin.buffer)
+    from fundcmp.giving360.reader_process import child_main
 except EOFError:
     sys.exit(0)
-from fundcmp.giving360.reader_process import child_main
+except Exception as exc:
+    sys.exit(f"fundcmp: the reader process could not start ({type(exc).__name__}: {exc})")
 child_main()
 """
 
@@ -110,7 +113,7 @@ def _piped(child: subprocess.Popen[bytes], info: FileInfo, on_bytes: ProgressSin
             try:
                 message = pickle.load(child.stdout)
             except (EOFError, pickle.UnpicklingError):  # no message, or half of one
-                _stop(child, False)
+                _stop(child, True)  # it closed its end: it is ending, with its own status
                 status = child.returncode
                 how = f"killed by signal {-status}" if status < 0 else f"exit status {status}"
                 raise ReaderProcessError(f"{one_line(info.name)}: the reader process ended "
@@ -128,7 +131,7 @@ def _piped(child: subprocess.Popen[bytes], info: FileInfo, on_bytes: ProgressSin
                 else:
                     yield from batch
                 continue
-            kind, info.notes, info.publisher, info.issued, error, remote = message
+            kind, info.names, info.notes, info.publisher, info.issued, error, remote = message
             ended = True
             if kind == _ERROR:
                 if remote is None:
@@ -150,8 +153,9 @@ def _start(path: Path, name: str, progress: bool, shortcut: bool) -> subprocess.
     deaf = threading.current_thread() is threading.main_thread()  # else handlers can't be set
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if deaf else None
     try:
-        child = subprocess.Popen([sys.executable, "-c", _CHILD_CODE], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE)
+        # -P: no working directory on the path, so no file of the user's is ever imported
+        child = subprocess.Popen([sys.executable, "-P", "-c", _CHILD_CODE],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     finally:
         if deaf:
             signal.signal(signal.SIGINT, previous)
@@ -230,19 +234,19 @@ def _send_grants(path: Path, name: str, progress: bool, shortcut: bool,
             if len(batch) >= BATCH:
                 flush()
         flush()
-        end = (_END, info.notes, info.publisher, info.issued, None, None)
+        end = (_END, info.names, info.notes, info.publisher, info.issued, None, None)
     except Exception as exc:  # sent to the parent, which raises it as if read there
         if batch:
             flush()  # the grants read before it, as a reader in the parent would give them
-        end = (_ERROR, info.notes, info.publisher, info.issued, exc,
+        end = (_ERROR, info.names, info.notes, info.publisher, info.issued, exc,
                None if isinstance(exc, FundcmpError) else traceback.format_exc())
     try:
         _dump(end, out)
     except (BrokenPipeError, ConnectionResetError):
         raise
     except Exception:  # an error that does not pickle: its type and words, and its traceback
-        _dump((_ERROR, info.notes, info.publisher, info.issued,
-               ReaderProcessError(f"{type(end[4]).__name__}: {end[4]}"), end[5]), out)
+        _dump((_ERROR, info.names, info.notes, info.publisher, info.issued,
+               ReaderProcessError(f"{type(end[5]).__name__}: {end[5]}"), end[6]), out)
 
 
 def _dump(message: tuple[Any, ...], out: IO[bytes]) -> None:
