@@ -21,6 +21,7 @@ import pytest
 from fundcmp import cache, cache_dir, parallel_index, registry
 from fundcmp.errors import RegistryError
 from tests.test_jsonl import GENERATE
+from tests.test_reader_process import shadowing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -294,13 +295,7 @@ def test_files_in_the_working_directory_never_run_in_a_worker(
     yaml.py there must not be imported (nothing is ever executed from the user's files)."""
     path = tmp_path / "big.yaml"
     path.write_text(YAML_TEXT, encoding="utf-8")
-    here = tmp_path / "here"
-    here.mkdir()
-    ran = tmp_path / "ran"
-    for name in ("yaml", "pickle", "json", "sqlite3"):
-        (here / f"{name}.py").write_text(f"open({str(ran)!r}, 'a').write('{name}')\n",
-                                         encoding="utf-8")
-    monkeypatch.chdir(here)
+    ran = shadowing(monkeypatch, tmp_path, ("yaml", "pickle", "json", "sqlite3"))
     done, built = _parallel(path, forced)
     assert not ran.exists()
     assert done and built == _serial(path, forced)

@@ -486,15 +486,22 @@ def test_files_in_the_working_directory_never_run_in_the_child(
     a pickle.py there must not be imported (nothing is ever executed from the user's files)."""
     files = [write_json(tmp_path / "g.json", [grant("G-1"), grant("G-2", amount=5)])]
     here = outcome(monkeypatch, tmp_path, False, files)
+    ran = shadowing(monkeypatch, tmp_path, ("pickle", "ijson", "csv", "openpyxl"))
+    assert outcome(monkeypatch, tmp_path, True, files) == here
+    assert not ran.exists()
+
+
+def shadowing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, modules: tuple[str, ...]) -> Path:
+    """Work in a new directory holding modules named as these, each of which, if imported,
+    writes to the file returned."""
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     ran = tmp_path / "ran"
-    for name in ("pickle", "ijson", "csv", "openpyxl"):
+    for name in modules:
         (cwd / f"{name}.py").write_text(f"open({str(ran)!r}, 'a').write('{name}')\n",
                                         encoding="utf-8")
     monkeypatch.chdir(cwd)
-    assert outcome(monkeypatch, tmp_path, True, files) == here
-    assert not ran.exists()
+    return ran
 
 
 def test_a_child_that_fails_to_start_says_so_in_one_line_with_its_exit_status(
