@@ -45,7 +45,7 @@ from fundcmp.arithmetic import (
     standing_of,
     value_programme,
 )
-from fundcmp.cache_dir import directory, trusted_directory
+from fundcmp.cache_dir import directory, remove_abandoned, trusted_directory
 from fundcmp.cache_dir import enabled as enabled
 from fundcmp.cache_dir import mine as _mine
 from fundcmp.display import number
@@ -778,6 +778,7 @@ def _rewrite(target: Path, new_key: str, changed: Sequence[Record],
 
 def _prune(folder: Path) -> None:
     """Keep the newest few entries, so editing a large registry does not fill the disk."""
+    remove_abandoned(folder)
     with contextlib.suppress(OSError):
         for suffix, keep in ((SUFFIX, KEEP_ENTRIES), (MEMO_SUFFIX, KEEP_MEMOS)):
             entries = sorted(folder.glob(f"*{suffix}"), key=lambda p: p.stat().st_mtime,

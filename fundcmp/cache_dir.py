@@ -69,3 +69,21 @@ def _ours_to_fill(folder: Path) -> bool:
             return False
     return False
 
+
+
+ABANDONED_SECONDS = 86400  # a temporary file this old belongs to no build still running
+
+
+def remove_abandoned(folder: Path) -> None:
+    """Remove temporary files that builds ended by a signal (SIGTERM, a closed terminal) left
+    behind; a newer one may be another build's in progress, so is left alone."""
+    import time
+
+    stale = time.time() - ABANDONED_SECONDS
+    for leftover in folder.glob(".*.tmp"):
+        try:
+            info = leftover.lstat()
+            if stat.S_ISREG(info.st_mode) and info.st_mtime < stale:
+                leftover.unlink()
+        except OSError:
+            continue

@@ -165,6 +165,7 @@ def _write(entry: Path, text: str, fresh: list[Record], lines: list[str]) -> Non
 
 def _prune(folder: Path) -> None:
     """Keep the newest few entries, as the index does."""
+    cache_dir.remove_abandoned(folder)
     with contextlib.suppress(OSError):
         entries = sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime,
                          reverse=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -369,3 +370,23 @@ def test_each_command_closes_the_index_it_opened(tmp_path: Path, cache_home: Pat
         assert result.exit_code == 0, result.output
     assert open_files() == before
 
+
+
+def test_temporary_files_a_killed_build_left_are_removed_once_a_day_old(
+        tmp_path: Path, cache_home: Path) -> None:
+    """SIGTERM or a closed terminal ends a build before it can remove its temporary files
+    (with workers, up to ten parts as large as the index): a later build removes those a day
+    old, never a newer one, which may be another build's in progress."""
+    cache_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    abandoned = [cache_home / ".part.abc.tmp", cache_home / ".0123.sqlite.xyz.tmp"]
+    in_progress = cache_home / ".part.new.tmp"
+    for leftover in (*abandoned, in_progress):
+        leftover.write_bytes(b"half an index")
+    two_days_ago = time.time() - 2 * 86400
+    for leftover in abandoned:
+        os.utime(leftover, (two_days_ago, two_days_ago))
+    path = tmp_path / "registry.yaml"
+    path.write_bytes(SHIPPED_BYTES + b"# edited\n")
+    registry.load(path)
+    assert [p for p in abandoned if p.exists()] == []
+    assert in_progress.read_bytes() == b"half an index"
