@@ -158,6 +158,18 @@ def test_grants_without_a_programme_are_counted_and_grouped_only_on_request(
     assert (ungrouped["teams"]["mid"], ungrouped["total_funding"]["mid"]) == (2, 1200)
 
 
+def test_funders_of_one_name_naming_no_programme_are_told_apart_by_identifier(
+        tmp_path: Path) -> None:
+    twin = ("GB-COH-3000003", FUND_ONE[1])
+    data = write_json(tmp_path / "g.json", [
+        grant("G-1", 500, code=None, title=None),
+        grant("G-2", 700, code=None, title=None, funder=twin)])
+    result = run("import", data, "--into", tmp_path / "out.yaml")
+    assert result.exit_code == 0, result.stderr
+    assert ("naming no programme on any grant (Fund One (GB-CHC-1000001), Fund One "
+            "(GB-COH-3000003)): 2 grants") in result.stderr
+
+
 def test_a_funder_naming_no_programme_at_all_becomes_one_entry_and_is_told(
         tmp_path: Path) -> None:
     data = write_json(tmp_path / "g.json", [

@@ -150,7 +150,9 @@ class _Grouping:
         whole = [e for e in entries if e.ungrouped]
         if whole and not self.ungrouped:
             grants = sum(e.grants for e in whole)
-            funders = ", ".join(e.funder_name for e in whole[:3])
+            named = Counter(e.funder_name for e in whole)
+            funders = ", ".join(e.funder_name if named[e.funder_name] == 1 else
+                                f"{e.funder_name} ({e.funder_id})" for e in whole[:3])
             more = f" and {len(whole) - 3} more" if len(whole) > 3 else ""
             found.append(f"{len(whole)} funder{'s' if len(whole) != 1 else ''} naming no "
                          f"programme on any grant ({funders}{more}): {grants} grant"
