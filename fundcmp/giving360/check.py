@@ -23,7 +23,7 @@ from fundcmp.giving360.fields import (
     Order,
     real_time,
 )
-from fundcmp.giving360.reading import NOT_A_GRANT, Facts, as_tuple
+from fundcmp.giving360.reading import NOT_A_GRANT, Facts
 from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
 
 # Where a grant names its recipient, in the order looked at: an organisation's identifier,
@@ -68,11 +68,6 @@ class Grant(NamedTuple):
     award_date: str
     recipient: str
     duration_months: tuple[float, float] | None
-
-
-def quick(raw: dict[str, Any]) -> Grant | None:
-    """quick_facts() of a reader's facts keyed as it gives them."""
-    return quick_facts(as_tuple(raw))
 
 
 def quick_facts(facts: Facts) -> Grant | None:
@@ -141,7 +136,7 @@ def quick_facts(facts: Facts) -> Grant | None:
                  recipient, duration)
 
 
-# What quick() found for the values grants repeat (award dates, planned dates, funder and
+# What quick_facts() found for the values grants repeat (award dates, planned dates, funder and
 # programme names): it would find the same again. Each is emptied when it reaches
 # _KEPT values, so it stays small whatever the file.
 _KEPT = 4096

@@ -33,11 +33,6 @@ Facts = tuple[Any, ...]
 RawGrant = tuple[str, Facts]
 
 
-def as_tuple(raw: dict[str, Any]) -> Facts:
-    """Facts keyed by name, in FACT_KEYS order, None for those not given."""
-    return tuple(map(raw.get, FACT_KEYS))
-
-
 def as_dict(facts: Facts) -> dict[str, Any]:
     """The facts a reader gave, keyed by name (those it did not give left out)."""
     return {key: value for key, value in zip(FACT_KEYS, facts, strict=True)
