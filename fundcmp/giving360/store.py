@@ -69,35 +69,33 @@ class Store:
         self.db.execute("PRAGMA journal_mode = OFF")
         self.db.execute("PRAGMA synchronous = OFF")
         self.db.execute("CREATE TABLE grant_row (id TEXT PRIMARY KEY, grp INTEGER, "
-                        "amount REAL, recipient TEXT, award TEXT, award_year INTEGER, "
-                        "dur_low REAL, dur_mid REAL, dur_high REAL, per_year REAL)")
+                        "amount REAL, recipient TEXT, award TEXT, dur_low REAL, dur_high REAL)")
+        # What follows from a row is worked out as it is read back, by SQLite, not stored.
+        self.db.execute("CREATE VIEW counted AS SELECT grp, amount, recipient, award, "
+                        "CAST(substr(award, 1, 4) AS INTEGER) AS award_year, dur_low, "
+                        "(dur_low + dur_high) / 2 AS dur_mid, dur_high, "
+                        "CASE WHEN amount / ((dur_low + dur_high) / 2) * 12 <= "
+                        f"{MAX_AMOUNT!r} THEN amount / ((dur_low + dur_high) / 2) * 12 END "
+                        "AS per_year FROM grant_row")
         self.db.execute("CREATE TABLE problem (seq INTEGER PRIMARY KEY, location TEXT, "
                         "grant_id TEXT, field TEXT, kind TEXT, detail TEXT, consequence TEXT, "
                         "amount REAL, currency TEXT)")
         self.db.execute("CREATE TABLE large_group (grp INTEGER PRIMARY KEY)")
         self.db.execute("BEGIN")
         self._insert = "INSERT OR IGNORE INTO grant_row (rowid, id, grp, amount, recipient, " \
-            "award, award_year, dur_low, dur_mid, dur_high, per_year) " \
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "award, dur_low, dur_high) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         self._rows: list[tuple[Any, ...]] = []
         self._tags: list[Any] = []
         self._seq = 0
         self._sizes: collections.Counter[int] = collections.Counter()  # grants kept, by group
 
     def _row(self, grant: Grant, group: int) -> tuple[Any, ...]:
-        """The grant's row: its amount per year only below the registry's ceiling."""
+        """The grant's row: what its figures are worked out from, in the counted view."""
         self._seq += 1
         grant_id, _, _, _, _, _, amount, award, recipient, d = grant
         if d is None:
-            return (self._seq, grant_id, group, amount, recipient, award or None,
-                    int(award[:4]) if award else None, None, None, None, None)
-        low, high = d
-        mid = (low + high) / 2
-        yearly = amount / mid * 12 if mid else None
-        if yearly is not None and yearly > MAX_AMOUNT:
-            yearly = None
-        return (self._seq, grant_id, group, amount, recipient, award or None,
-                int(award[:4]) if award else None, low, mid, high, yearly)
+            return (self._seq, grant_id, group, amount, recipient, award or None, None, None)
+        return (self._seq, grant_id, group, amount, recipient, award or None, *d)
 
     def add(self, grant: Grant, group: int) -> bool:
         """Record a grant under its group, now.
@@ -161,7 +159,7 @@ class Store:
         self.db.execute("COMMIT")
         large = sorted(group for group, n in self._sizes.items() if n > SMALL_GROUP)
         stats = self._large_groups(large) if large else {}
-        rows = self.db.execute(f"SELECT {', '.join(_STATS_COLUMNS)} FROM grant_row "
+        rows = self.db.execute(f"SELECT {', '.join(_STATS_COLUMNS)} FROM counted "
                                "WHERE grp IS NOT NULL AND grp NOT IN large_group ORDER BY grp")
         for group, members in itertools.groupby(rows, key=operator.itemgetter(0)):
             stats[group] = _small_group(list(members))
@@ -174,7 +172,7 @@ class Store:
             "SELECT grp, COUNT(*), COUNT(DISTINCT NULLIF(recipient, '')), SUM(recipient = ''), "
             "MIN(award), MAX(award), MIN(dur_low), MAX(dur_high), "
             + ", ".join(f"COUNT({column})" for column in _SPREAD_COLUMNS)
-            + " FROM grant_row WHERE grp IN large_group GROUP BY grp")}
+            + " FROM counted WHERE grp IN large_group GROUP BY grp")}
         rows = self.db.execute("SELECT grp, amount FROM grant_row WHERE grp IN large_group "
                                "ORDER BY grp")
         totals = {group: math.fsum(map(operator.itemgetter(1), members))
@@ -182,7 +180,7 @@ class Store:
         spreads: dict[str, dict[int, tuple[Spread | None, Callable[[int], float]]]] = {}
         for place, column in enumerate(_SPREAD_COLUMNS, start=7):
             values = map(operator.itemgetter(0), self.db.execute(
-                f"SELECT {column} FROM grant_row WHERE grp IN large_group AND {column} IS NOT "
+                f"SELECT {column} FROM counted WHERE grp IN large_group AND {column} IS NOT "
                 f"NULL ORDER BY grp, {column}"))
             spreads[column] = {}
             for group in groups:  # in the order of grp, as the values come; each read to its
