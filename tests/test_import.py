@@ -694,3 +694,36 @@ def test_duplicates_are_found_and_reported_in_file_order_whatever_the_batch(
     assert entry["teams"]["high"] == len(kept) == 25
     assert entry["total_funding"]["high"] == sum(kept)
     assert entry["funding"]["low"] == min(kept) == 1000
+
+
+@pytest.mark.parametrize("small_group", [20_000, 0])
+def test_figures_worked_out_from_a_row_are_the_same_in_memory_and_in_sqlite(
+        monkeypatch: pytest.MonkeyPatch, small_group: int) -> None:
+    """A duration's midpoint, the amount per year and the award year are worked out from
+    each stored row, in memory for a small group and by SQLite for a large one: a zero
+    midpoint and an amount per year past the ceiling give no per-year figure either way,
+    and a grant with no duration or award date none of its own."""
+    from fundcmp.giving360 import store
+    from fundcmp.giving360.check import Grant
+
+    monkeypatch.setattr(store, "SMALL_GROUP", small_group)
+    durations: list[tuple[float, float] | None] = [
+        (0.0, 0.0), (12.0, 12.0), None, (0.1, 0.1), (6.0, 30.0), (0.0, 0.0)]
+    amounts = [500.0, 1200.5, 99.0, 9e14, 3333.33, 7.0]
+    awards = ["2019-01-15", "2021-06", "", "2020", "2018-12-31", ""]
+    s = store.Store()
+    try:
+        for i, (d, amount, award) in enumerate(zip(durations, amounts, awards, strict=True)):
+            s.add(Grant(f"G-{i}", "F", "Funder", "", "Fund", "GBP", amount, award, "", d), 1)
+        stats = s.finish()[1]
+    finally:
+        s.close()
+    yearly = [1200.5 / 12 * 12, 3333.33 / 18 * 12]  # 0 months and 9e15 a year give none
+    assert stats.per_year is not None and stats.duration is not None
+    assert (stats.per_year.low, stats.per_year.high, stats.per_year.n) == \
+        (min(yearly), max(yearly), 2)
+    assert (stats.duration.low, stats.duration.high, stats.duration.n) == (0.0, 18.0, 5)
+    assert (stats.shortest, stats.longest) == (0.0, 30.0)
+    assert (stats.first_award, stats.last_award, stats.price_year) == \
+        ("2018-12-31", "2021-06", 2019)
+    assert stats.nameless == 6 and stats.grants == 6

@@ -1,10 +1,13 @@
 """The grants being grouped, in a temporary on-disk SQLite table, and their exact statistics.
 
 Memory stays flat however many grants a file holds: each counted grant is one
-row (identifier, group, amount, recipient, award date, duration, amount per
-year), and the statistics are computed once, at the end, from the rows read back
+row (identifier, group, amount, recipient, award date, the planned duration's
+ends), and the statistics are computed once, at the end, from the rows read back
 in group order: one sort by SQLite, then one group in memory at a time (a group
-too large for that is asked of SQLite query by query). Order statistics are the
+too large for that is asked of SQLite query by query). What follows from a row
+(the duration's midpoint, the amount per year, the award year) is worked out as
+it is read back, a column at a time, never stored: the less each row holds, the
+quicker SQLite stores and sorts it. Order statistics are the
 values at ranks, so a median, a quartile or a decile is the same lookup at a
 different rank. Every grant problem is kept in a second table, for the report.
 """
@@ -16,7 +19,7 @@ import itertools
 import math
 import operator
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,7 +162,7 @@ class Store:
         self.db.execute("COMMIT")
         large = sorted(group for group, n in self._sizes.items() if n > SMALL_GROUP)
         stats = self._large_groups(large) if large else {}
-        rows = self.db.execute(f"SELECT {', '.join(_STATS_COLUMNS)} FROM counted "
+        rows = self.db.execute(f"SELECT {', '.join(_STATS_COLUMNS)} FROM grant_row "
                                "WHERE grp IS NOT NULL AND grp NOT IN large_group ORDER BY grp")
         for group, members in itertools.groupby(rows, key=operator.itemgetter(0)):
             stats[group] = _small_group(list(members))
@@ -206,20 +209,31 @@ class Store:
 # The columns whose order statistics are figures.
 _SPREAD_COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
 # The columns read for a group's statistics, in this order.
-_STATS_COLUMNS = ("grp", "amount", "dur_low", "dur_mid", "dur_high", "per_year", "award_year",
-                  "award", "recipient")
+_STATS_COLUMNS = ("grp", "amount", "dur_low", "dur_high", "award", "recipient")
 
 
 def _small_group(rows: list[tuple[Any, ...]]) -> GroupStats:
-    """A group's statistics from its rows in memory: what _large_group asks SQLite for."""
-    _, amounts, lows, mids, highs, yearly, years, awards, recipients = zip(*rows, strict=True)
+    """A group's statistics from its rows in memory: what _large_group asks SQLite for, the
+    counted view's columns worked out here the same way, a column at a time."""
+    _, amounts, lows, highs, awards, recipients = zip(*rows, strict=True)
     named = [r for r in recipients if r] if "" in recipients else recipients
     dated = [a for a in awards if a is not None] if None in awards else awards
-    starts = [v for v in lows if v is not None] if None in lows else lows
-    ends = [v for v in highs if v is not None] if None in highs else highs
+    paid = amounts
+    if None in lows:  # a duration's ends are both known, or neither
+        known = list(map(operator.is_not, lows, itertools.repeat(None)))
+        lows, highs, paid = (tuple(itertools.compress(column, known))
+                             for column in (lows, highs, amounts))
+    mids = list(map(operator.truediv, map(operator.add, lows, highs), itertools.repeat(2)))
+    if 0 in mids:
+        yearly = [amount / mid * 12 for amount, mid in zip(paid, mids, strict=True) if mid]
+    else:
+        yearly = list(map(operator.mul, map(operator.truediv, paid, mids), itertools.repeat(12)))
+    if yearly and max(yearly) > MAX_AMOUNT:
+        yearly = [y for y in yearly if y <= MAX_AMOUNT]
+    years = list(map(int, map(operator.itemgetter(slice(4)), dated)))
 
-    def spread(values: tuple[Any, ...]) -> tuple[Spread | None, Callable[[int], float]]:
-        ordered = sorted(values if None not in values else [v for v in values if v is not None])
+    def spread(values: Sequence[Any]) -> tuple[Spread | None, Callable[[int], float]]:
+        ordered = sorted(values)
         return _spread(len(ordered), ordered.__getitem__), ordered.__getitem__
 
     amount, _ = spread(amounts)
@@ -227,8 +241,8 @@ def _small_group(rows: list[tuple[Any, ...]]) -> GroupStats:
     year_spread, year_at = spread(years)
     return GroupStats(len(rows), math.fsum(amounts), len(set(named)),
                       len(recipients) - len(named), min(dated, default=""),
-                      max(dated, default=""), min(starts, default=None),
-                      max(ends, default=None), amount, spread(mids)[0], spread(yearly)[0],
+                      max(dated, default=""), min(lows, default=None),
+                      max(highs, default=None), amount, spread(mids)[0], spread(yearly)[0],
                       _price_year(year_spread, year_at))
 
 
