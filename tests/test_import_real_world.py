@@ -510,6 +510,26 @@ def test_the_depth_guard_never_misses_and_never_doubles(value: Any, cuts: list[i
     assert depth == 0 or refused(depth - 1)
 
 
+@given(st.binary(max_size=300), st.lists(st.integers(0, 120), min_size=1, max_size=12),
+       st.integers(1, 100))
+def test_the_stream_keeps_the_last_bytes_read_whatever_the_reads(
+        data: bytes, sizes: list[int], tail_bytes: int) -> None:
+    import io
+
+    from fundcmp.giving360 import read_json
+
+    data = data.replace(b"[", b"").replace(b"{", b"")  # no nesting for the depth guard
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(read_json, "TAIL_BYTES", tail_bytes)
+        stream = read_json._Tail(io.BytesIO(data), None)
+        read = b""
+        for size in sizes:
+            read += stream.read(size)
+            assert stream.tail == read[-tail_bytes:]
+        read += stream.read()
+        assert stream.tail == read[-tail_bytes:] and stream.read_bytes == len(read)
+
+
 def test_a_control_character_in_a_name_is_replaced_and_reported_not_fatal(
         tmp_path: Path) -> None:
     data = package(tmp_path / "g.json", [grant("G-1", title="Main\u202e"),

@@ -9,6 +9,7 @@ file is read once and memory stays flat however many grants it holds.
 
 from __future__ import annotations
 
+import collections
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -242,8 +243,16 @@ class _Tail:
         self.stream = stream
         self.on_bytes = on_bytes
         self.read_bytes = 0
-        self.tail = b""
+        # The last chunks read, as few as hold TAIL_BYTES: joined only when the tail is asked
+        # for, not copied at every read.
+        self.recent: collections.deque[bytes] = collections.deque()
+        self.recent_bytes = 0
         self.depth = _Depth()
+
+    @property
+    def tail(self) -> bytes:
+        """The last TAIL_BYTES bytes read (all of them, if fewer)."""
+        return b"".join(self.recent)[-TAIL_BYTES:]
 
     def read(self, size: int = -1) -> bytes:
         chunk: bytes = self.stream.read(size)
@@ -251,7 +260,10 @@ class _Tail:
             chunk = chunk[3:]
         self.depth.check(chunk)
         self.read_bytes += len(chunk)
-        self.tail = (self.tail + chunk)[-TAIL_BYTES:]
+        self.recent.append(chunk)
+        self.recent_bytes += len(chunk)
+        while self.recent_bytes - len(self.recent[0]) >= TAIL_BYTES:
+            self.recent_bytes -= len(self.recent.popleft())
         if self.on_bytes is not None:
             self.on_bytes(self.read_bytes)
         return chunk
