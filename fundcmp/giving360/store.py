@@ -92,14 +92,6 @@ class Store:
         self._seq = 0
         self._sizes: collections.Counter[int] = collections.Counter()  # grants kept, by group
 
-    def _row(self, grant: Grant, group: int) -> tuple[Any, ...]:
-        """The grant's row: what its figures are worked out from, in the counted view."""
-        self._seq += 1
-        grant_id, _, _, _, _, _, amount, award, recipient, d = grant
-        if d is None:
-            return (self._seq, grant_id, group, amount, recipient, award or None, None, None)
-        return (self._seq, grant_id, group, amount, recipient, award or None, *d)
-
     def add(self, grant: Grant, group: int) -> bool:
         """Record a grant under its group, now.
 
@@ -108,15 +100,18 @@ class Store:
         """
         if self._rows:
             raise RuntimeError("grants are waiting: flush() before add()")
-        if self.db.execute(self._insert, self._row(grant, group)).rowcount != 1:
-            return False
-        self._sizes[group] += 1
-        return True
+        self.add_later(grant, group, None)
+        return not self.flush()
 
     def add_later(self, grant: Grant, group: int, tag: Any) -> bool:
         """Queue a grant to be recorded in a batch (one SQLite call per BATCH grants rather
-        than one a grant); True when the batch is full and flush() is due."""
-        self._rows.append(self._row(grant, group))
+        than one a grant); True when the batch is full and flush() is due. Its row holds
+        what its figures are worked out from (see the counted view)."""
+        self._seq += 1
+        grant_id, _, _, _, _, _, amount, award, recipient, duration = grant
+        low, high = _NO_DURATION if duration is None else duration
+        self._rows.append((self._seq, grant_id, group, amount, recipient, award or None, low,
+                           high))
         self._tags.append(tag)
         return len(self._rows) >= BATCH
 
@@ -206,6 +201,7 @@ class Store:
         self.db.close()
 
 
+_NO_DURATION = (None, None)
 # The columns whose order statistics are figures.
 _SPREAD_COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
 # The columns read for a group's statistics, in this order.
