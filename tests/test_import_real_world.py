@@ -440,6 +440,22 @@ def test_a_plain_grant_takes_the_shortcut_to_the_same_grant() -> None:
 
 
 
+@pytest.mark.parametrize("recipient", ["Org  Two", "Org\x07", "x" * 400, "", " Org", "Org\n"])
+def test_the_shortcut_keeps_a_recipient_as_the_full_check_does(recipient: str) -> None:
+    """A recipient is only counted: stripped, and nothing more, by either way."""
+    from fundcmp.giving360.check import check
+    from fundcmp.giving360.reading import JSON_NAMES
+
+    raw = {"id": "G-1", "amount": 100, "currency": "GBP", "award_date": "2020-01-01",
+           "funder_id": "GB-1", "funder_name": "Fund", "programme_code": None,
+           "programme_title": "Main", "start": None, "end": None, "duration": 1,
+           "recipient_id": recipient, "recipient_name": None}
+    shortcut = quick(raw)
+    full, problems = check(raw, JSON_NAMES, "w")
+    assert full is not None and full.recipient == recipient.strip() and not problems
+    assert shortcut == (full if recipient == recipient.strip() else None)
+
+
 def test_the_shortcut_gives_no_remembered_answer_to_a_value_that_only_equals_another() -> None:
     from fundcmp.giving360.check import check
     from fundcmp.giving360.reading import JSON_NAMES

@@ -130,10 +130,12 @@ def quick_facts(facts: Facts) -> Grant | None:
     plain = _NAMES.get(names)
     if plain is None:
         plain = _remember(_NAMES, names, _plain_texts(*names))
-    if not plain or not _plain_texts(recipient):
+    # The recipient is kept as check() keeps it, stripped and nothing more (neither capped nor
+    # its control characters replaced: it is only counted).
+    if not plain or recipient.strip() != recipient:
         return None
-    return Grant(grant_id, funder_id, name, code, title, currency, float(amount), day,
-                 recipient, duration)
+    return _new_grant(Grant, (grant_id, funder_id, name, code, title, currency, float(amount),
+                              day, recipient, duration))
 
 
 # What quick_facts() found for the values grants repeat (award dates, planned dates, funder and
@@ -143,6 +145,7 @@ _KEPT = 4096
 _DAYS: dict[str, str] = {}
 _DURATIONS: dict[tuple[Any, Any, Any], tuple[float, float] | None] = {}
 _NAMES: dict[tuple[str, str, str, str], bool] = {}
+_new_grant = tuple.__new__  # a Grant from its values, without the named tuple's Python __new__
 _NOT_PLAIN = (-1.0, -1.0)  # a duration only check() can read, told apart by identity
 
 
