@@ -22,15 +22,12 @@ its facts as a tuple in reading.FACT_KEYS order (smaller and quicker to pickle t
 a dict), with the column names when the reader changed them (a new CSV header or
 XLSX sheet: the batch ends there, so names arrive before the first grant that
 uses them) and the bytes read so far; then the end, with the notes, publisher
-and issued date, or the error the reader raised. For a CSV or JSON file the
-child also runs the plain-grant shortcut (check.quick_facts, a pure function)
-and sends a grant it takes as the Grant's values in place of its facts; the
-import treats it as the shortcut's Grant, as it would have been here. The
-shortcut costs the child about half what it costs this process (ten values to
-send rather than sixteen facts, and no facts to unpack here), and the two
-processes share the machine's cores and caches, so their total work sets the
-time, even when the child is the slower of the two. A pipe holds little, so a
-child that runs ahead waits: memory stays flat.
+and issued date, or the error the reader raised. For a CSV file, whose reader
+leaves the child time to spare, the child also runs the plain-grant shortcut
+(check.quick_facts, a pure function) and sends a grant it takes as the Grant's
+values in place of its facts; the import treats it as the shortcut's Grant, as
+it would have been here. A pipe holds little, so a child that runs ahead waits:
+memory stays flat.
 """
 
 from __future__ import annotations
@@ -52,9 +49,10 @@ from fundcmp.giving360.check import Grant, quick_facts
 from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, read
 
 CHILD_BYTES = 4 << 20  # smaller files are read in this process
-# Files whose child also runs check.quick_facts, the plain-grant shortcut, and sends the
-# grants it takes as checked (openpyxl leaves its child slower by far already).
-SHORTCUT_SUFFIXES = (".csv", ".tsv", ".json")
+# Files whose reader leaves its process time to spare: it also runs check.quick_facts, the
+# plain-grant shortcut, and sends the grants it takes as checked (csv.reader is quick; ijson
+# and openpyxl are the slower half already).
+SHORTCUT_SUFFIXES = (".csv", ".tsv")
 BATCH = 1000  # grants a message
 STOP_SECONDS = 5.0  # how long a stopped child is given to end before it is killed
 # The child's program: this process's import path first (the same fundcmp, however it was
@@ -88,9 +86,8 @@ class ChildTraceback(Exception):
 def grants(path: Path, info: FileInfo,
            on_bytes: ProgressSink | None) -> Generator[RawGrant, None, None]:
     """The raw grants of one file, as reading.read gives them, read in a child process when
-    the file is large enough to be worth it (from a CSV or JSON file, a grant the child's
-    shortcut took comes as its check.Grant). Close it when stopping early: that ends the
-    child at once."""
+    the file is large enough to be worth it (from a CSV, a grant the child's shortcut took
+    comes as its check.Grant). Close it when stopping early: that ends the child at once."""
     try:
         large = path.stat().st_size >= CHILD_BYTES
     except OSError:  # the reader says why the file cannot be read
