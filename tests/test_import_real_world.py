@@ -140,6 +140,31 @@ def test_every_sheet_of_grants_in_a_workbook_is_read_and_said(tmp_path: Path) ->
                for n in summary.notes), summary.notes
 
 
+def test_openpyxl_warnings_become_one_note_a_kind_not_a_flood(tmp_path: Path) -> None:
+    """A date-formatted cell whose serial number is past any date makes openpyxl warn once a
+    cell (two lines of Python's each, naming openpyxl's source): read here, they are one
+    counted note, and the grants keep their money."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Identifier", "Amount Awarded", "Currency", "Award Date",
+                  "Funding Org:Identifier", "Funding Org:Name", "Grant Programme:Title"])
+    for i in range(60):
+        sheet.append([f"G-{i}", 1000, "GBP", 99_999_999 + i, "GB-CHC-1", "Fund", "Main"])
+        sheet.cell(row=i + 2, column=4).number_format = "yyyy-mm-dd"
+    book.save(tmp_path / "g.xlsx")
+    result = run("import", tmp_path / "g.xlsx", "--into", tmp_path / "r.yaml", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) <= 3 and not any("UserWarning" in line or "openpyxl/" in line
+                                       for line in lines), lines
+    (note,) = [line for line in lines if "serial" in line]
+    assert "60 cells" in note and "D2 (99999999), D3 (100000000), D4 (100000001) and 57 more" \
+        in note, note
+    assert "from 60 grants (£60,000)" in result.stdout
+
+
 # 3. Date problems never drop money --------------------------------------------------------
 
 @pytest.mark.parametrize(("planned", "kind"), [
