@@ -235,6 +235,25 @@ def test_a_header_row_repeated_by_joining_files_is_skipped_and_said(tmp_path: Pa
     assert any("the header row is repeated once (line 3)" in n for n in summary.notes)
 
 
+def test_a_quote_left_open_that_joins_lines_is_said(tmp_path: Path) -> None:
+    """A quote left open makes one cell of the lines after it, up to the next quote: the
+    grants on them are never read. The row that swallowed them spans several lines and has
+    not the header's cells; a description spanning lines (a legitimate cell) is not noted."""
+    data = tmp_path / "g.csv"
+    header = "Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier," \
+        "Grant Programme:Title,Description\n"
+    rows = [f"G-{i},100,GBP,2020-01-02,GB-1,Main,plain\n" for i in range(3)]
+    data.write_text(header + "".join(rows) + 'G-8,100,GBP,2020-01-02,GB-1,Main,"two\nlines"\n'
+                    + 'G-9,5,GBP,2020-01-02,GB-1,"Main,open\n' + "".join(rows).replace("G-", "H-")
+                    + 'H-7,100,GBP,2020-01-02,GB-1,Main,"closed"\n'
+                    + "".join(rows).replace("G-", "K-"), encoding="utf-8")
+    result = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run")
+    assert "read 8 grants" in result.stdout  # G-0..2, G-8, G-9 (holding H-0..2), K-0..2
+    (note,) = [line for line in result.stderr.splitlines() if "quote" in line]
+    assert "g.csv: 1 row runs over several lines without the header's 7 cells (lines 7-11: " \
+        "6 cells)" in note and "quote left open" in note, note
+
+
 def test_flattened_json_paths_are_column_titles_too() -> None:
     """Some publishers flatten the JSON without titles: `fundingOrganization/0/id`."""
     found = fields.match_columns(["id", "amountAwarded", "currency", "awardDate",

@@ -89,7 +89,15 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             name = info.name
             repeated: list[int] = []  # the first few lines of a header row met again
             repeats = 0
+            joined: list[str] = []  # rows over several lines without the header's cells
+            joins = 0
+            last_line = reader.line_num
             for row in reader:
+                if reader.line_num - last_line > 1 and len(row) != len(header):
+                    joins += 1
+                    joined += [f"{last_line + 1}-{reader.line_num}: {len(row)} cells"] \
+                        if joins <= 3 else []
+                last_line = reader.line_num
                 if len(row) < width:
                     if not any(cell.strip() for cell in row):
                         continue
@@ -111,6 +119,13 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                 lines = ", ".join(map(str, repeated)) + (", ..." if repeats > 3 else "")
                 info.notes.append(f"the header row is repeated {times} (line "
                                   f"{lines}): read as a header, not a grant")
+            if joins:
+                rows = "1 row runs" if joins == 1 else f"{joins} rows run"
+                info.notes.append(
+                    f"{rows} over several lines without the header's {len(header)} cells "
+                    f"(lines {', '.join(joined)}{', ...' if joins > 3 else ''}): a quote left "
+                    "open makes one cell of the lines after it, up to the next quote, and the "
+                    "grants on them are not read; check the quotes there")
         except csv.Error as exc:
             raise info.refuse(f"not valid CSV near line {reader.line_num}: {exc}") from None
         finally:
