@@ -224,6 +224,36 @@ def test_column_titles_match_ignoring_case_and_spacing_and_old_titles() -> None:
                      "programme_title": 5, "duration": 7}
 
 
+def test_column_titles_match_without_colons_and_invisible_marks() -> None:
+    """Titles as tools mangle them: the colon dropped or doubled, a byte-order mark left on
+    the first (as text, or as Windows-1252 read it), a zero-width space pasted in."""
+    found = fields.match_columns(["\ufeffIdentifier", "Amount Awarded:", "Currency\u200b",
+                                  "Award Date", "Funding Org Identifier", "Funding Org::Name",
+                                  "Grant Programme Title", "Grant Programme Code"])
+    assert found == {"id": 0, "amount": 1, "currency": 2, "award_date": 3, "funder_id": 4,
+                     "funder_name": 5, "programme_title": 6, "programme_code": 7}
+    assert fields.match_columns(["\u00ef\u00bb\u00bfIdentifier"]) == {"id": 0}
+    assert fields.match_columns(["Grant Programme"]) == {"programme_title": 0}
+
+
+def test_no_two_facts_share_a_title_once_spacing_and_colons_are_ignored() -> None:
+    keys = [(fields.title_key(t), fact) for fact, titles in fields.COLUMN_TITLES.items()
+            for t in titles]
+    assert len(dict(keys)) == len(set(keys))
+
+
+def test_a_utf8_csv_with_a_byte_order_mark_and_a_stray_byte_keeps_its_first_column(
+        tmp_path: Path) -> None:
+    """One byte that is not UTF-8 makes the file read as Windows-1252, in which the UTF-8
+    byte-order mark is three letters: the first title must still be found."""
+    data = tmp_path / "g.csv"
+    data.write_bytes(b"\xef\xbb\xbfIdentifier,Amount Awarded,Currency,Award Date,"
+                     b"Funding Org:Identifier,Grant Programme:Title\n"
+                     b"G-1,100,GBP,2020-01-02,GB-1,Caf\xe9 fund\n")
+    summary = giving360.collect([data])
+    assert [(e.programme_title, e.grants) for e in summary.entries] == [("Caf\u00e9 fund", 1)]
+
+
 def test_a_header_row_repeated_by_joining_files_is_skipped_and_said(tmp_path: Path) -> None:
     header = ["Identifier", "Amount Awarded", "Currency", "Award Date", "Funding Org:Identifier",
               "Grant Programme:Title"]

@@ -97,12 +97,15 @@ JSON_NAMES = {
     "recipient_ind_id": "recipientIndividual.id", "recipient_ind_name": "recipientIndividual.name",
 }
 REQUIRED_COLUMNS = ("id", "amount", "funder_id")
-_SPACE_RE = re.compile(r"[\s_]+")
+# What a title is compared without: spacing, underscores and colons (tools drop or double the
+# colon), and marks nobody sees: a byte-order mark, as text or as Windows-1252 reads UTF-8's
+# ("\u00ef\u00bb\u00bf"), zero-width spaces and joiners.
+_IGNORED_RE = re.compile("[\\s_:\u200b-\u200d\u2060\ufeff]+|^\u00ef\u00bb\u00bf")
 
 
 def title_key(title: Any) -> str:
-    """A column title as compared: case and spacing ignored."""
-    return _SPACE_RE.sub("", text(title)).casefold()
+    """A column title as compared: case, spacing, colons and invisible marks ignored."""
+    return _IGNORED_RE.sub("", text(title)).casefold()
 
 
 _TITLE_KEYS = {title_key(t): key for key, titles in COLUMN_TITLES.items() for t in titles}
