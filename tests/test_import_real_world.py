@@ -165,6 +165,21 @@ def test_openpyxl_warnings_become_one_note_a_kind_not_a_flood(tmp_path: Path) ->
     assert "from 60 grants (£60,000)" in result.stdout
 
 
+def test_openpyxl_warnings_of_many_kinds_stay_a_few_notes() -> None:
+    from fundcmp.giving360.read_xlsx import KINDS, _Warnings
+
+    seen = _Warnings()
+    with seen.caught():
+        import warnings
+
+        for i in range(KINDS + 5):
+            warnings.warn(f"sheet {i}: a conditional format discarded", stacklevel=1)
+        warnings.warn("sheet 0: a conditional format discarded", stacklevel=1)
+    notes = seen.notes()
+    assert len(notes) == KINDS + 1 and notes[-1] == "openpyxl: other warnings (5 times)"
+    assert notes[0] == "openpyxl: sheet 0: a conditional format discarded (2 times)"
+
+
 # 3. Date problems never drop money --------------------------------------------------------
 
 @pytest.mark.parametrize(("planned", "kind"), [

@@ -24,6 +24,7 @@ from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, column_n
 
 HEADER_ROWS = 10  # how far down a sheet its header row is looked for
 EXAMPLES = 3  # cells named in a note of openpyxl's warnings
+KINDS = 10  # kinds of openpyxl's warnings told apart; the rest are counted together
 _DATE_PAST_LIMITS = re.compile(r"Cell (\S+) is marked as a date but the serial value (\S+) is "
                                r"outside the limits for dates")
 
@@ -51,6 +52,8 @@ class _Warnings:
         text = str(message)
         past = _DATE_PAST_LIMITS.match(text)
         kind = "serial" if past else one_line(text, 200)
+        if kind not in self.kinds and len(self.kinds) >= KINDS:
+            kind = "other warnings"  # memory stays flat whatever a workbook warns of
         seen = self.kinds.setdefault(kind, [0, []])
         seen[0] += 1
         if past and len(seen[1]) < EXAMPLES:
