@@ -886,19 +886,26 @@ def _locked(into: Path, merge: Callable[[], Any], write: Callable[[Path, Any], N
     concurrent imports never lose each other's programmes."""
     import os
 
-    from fundcmp import locking
-    from fundcmp.errors import RegistryError
+    from fundcmp import atomic, locking
+    from fundcmp.errors import Interrupted, RegistryError
 
     target = Path(os.path.realpath(into))
-    with locking.held(target, locking.wait_seconds(),
-                      lambda m: click.echo(f"fundcmp: {m}", err=True)):
-        merged = merge()
-        if merged.changed:
-            try:
-                write(target, merged)
-            except OSError as exc:
-                raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; nothing "
-                                    "was changed") from None
+    shown = one_line(str(into), limit=1000)
+    try:
+        with locking.held(target, locking.wait_seconds(),
+                          lambda m: click.echo(f"fundcmp: {m}", err=True)):
+            merged = merge()
+            if merged.changed:
+                try:
+                    write(target, merged)
+                except OSError as exc:
+                    raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; "
+                                        "nothing was changed") from None
+    except atomic.WrittenThenInterrupted:
+        raise Interrupted(f"interrupted after {shown} was written: the import is complete") \
+            from None
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: nothing was written to {shown}") from None
     return merged
 
 

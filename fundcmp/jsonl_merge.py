@@ -173,8 +173,11 @@ def write(path: Path, merged: Merged) -> None:
     from fundcmp import atomic, cache
 
     atomic.write_bytes(path, merged.content)
-    if merged.base is None:
-        cache.build_from(path, merged.content, merged.changed_records)
-    elif merged.base.store is not None:
-        cache.derive(merged.base.store, merged.content, merged.changed_records,
-                     merged.inserted_at)
+    try:
+        if merged.base is None:
+            cache.build_from(path, merged.content, merged.changed_records)
+        elif merged.base.store is not None:
+            cache.derive(merged.base.store, merged.content, merged.changed_records,
+                         merged.inserted_at)
+    except KeyboardInterrupt:  # the registry is whole; only its index is left unbuilt
+        raise atomic.WrittenThenInterrupted from None

@@ -167,6 +167,40 @@ def test_import_into_a_new_registry_leaves_a_warm_store(
     assert registry.load(target) == registry.load(target, use_cache=False)
 
 
+def test_ctrl_c_while_the_new_registry_is_indexed_says_the_import_is_complete(
+        tmp_path: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index of a registry the import made is built after the registry is written, and
+    can take seconds: Ctrl-C then must say the registry is whole, as for YAML."""
+    target = tmp_path / "new.jsonl"
+
+    def interrupted(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cache, "build_from", interrupted)
+    result = CliRunner().invoke(cli, ["import", str(_grants(tmp_path, 400, 60, 1)), "--into",
+                                      str(target)])
+    assert result.exit_code == 130
+    assert result.stderr == (f"fundcmp: interrupted after {target} was written: the import "
+                             "is complete\n")
+    assert len(registry.load(target, use_cache=False).programmes) == 60
+
+
+def test_ctrl_c_before_a_jsonl_registry_is_written_says_nothing_was_written(
+        tmp_path: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "r.jsonl"
+    target.write_text(JSONL_TEXT, encoding="utf-8")
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic.os, "fsync", interrupted)
+    result = CliRunner().invoke(cli, ["import", str(_grants(tmp_path, 40, 6, 1)), "--into",
+                                      str(target)])
+    assert result.exit_code == 130
+    assert result.stderr == f"fundcmp: interrupted: nothing was written to {target}\n"
+    assert target.read_text(encoding="utf-8") == JSONL_TEXT
+
+
 def test_import_appends_and_replaces_lines_leaving_every_other_byte(
         tmp_path: Path, cache_home: Path) -> None:
     target = tmp_path / "r.jsonl"
