@@ -140,6 +140,41 @@ def test_every_sheet_of_grants_in_a_workbook_is_read_and_said(tmp_path: Path) ->
                for n in summary.notes), summary.notes
 
 
+def _xlsx_with_dimension(path: Path, rows: int, dimension: str) -> Path:
+    """A workbook of `rows` grants whose sheet claims the size `dimension`, as some tools
+    write it (openpyxl's read-only mode believes it)."""
+    import re
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Identifier", "Amount Awarded", "Currency", "Award Date",
+                  "Funding Org:Identifier", "Funding Org:Name", "Grant Programme:Title"])
+    for i in range(rows):
+        sheet.append([f"G-{i}", 1000, "GBP", "2020-01-02", "GB-CHC-1", "Fund", "Main"])
+    plain = path.with_suffix(".plain.xlsx")
+    book.save(plain)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{dimension}"'.encode(),
+                              data)
+            target.writestr(item, data)
+    return path
+
+
+@pytest.mark.parametrize("dimension", ["A1:G10", "A1"])
+def test_an_xlsx_whose_stated_size_is_wrong_is_read_to_its_last_row(
+        tmp_path: Path, dimension: str) -> None:
+    """Some tools write a sheet's size wrong; Excel reads every row, and so must the import."""
+    data = _xlsx_with_dimension(tmp_path / "g.xlsx", 20, dimension)
+    summary = giving360.collect([data])
+    assert (summary.grants_read, summary.entries[0].total) == (20, 20_000)
+
+
 def test_openpyxl_warnings_become_one_note_a_kind_not_a_flood(tmp_path: Path) -> None:
     """A date-formatted cell whose serial number is past any date makes openpyxl warn once a
     cell (two lines of Python's each, naming openpyxl's source): read here, they are one

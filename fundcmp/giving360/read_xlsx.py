@@ -110,6 +110,9 @@ def _sheet_grants(book: Any, info: FileInfo, seen: _Warnings) -> Iterator[RawGra
     """The rows of every grants sheet, in order: publishers split grants by year or fund."""
     looked, read = [], []
     for sheet in book.worksheets:
+        # The size a sheet states is wrong in files from some tools, and read-only mode would
+        # stop there; Excel reads to the last row, so forget it.
+        sheet.reset_dimensions()
         rows = _caught(sheet.iter_rows(values_only=True), seen)
         for number, header in enumerate(rows, start=1):
             if number > HEADER_ROWS:
