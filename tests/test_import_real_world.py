@@ -175,6 +175,27 @@ def test_an_xlsx_whose_stated_size_is_wrong_is_read_to_its_last_row(
     assert (summary.grants_read, summary.entries[0].total) == (20, 20_000)
 
 
+def test_rows_of_only_spaces_or_spreadsheet_errors_are_no_grants(tmp_path: Path) -> None:
+    """A template's unused rows (spaces, or formulas showing #VALUE!) hold no grant: they are
+    passed over as blank rows are, in a workbook and in its CSV."""
+    import openpyxl
+
+    header = ["Identifier", "Amount Awarded", "Currency", "Award Date",
+              "Funding Org:Identifier", "Funding Org:Name", "Grant Programme:Title",
+              "Planned Dates:Duration (months)"]
+    rows: list[list[Any]] = [["G-1", 1000, "GBP", "2020-01-02", "GB-CHC-1", "Fund", "Main", 12]]
+    rows += [[" "] * 8, [None, " ", None, "", None, None, None, "#VALUE!"], ["#REF!", "#N/A"]]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in [header, *rows]:
+        sheet.append(row)
+    book.save(tmp_path / "g.xlsx")
+    write_csv(tmp_path / "g.csv", header, [["" if v is None else v for v in row] for row in rows])
+    for name in ("g.xlsx", "g.csv"):
+        summary = giving360.collect([tmp_path / name])
+        assert (summary.grants_read, summary.left_out, summary.kinds) == (1, 0, {}), name
+
+
 def test_openpyxl_warnings_become_one_note_a_kind_not_a_flood(tmp_path: Path) -> None:
     """A date-formatted cell whose serial number is past any date makes openpyxl warn once a
     cell (two lines of Python's each, naming openpyxl's source): read here, they are one

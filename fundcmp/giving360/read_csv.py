@@ -20,6 +20,7 @@ from fundcmp.giving360.reading import (
     FileInfo,
     ProgressSink,
     RawGrant,
+    blank_row,
     column_names,
     fact_cells,
     open_binary,
@@ -99,10 +100,11 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                         if joins <= 3 else []
                 last_line = reader.line_num
                 if len(row) < width:
-                    if not any(cell.strip() for cell in row):
+                    if blank_row(row):
                         continue
                     row += [""] * (width - len(row))
-                elif not row[id_column] and not any(cell.strip() for cell in row):
+                elif (not row[id_column].strip() or row[id_column][0] == "#") \
+                        and blank_row(row):
                     continue
                 if row[id_column] == header_id and row[:len(header)] == header:
                     repeats += 1  # files joined end to end

@@ -20,7 +20,14 @@ from typing import Any
 
 from fundcmp.errors import one_line
 from fundcmp.giving360.fields import match_columns, missing_columns
-from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, column_names, fact_cells
+from fundcmp.giving360.reading import (
+    FileInfo,
+    ProgressSink,
+    RawGrant,
+    blank_row,
+    column_names,
+    fact_cells,
+)
 
 HEADER_ROWS = 10  # how far down a sheet its header row is looked for
 EXAMPLES = 3  # cells named in a note of openpyxl's warnings
@@ -139,7 +146,7 @@ def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], where: str,
     cells = fact_cells(found)
     width = max(found.values()) + 1
     for row_number, row in enumerate(rows, start=first):
-        if all(v is None or v == "" for v in row):
+        if blank_row(row):
             continue
         yield f"{where}{row_number}", cells((*row, *([None] * (width + 1 - len(row))))
                                              if len(row) < width else (*row, None))
