@@ -355,6 +355,37 @@ def test_a_quote_left_open_that_joins_lines_is_said(tmp_path: Path) -> None:
         "6 cells)" in note and "quote left open" in note, note
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_header_met_again_in_another_order_or_with_a_mark_is_read_by_its_titles(
+        tmp_path: Path, suffix: str) -> None:
+    """Files joined end to end: the second's header may put its columns in another order,
+    or carry its own byte-order mark. Each header row is read as one, and the rows under it
+    by its titles."""
+    import openpyxl
+
+    first = ["Identifier", "Amount Awarded", "Amount Applied For", "Currency", "Award Date",
+             "Funding Org:Identifier", "Grant Programme:Title"]
+    second = ["\ufeffIdentifier", "Amount Applied For", "Amount Awarded", "Currency",
+              "Award Date", "Funding Org:Identifier", "Grant Programme:Title"]
+    rows: list[list[Any]] = [["G-1", 100, 9999, "GBP", "2020-01-02", "GB-1", "Main"], second,
+                             ["G-2", 8888, 200, "GBP", "2021-01-02", "GB-1", "Main"], first,
+                             ["G-3", 300, 7777, "GBP", "2021-01-02", "GB-1", "Main"]]
+    data = tmp_path / f"g{suffix}"
+    if suffix == ".csv":
+        write_csv(data, first, rows)
+    else:
+        book = openpyxl.Workbook()
+        for row in [first, *rows]:
+            book.active.append(row)
+        book.save(data)
+    summary = giving360.collect([data])
+    assert (summary.entries[0].grants, summary.entries[0].total) == (3, 600)
+    assert (summary.left_out, summary.kinds) == (0, {})
+    where = "line 3, 5" if suffix == ".csv" else "Sheet!row 3, 5"
+    assert any(f"the header row is repeated 2 times ({where})" in n for n in summary.notes), \
+        summary.notes
+
+
 def test_flattened_json_paths_are_column_titles_too() -> None:
     """Some publishers flatten the JSON without titles: `fundingOrganization/0/id`."""
     found = fields.match_columns(["id", "amountAwarded", "currency", "awardDate",

@@ -113,6 +113,23 @@ _TITLE_KEYS.update({title_key(path.replace(".", joint)): key
                     for key, path in JSON_NAMES.items() for joint in (".", "/0/", ".0.")})
 
 
+# Column titles as a header row met again writes them (files joined end to end, the second
+# keeping its byte-order mark): looked up exactly, so a grant's row costs one set lookup.
+_TITLE_CELLS = frozenset(
+    mark + title for titles in (*COLUMN_TITLES.values(), tuple(JSON_NAMES.values()))
+    for title in titles for mark in ("", "\ufeff", "\u00ef\u00bb\u00bf"))
+
+
+def header_again(header_cell: Any, title: Any, row: Sequence[Any]) -> dict[str, int] | None:
+    """The columns of a header row met below the first, or None for a grant's row: its cell
+    under the first header's title `header_cell` is a column title (that one, or any the
+    standard names), and its titles have the columns an import needs."""
+    if title != header_cell and title not in _TITLE_CELLS:
+        return None
+    found = match_columns(row)
+    return None if missing_columns(found) else found
+
+
 def match_columns(header: Sequence[Any]) -> dict[str, int]:
     """Which column holds each fact: the first column whose title is one of its titles."""
     found: dict[str, int] = {}

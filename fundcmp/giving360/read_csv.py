@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
-from fundcmp.giving360.fields import match_columns, missing_columns
+from fundcmp.giving360.fields import header_again, match_columns, missing_columns
 from fundcmp.giving360.reading import (
     FileInfo,
     ProgressSink,
@@ -106,9 +106,17 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                 elif (not row[id_column].strip() or row[id_column][0] == "#") \
                         and blank_row(row):
                     continue
-                if row[id_column] == header_id and row[:len(header)] == header:
-                    repeats += 1  # files joined end to end
+                again = header_again(header_id, row[id_column], row)
+                if again is not None:  # files joined end to end
+                    repeats += 1
                     repeated += [reader.line_num] if repeats <= 3 else []
+                    if again != found:  # its columns in another order: the rows under it too
+                        found, header = again, row
+                        info.names = column_names(found, header)
+                        cells = fact_cells(found)
+                        width = max(found.values()) + 1
+                        id_column = found["id"]
+                        header_id = header[id_column]
                     continue
                 if on_bytes is not None and reader.line_num % 4096 == 0:
                     on_bytes(stream.tell())

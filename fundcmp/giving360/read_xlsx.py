@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fundcmp.errors import one_line
-from fundcmp.giving360.fields import match_columns, missing_columns
+from fundcmp.giving360.fields import header_again, match_columns, missing_columns
 from fundcmp.giving360.reading import (
     FileInfo,
     ProgressSink,
@@ -129,7 +129,7 @@ def _sheet_grants(book: Any, info: FileInfo, seen: _Warnings) -> Iterator[RawGra
                 continue
             info.names = column_names(found, list(header))
             read.append(sheet.title)
-            yield from _rows(rows, found, f"{info.name}: {sheet.title}!row ", number + 1)
+            yield from _rows(rows, found, list(header), info, sheet.title, number + 1)
             break
         looked.append(sheet.title)
     if not read:
@@ -141,12 +141,32 @@ def _sheet_grants(book: Any, info: FileInfo, seen: _Warnings) -> Iterator[RawGra
                           + ", ".join(repr(t) for t in read))
 
 
-def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], where: str,
-          first: int) -> Iterator[RawGrant]:
+def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], header: list[Any],
+          info: FileInfo, title: str, first: int) -> Iterator[RawGrant]:
+    """The grants under a header row; a header row met again (sheets pasted one under
+    another) is no grant, and the rows under it are read by its titles."""
     cells = fact_cells(found)
     width = max(found.values()) + 1
+    id_column, header_id = found["id"], header[found["id"]]
+    where = f"{info.name}: {title}!row "
+    repeated: list[int] = []
     for row_number, row in enumerate(rows, start=first):
         if blank_row(row):
             continue
+        again = header_again(header_id, row[id_column] if len(row) > id_column else None, row)
+        if again is not None:
+            repeated.append(row_number)
+            if again != found:
+                found, header = again, list(row)
+                info.names = column_names(found, header)
+                cells = fact_cells(found)
+                width = max(found.values()) + 1
+                id_column, header_id = found["id"], header[found["id"]]
+            continue
         yield f"{where}{row_number}", cells((*row, *([None] * (width + 1 - len(row))))
                                              if len(row) < width else (*row, None))
+    if repeated:
+        times = "once" if len(repeated) == 1 else f"{len(repeated)} times"
+        lines = ", ".join(map(str, repeated[:3])) + (", ..." if len(repeated) > 3 else "")
+        info.notes.append(f"the header row is repeated {times} ({title}!row {lines}): read "
+                          "as a header, not a grant")
