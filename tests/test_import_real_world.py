@@ -452,6 +452,23 @@ def test_zero_awards_are_not_disclosed_unless_kept(tmp_path: Path) -> None:
     assert not kept.kinds
 
 
+@pytest.mark.parametrize(("delimiter", "title_row"), [
+    (";", "Test Trust grants, 2019-2020;;;;;"), ("\t", "Grants, as published"),
+    (";", "Our grants"), (",", "Grants; all of them"),
+])
+def test_the_separator_is_the_header_rows_not_a_title_rows(
+        tmp_path: Path, delimiter: str, title_row: str) -> None:
+    """A title row above the header may hold any separator, or none."""
+    header = ["Identifier", "Amount Awarded", "Currency", "Award Date",
+              "Funding Org:Identifier", "Grant Programme:Title"]
+    data = tmp_path / "g.csv"
+    data.write_text("\n".join([title_row, delimiter.join(header),
+                               delimiter.join(["G-1", "100", "GBP", "2020-01-02", "GB-1",
+                                               "Main"])]) + "\n", encoding="utf-8")
+    summary = giving360.collect([data])
+    assert [(e.programme_title, e.total) for e in summary.entries] == [("Main", 100)]
+
+
 def test_a_windows_1252_csv_is_read_with_one_note(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "g.csv", ["Identifier", "Amount Awarded", "Currency",
                                           "Award Date", "Funding Org:Identifier",

@@ -28,11 +28,26 @@ from fundcmp.giving360.reading import (
 
 CHECK_BYTES = 1 << 20
 HEADER_ROWS = 10  # how far down the header row is looked for
+HEAD_CHARS = 1 << 16  # of each of those lines, at most, to find the separator
 
 
-def _delimiter(first_line: str) -> str:
-    """The field separator of the header line: a comma, unless it has none and a
-    semicolon or tab (European Excel, "Unicode text") does."""
+def _delimiter(head: str) -> str:
+    """The field separator: the one under which a row of the file's first lines has the
+    columns an import needs (the most of its columns, if several do), since a title row
+    above the header may hold any separator; else, as the first line suggests, a comma
+    unless it has none and a semicolon or tab (European Excel, "Unicode text") does."""
+    best, most = "", 0
+    for delimiter in (",", ";", "\t"):
+        try:
+            for row in csv.reader(io.StringIO(head, newline=""), delimiter=delimiter):
+                found = match_columns(row)
+                if not missing_columns(found) and len(found) > most:
+                    best, most = delimiter, len(found)
+        except csv.Error:
+            continue
+    if best:
+        return best
+    first_line = head.partition("\n")[0]
     if "," in first_line:
         return ","
     return max(";\t", key=first_line.count) if first_line.count(";") or \
@@ -69,9 +84,9 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                               "sure of every character)")
         text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
         try:
-            first = text.readline()
+            head = "".join(text.readline(HEAD_CHARS) for _ in range(HEADER_ROWS))
             text.seek(0)
-            reader = csv.reader(text, delimiter=_delimiter(first))
+            reader = csv.reader(text, delimiter=_delimiter(head))
             for header in reader:  # the header row, below any title rows above it
                 found = match_columns(header)
                 missing = missing_columns(found)
