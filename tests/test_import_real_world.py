@@ -469,6 +469,28 @@ def test_the_separator_is_the_header_rows_not_a_title_rows(
     assert [(e.programme_title, e.total) for e in summary.entries] == [("Main", 100)]
 
 
+def test_a_long_cell_is_read_and_a_quote_left_open_to_the_end_is_named_by_its_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A description of 200,000 characters is a cell like any other; a cell that runs on
+    past any description's length is a quote left open, named by the line it starts on."""
+    from fundcmp.giving360 import read_csv
+
+    header = "Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier," \
+        "Grant Programme:Title,Description\n"
+    rows = "".join(f"G-{i},100,GBP,2020-01-02,GB-1,Main,plain\n" for i in range(40))
+    data = tmp_path / "g.csv"
+    data.write_text(header + "L-1,100,GBP,2020-01-02,GB-1,Main,\"" + "x" * 200_000 + "\"\n"
+                    + rows, encoding="utf-8")
+    assert giving360.collect([data]).entries[0].grants == 41
+    monkeypatch.setattr(read_csv, "FIELD_CHARS", 1000)
+    data.write_text(header + rows + 'Q-1,100,GBP,2020-01-02,GB-1,"Main,open\n' + rows * 3,
+                    encoding="utf-8")
+    with pytest.raises(giving360.ImportDataError) as refused:
+        giving360.collect([data])
+    assert str(refused.value) == (f"{data}: not valid CSV: the cell that starts on line 42 "
+                                  "runs on past 1,000 characters (a quote left open?)")
+
+
 def test_a_windows_1252_csv_is_read_with_one_note(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "g.csv", ["Identifier", "Amount Awarded", "Currency",
                                           "Award Date", "Funding Org:Identifier",

@@ -29,6 +29,9 @@ from fundcmp.giving360.reading import (
 CHECK_BYTES = 1 << 20
 HEADER_ROWS = 10  # how far down the header row is looked for
 HEAD_CHARS = 1 << 16  # of each of those lines, at most, to find the separator
+# The longest cell read: a description can run to many pages, and csv's own limit (128 KiB)
+# refused a whole file for one; a cell longer than this is a quote left open.
+FIELD_CHARS = 1 << 24
 
 
 def _delimiter(head: str) -> str:
@@ -83,6 +86,8 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             info.notes.append("not UTF-8: read as Windows-1252 (save it as CSV UTF-8 to be "
                               "sure of every character)")
         text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
+        limit = csv.field_size_limit(FIELD_CHARS)
+        last_line = 0  # the line the row being read starts after
         try:
             head = "".join(text.readline(HEAD_CHARS) for _ in range(HEADER_ROWS))
             text.seek(0)
@@ -152,6 +157,11 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                     "open makes one cell of the lines after it, up to the next quote, and the "
                     "grants on them are not read; check the quotes there")
         except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise info.refuse(f"not valid CSV: the cell that starts on line "
+                                  f"{last_line + 1} runs on past {FIELD_CHARS:,} characters "
+                                  "(a quote left open?)") from None
             raise info.refuse(f"not valid CSV near line {reader.line_num}: {exc}") from None
         finally:
+            csv.field_size_limit(limit)
             text.detach()
