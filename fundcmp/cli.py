@@ -788,6 +788,12 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
     from fundcmp.progress import byte_progress
     from fundcmp.registry_jsonl import is_jsonl
 
+    for option, target in (("--report", report), ("--into", into)):
+        read_from = next((f for f in files if target is not None and _same_file(target, f)),
+                         None)
+        if read_from is not None:
+            raise click.UsageError(f"{option} {target} is {read_from}, one of the files to "
+                                   "import: give another path")
     jsonl = is_jsonl(str(into))  # a machine registry: merged line by line, read and written once
     # A JSON Lines registry is read once, under the lock, unless this is a dry run.
     old_text = None if jsonl else _registry_text(into)
@@ -853,6 +859,16 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
     else:
         click.echo(f"{shown} unchanged")
     ctx.exit(3 if summary.left_out else 0)
+
+
+def _same_file(target: Path, path: Path) -> bool:
+    """Whether writing target would write over path (a link to it, or it by another name)."""
+    import os
+
+    try:
+        return os.path.samefile(target, path)
+    except OSError:  # target does not exist yet: nothing to write over
+        return False
 
 
 def _merge_locked(into: Path, merge: Callable[[str | None], Any]) -> Any:

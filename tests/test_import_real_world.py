@@ -765,6 +765,24 @@ def test_an_unwritable_report_is_one_line_and_writes_nothing(tmp_path: Path) -> 
     assert not (tmp_path / "r.yaml").exists()
 
 
+@pytest.mark.parametrize("option", ["--report", "--into"])
+def test_a_report_or_registry_that_is_one_of_the_grants_files_is_refused(
+        tmp_path: Path, option: str) -> None:
+    """Writing the report or registry over a file being imported would lose the data it is
+    read from, with --dry-run too: refused before anything is read."""
+    data = package(tmp_path / "g.json", [grant("G-1"), grant("G-2")])
+    before = data.read_bytes()
+    (tmp_path / "link.json").symlink_to(data)
+    args = {"--report": ["--into", tmp_path / "r.yaml", "--report", tmp_path / "link.json"],
+            "--into": ["--into", tmp_path / "link.json"]}[option]
+    result = run("import", data, *args, "--dry-run")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1].endswith(
+        f"{option} {tmp_path / 'link.json'} is {data}, one of the files to import: give "
+        "another path")
+    assert data.read_bytes() == before
+
+
 def test_without_ijsons_c_backend_the_python_one_reads_the_same(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ijson
