@@ -516,7 +516,23 @@ def test_the_encoding_is_told_from_every_byte_however_the_chunks_fall(
     from fundcmp.giving360 import read_csv
 
     monkeypatch.setattr(read_csv, "CHECK_BYTES", 3)
-    assert read_csv.encoding_of(io.BytesIO(data)) == encoding
+    assert read_csv.encoding_of(io.BytesIO(data))[0] == encoding
+
+
+def test_a_utf8_csv_with_one_stray_byte_stays_utf8_and_names_its_line(tmp_path: Path) -> None:
+    """One byte that is not UTF-8 in a file of UTF-8 pound signs and accents: read as
+    Windows-1252, every £ became "Â£" and every amount was lost."""
+    data = tmp_path / "g.csv"
+    rows = "".join(f'G-{i},"\u00a31,000",GBP,2020-01-02,GB-1,Caf\u00e9 fund,Org\n'
+                   for i in range(5))
+    data.write_bytes(b"Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier,"
+                     b"Grant Programme:Title,Recipient Org:Name\n" + rows.encode()
+                     + b'G-9,"\xc2\xa3500",GBP,2020-01-02,GB-1,Caf\xc3\xa9 fund,Ren\xe9\n')
+    summary = giving360.collect([data])
+    assert [(e.programme_title, e.total) for e in summary.entries] == [("Caf\u00e9 fund", 5500)]
+    assert [n for n in summary.notes if "UTF-8" in n] == [
+        f"{data}: not all UTF-8: 1 byte that is not (the first on line 7) read as U+FFFD, "
+        "the rest as UTF-8"]
 
 
 def test_an_amount_past_the_ceiling_skips_that_grant_not_the_file(tmp_path: Path) -> None:

@@ -57,34 +57,48 @@ def _delimiter(head: str) -> str:
         first_line.count("\t") else ","
 
 
-def encoding_of(stream: io.BufferedIOBase) -> str:
-    """utf-16 with its byte-order mark (Excel's "Unicode text"); else utf-8-sig when the
-    whole file decodes as UTF-8; else cp1252 (read in chunks)."""
+def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
+    """The encoding to read the file in, and a note when it is not plainly UTF-8: utf-16
+    with its byte-order mark (Excel's "Unicode text"); utf-8-sig when the file is UTF-8, or
+    mostly so (its bytes that are not then read as U+FFFD, and counted: one stray byte must
+    not turn every pound sign into two letters); else cp1252. Read in chunks."""
     if stream.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         stream.seek(0)
-        return "utf-16"
+        return "utf-16", ""
     stream.seek(0)
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    bad = good = 0  # bytes that are not UTF-8; characters of more than one byte that are
+    line = first_bad = 1
     try:
         while chunk := stream.read(CHECK_BYTES):
-            if chunk.isascii() and not decoder.getstate()[0]:
-                continue  # ASCII, with no character begun before it, is UTF-8 as it stands
-            decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return "cp1252"
+            if not (chunk.isascii() and not decoder.getstate()[0]):
+                text = decoder.decode(chunk)
+                found = text.count("\ufffd") - chunk.count(b"\xef\xbf\xbd")  # a written U+FFFD
+                if found > 0 and not bad:
+                    first_bad = line + text[:text.index("\ufffd")].count("\n")
+                bad += max(found, 0)
+                good += len(text) - len(text.encode("ascii", "ignore")) - max(found, 0)
+            if not bad:  # lines are counted up to the first bad byte only
+                line += chunk.count(b"\n")
+        bad += decoder.decode(b"", final=True).count("\ufffd")
     finally:
         stream.seek(0)
-    return "utf-8-sig"
+    if not bad:
+        return "utf-8-sig", ""
+    if good > bad:
+        return "utf-8-sig", (f"not all UTF-8: {bad} byte{'s' if bad != 1 else ''} that "
+                             f"{'are' if bad != 1 else 'is'} not (the first on line {first_bad}) "
+                             "read as U+FFFD, the rest as UTF-8")
+    return "cp1252", ("not UTF-8: read as Windows-1252 (save it as CSV UTF-8 to be sure of "
+                      "every character)")
 
 
 def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
     """Every row under the header row, as raw grant facts."""
     with open_binary(path, info) as stream:
-        encoding = encoding_of(stream)
-        if encoding == "cp1252":
-            info.notes.append("not UTF-8: read as Windows-1252 (save it as CSV UTF-8 to be "
-                              "sure of every character)")
+        encoding, note = encoding_of(stream)
+        if note:
+            info.notes.append(note)
         text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
         limit = csv.field_size_limit(FIELD_CHARS)
         last_line = 0  # the line the row being read starts after
