@@ -138,6 +138,13 @@ def test_every_sheet_of_grants_in_a_workbook_is_read_and_said(tmp_path: Path) ->
     assert (summary.grants_read, entry.grants, entry.total) == (3, 3, 6000)
     assert any("grants read from 2 sheets: 'Grants 2019', 'Grants 2020'" in n
                for n in summary.notes), summary.notes
+    assert not any("hidden" in n for n in summary.notes)
+    book["Grants 2019"].sheet_state = "hidden"
+    book.save(tmp_path / "g.xlsx")
+    summary = giving360.collect([tmp_path / "g.xlsx"])
+    assert summary.entries[0].total == 6000
+    assert any("'Grants 2019' is hidden in the workbook: its grants are counted" in n
+               for n in summary.notes), summary.notes
 
 
 def _xlsx_with_dimension(path: Path, rows: int, dimension: str) -> Path:

@@ -115,7 +115,7 @@ def _caught(rows: Iterator[tuple[Any, ...]], seen: _Warnings) -> Iterator[tuple[
 
 def _sheet_grants(book: Any, info: FileInfo, seen: _Warnings) -> Iterator[RawGrant]:
     """The rows of every grants sheet, in order: publishers split grants by year or fund."""
-    looked, read = [], []
+    looked, read, hidden = [], [], []
     for sheet in book.worksheets:
         # The size a sheet states is wrong in files from some tools, and read-only mode would
         # stop there; Excel reads to the last row, so forget it.
@@ -129,6 +129,8 @@ def _sheet_grants(book: Any, info: FileInfo, seen: _Warnings) -> Iterator[RawGra
                 continue
             info.names = column_names(found, list(header))
             read.append(sheet.title)
+            if getattr(sheet, "sheet_state", "visible") != "visible":
+                hidden.append(sheet.title)
             yield from _rows(rows, found, list(header), info, sheet.title, number + 1)
             break
         looked.append(sheet.title)
@@ -139,6 +141,12 @@ def _sheet_grants(book: Any, info: FileInfo, seen: _Warnings) -> Iterator[RawGra
     if len(read) > 1:
         info.notes.append(f"grants read from {len(read)} sheets: "
                           + ", ".join(repr(t) for t in read))
+    if hidden:
+        one = len(hidden) == 1
+        info.notes.append(", ".join(repr(t) for t in hidden) + (" is" if one else " are")
+                          + f" hidden in the workbook: {'its' if one else 'their'} grants are "
+                          "counted, as published (delete a sheet whose grants are not meant "
+                          "to be)")
 
 
 def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], header: list[Any],
