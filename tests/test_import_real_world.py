@@ -425,7 +425,9 @@ def test_a_csv_with_a_spaced_title_imports_its_programmes(tmp_path: Path) -> Non
 @pytest.mark.parametrize(("written", "read"), [
     ("£26,000", (26000.0, "£")), ("26000", (26000.0, "")), ("1,234.50", (1234.5, "")),
     (500, (500.0, "")), (0.5, (0.5, "")), ("€ 300", (300.0, "€")),
-    ("GBP 1,000", (1000.0, "GBP")), ("1,000 gbp", (1000.0, "GBP")), ("EUR300", (300.0, "EUR"))])
+    ("GBP 1,000", (1000.0, "GBP")), ("1,000 gbp", (1000.0, "GBP")), ("EUR300", (300.0, "EUR")),
+    ("1.250.000", (1250000.0, "")), ("1.000,50", (1000.5, "")), ("€1.000.000,00", (1e6, "€")),
+    ("0.500", (0.5, "")), ("1234.567", (1234.567, ""))])
 def test_amounts_as_publishers_write_them(written: Any, read: tuple[float, str]) -> None:
     assert fields.read_amount(written) == read
 
@@ -435,6 +437,26 @@ def test_amounts_as_publishers_write_them(written: Any, read: tuple[float, str])
 def test_what_is_not_an_amount_is_a_problem(written: Any) -> None:
     with pytest.raises(FieldProblem):
         fields.read_amount(written)
+
+
+@pytest.mark.parametrize("written", ["25.000", "1.000", "£7.500", "EUR 999.999"])
+def test_a_dot_before_three_digits_is_not_guessed(written: str) -> None:
+    """Europe's Excel writes 25.000 for twenty-five thousand, a UK file 25.000 (rarely) for
+    twenty-five: a problem to report, never a guess either way."""
+    with pytest.raises(FieldProblem, match="decimal point or between thousands"):
+        fields.read_amount(written)
+
+
+def test_a_semicolon_csv_of_dotted_thousands_loses_no_money_silently(tmp_path: Path) -> None:
+    data = tmp_path / "g.csv"
+    data.write_text("Identifier;Amount Awarded;Currency;Award Date;Funding Org:Identifier;"
+                    "Grant Programme:Title\n" + "G-1;25.000;GBP;2020-01-02;GB-1;Main\n"
+                    "G-2;1.250.000;GBP;2020-01-02;GB-1;Main\nG-3;950;GBP;2020-01-02;GB-1;Main\n",
+                    encoding="utf-8")
+    result = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run")
+    assert result.exit_code == 3
+    assert "1 programme entry from 2 grants (£1,250,950)" in result.stdout
+    assert "1 grant (no money): Amount Awarded: a dot before three digits" in result.stderr
 
 
 def test_currencies_must_be_iso_4217_and_agree_with_a_money_sign() -> None:

@@ -84,7 +84,7 @@ def quick_facts(facts: Facts) -> Grant | None:
     if type(amount) is str:  # CSV's usual amount: plain digits, read as read_amount reads them
         whole, point, part = amount.partition(".")
         if whole.isascii() and whole.isdecimal() and (not point or (
-                part.isascii() and part.isdecimal())):
+                len(part) != 3 and part.isascii() and part.isdecimal())):  # "25.000": check()
             amount = float(amount)
     if type(grant_id) is not str or not grant_id or grant_id[0].isspace() \
             or grant_id[-1].isspace() or (type(amount) is not float and type(amount) is not int) \

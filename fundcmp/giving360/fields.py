@@ -148,6 +148,10 @@ def missing_columns(found: dict[str, int]) -> list[str]:
 # ---- amounts and currencies -------------------------------------------------------------------
 
 _AMOUNT_RE = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^\.\d+$", re.ASCII)
+# Dots between thousands, as Excel writes them across Europe: unmistakable with a decimal
+# comma or two dots or more ("1.000,50", "1.250.000"); "25.000" alone could be either.
+_DOT_THOUSANDS_RE = re.compile(r"^[1-9]\d{0,2}(?:(?:\.\d{3})+,\d+|(?:\.\d{3}){2,})$", re.ASCII)
+_DOT_OR_THOUSANDS_RE = re.compile(r"^[1-9]\d{0,2}\.\d{3}$", re.ASCII)
 
 
 # An amount with its currency's code before or after it: "GBP 1,000", "1000 gbp".
@@ -182,9 +186,15 @@ def read_amount(value: Any) -> tuple[float, str]:
             body = body[1:].strip()
             if body[:1] in SIGNS and not sign:
                 body, sign = body[1:].strip(), body[0]
-        if not _AMOUNT_RE.match(body):
+        if _DOT_OR_THOUSANDS_RE.match(body):
+            raise FieldProblem("a dot before three digits: a decimal point or between "
+                               "thousands?", words)
+        if _DOT_THOUSANDS_RE.match(body):
+            amount = float(body.replace(".", "").replace(",", "."))
+        elif _AMOUNT_RE.match(body):
+            amount = float(body.replace(",", ""))
+        else:
             raise FieldProblem("not a number", words)
-        amount = float(body.replace(",", ""))
         if negative:
             amount = -amount
     if not math.isfinite(amount):
