@@ -393,6 +393,22 @@ def test_a_header_met_again_in_another_order_or_with_a_mark_is_read_by_its_title
         summary.notes
 
 
+def test_rows_with_more_cells_than_the_header_are_said(tmp_path: Path) -> None:
+    """An amount written 5,000 without quotes splits in two and moves every cell after it:
+    the rows with more cells than the header are named. Empty cells past the header (Excel
+    pads rows so) are not."""
+    data = tmp_path / "g.csv"
+    header = "Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier," \
+        "Grant Programme:Title\n"
+    data.write_text(header + "G-1,500,GBP,2020-01-02,GB-1,Main,,\n"
+                    + "".join(f"G-{i},{i},000,GBP,2020-01-02,GB-1,Main\n" for i in range(2, 7)),
+                    encoding="utf-8")
+    summary = giving360.collect([data])
+    assert [n for n in summary.notes if "more cells" in n] == [
+        f"{data}: 5 rows have more cells than the header's 6 (lines 3, 4, 5, ...): a value "
+        "with an unquoted comma (5,000) moves every cell after it; check the quoting"]
+
+
 def test_flattened_json_paths_are_column_titles_too() -> None:
     """Some publishers flatten the JSON without titles: `fundingOrganization/0/id`."""
     found = fields.match_columns(["id", "amountAwarded", "currency", "awardDate",

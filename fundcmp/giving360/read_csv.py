@@ -126,6 +126,8 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             repeats = 0
             joined: list[str] = []  # rows over several lines without the header's cells
             joins = 0
+            wider: list[int] = []  # the first few lines of rows with more cells than the header
+            widers = 0
             last_line = reader.line_num
             for row in reader:
                 if reader.line_num - last_line > 1 and len(row) != len(header):
@@ -152,6 +154,9 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                         id_column = found["id"]
                         header_id = header[id_column]
                     continue
+                if len(row) > len(header) and not blank_row(row[len(header):]):
+                    widers += 1
+                    wider += [reader.line_num] if widers <= 3 else []
                 if on_bytes is not None and reader.line_num % 4096 == 0:
                     on_bytes(stream.tell())
                 cast("list[Any]", row).append(None)  # the cell of the facts with no column
@@ -163,6 +168,13 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                 lines = ", ".join(map(str, repeated)) + (", ..." if repeats > 3 else "")
                 info.notes.append(f"the header row is repeated {times} (line "
                                   f"{lines}): read as a header, not a grant")
+            if widers:
+                rows = "1 row has" if widers == 1 else f"{widers} rows have"
+                info.notes.append(
+                    f"{rows} more cells than the header's {len(header)} (line"
+                    f"{'s' if widers > 1 else ''} {', '.join(map(str, wider))}"
+                    f"{', ...' if widers > 3 else ''}): a value with an unquoted comma (5,000) "
+                    "moves every cell after it; check the quoting")
             if joins:
                 rows = "1 row runs" if joins == 1 else f"{joins} rows run"
                 info.notes.append(
