@@ -268,7 +268,7 @@ def test_durations_in_words_and_serial_dates_are_read(tmp_path: Path) -> None:
     assert entry.duration_months == giving360.Spread(12, 18, 24, 2, quantiles.of([12, 24]))
     assert entry.first_award == "2020-01-01"
     assert [k[1] for k in summary.kinds] == [
-        "a spreadsheet serial number, read as the date it stands for (2020-01-01)"]
+        "a spreadsheet serial number, read as the date it stands for"]
 
 
 # 4. Grouping by title, code only without one ----------------------------------------------
@@ -589,6 +589,18 @@ def test_an_amount_past_the_ceiling_skips_that_grant_not_the_file(tmp_path: Path
 
 
 # 7. A summary, not a flood ----------------------------------------------------------------
+
+def test_serial_dates_are_one_kind_and_lost_money_is_said_first(tmp_path: Path) -> None:
+    """Award dates typed as spreadsheet serial numbers are one kind of problem, whatever the
+    date; and a kind that left money out is never crowded off by ones that did not."""
+    grants = [grant(f"G-{i}", award=str(43831 + i)) for i in range(60)]
+    grants += [grant(f"D-{i}", duration=f"x{i}") for i in range(30)]
+    data = package(tmp_path / "g.json", [*grants, grant("G-X", currency="GPB")])
+    lines = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run").stderr.splitlines()
+    assert lines[0].startswith("fundcmp: 1 grant (GPB 10,000): currency: not an ISO 4217"), lines
+    serial = [line for line in lines if "serial number" in line]
+    assert len(serial) == 1 and serial[0].startswith("fundcmp: 60 grants"), serial
+
 
 def test_thousands_of_problems_make_a_few_lines_and_a_full_report(tmp_path: Path) -> None:
     grants = [grant(f"G-{i}", "tbc" if i % 2 else 100, award="someday", duration=i % 3 - 1)
