@@ -188,11 +188,13 @@ def as_jsonl(text: str) -> str:
 
 
 def grants(count: int, seed: int, programmes: int) -> str:
-    """A 360Giving JSON data package of `count` grants spread over `programmes` programmes."""
+    """A 360Giving JSON data package of `count` grants spread over `programmes` programmes,
+    the first grant of each programme among the first `programmes` grants."""
     rng = random.Random(seed)
     items = []
     for i in range(count):
-        p = rng.randrange(programmes)
+        drawn = rng.randrange(programmes)
+        p = i if i < programmes else drawn
         year = rng.randint(2005, 2024)
         items.append({
             "id": f"360G-bench-{seed}-{i}", "title": f"Grant {i}", "description": "a grant",

@@ -7,7 +7,9 @@ Each generated size is measured as YAML (what people write) and as JSON Lines
 (what `fundcmp import` writes). "Cold" is the first run with an empty cache
 directory: the registry is parsed, validated and indexed. "Warm" reads the
 index. "After import" is the first run after `fundcmp import` of 1,000 grants
-wrote the registry (the import derives the new index from the old one).
+wrote the registry (the import derives the new index from the old one); "after
+import made it", the first run after `fundcmp import` made a new registry of as
+many programmes from 2 grants a programme (the import writes its index).
 "List on a terminal" runs under a pseudo-terminal, as a person sees it.
 
 Floors and fundcmp commands run as fresh processes, interleaved (one round
@@ -314,6 +316,20 @@ def measure(args: argparse.Namespace, sizes: list[int], python: str, fundcmp: li
         def restored(source: Path = jsonl_path, target: Path = imported) -> None:
             shutil.copyfile(source, target)
 
+        # A registry an import made from nothing: the first run on it, after that import.
+        making = work / f"grants-making-{size}.json"
+        subprocess.run([python, str(HERE / "generate.py"), str(2 * size), "--grants",
+                        str(size), "--seed", str(args.seed), "-o", str(making)], check=True)
+        made = work / f"made-{size}.jsonl"
+        made_env = {"XDG_CACHE_HOME": str(work / f"made-cache-{size}")}
+
+        def made_by_import(grants: Path = making, target: Path = made,
+                           cache_env: dict[str, str] = made_env) -> None:
+            target.unlink(missing_ok=True)
+            shutil.rmtree(cache_env["XDG_CACHE_HOME"], ignore_errors=True)
+            run_once([*fundcmp, "import", str(grants), "--into", str(target)],
+                     {**env, **cache_env}, ok=(0, 3))
+
         yaml_args = [*fundcmp, "--registry", str(yaml_path)]
         jsonl_args = [*fundcmp, "--registry", str(jsonl_path)]
         rank = ["rank", "--by", "funding", "--format", "tsv"]
@@ -335,6 +351,9 @@ def measure(args: argparse.Namespace, sizes: list[int], python: str, fundcmp: li
                  before=restored),
             Case("rank tsv, after import", f"{label} jsonl",
                  [*fundcmp, "--registry", str(imported), *rank], rounds),
+            Case("rank tsv, after import made it", f"{label} jsonl",
+                 [*fundcmp, "--registry", str(made), *rank], 2 if big else rounds,
+                 before=made_by_import, extra_env=made_env),
         ]
         # fill the cache, so "warm" means warm (the imported copy's from the original's)
         restored()
@@ -433,6 +452,7 @@ def report(cases: list[Case], counts: dict[str, int],
                 ("rank tsv, warm", f"{label} jsonl", 1.0),
                 ("rank tsv, warm", f"{label} yaml", 1.0),
                 ("rank tsv, after import", f"{label} jsonl", 10.0),
+                ("rank tsv, after import made it", f"{label} jsonl", 10.0),
                 ("rank tsv, cold", f"{label} jsonl", 10.0),
                 ("compare two, warm", f"{label} jsonl", 0.5),
                 ("list on a terminal, warm", f"{label} jsonl", 1.0),

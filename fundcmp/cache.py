@@ -45,7 +45,7 @@ from fundcmp.arithmetic import (
     standing_of,
     value_programme,
 )
-from fundcmp.cache_dir import directory, remove_abandoned, trusted_directory
+from fundcmp.cache_dir import MIN_BYTES, directory, remove_abandoned, trusted_directory
 from fundcmp.cache_dir import enabled as enabled
 from fundcmp.cache_dir import mine as _mine
 from fundcmp.display import number
@@ -700,6 +700,17 @@ def finish(db: sqlite3.Connection, cache_key: str, counts: dict[str, Counter[str
     db.executemany("INSERT INTO meta VALUES (?, ?)", [
         ("format", str(FORMAT)), ("key", cache_key), ("units", json.dumps(units))])
     db.commit()
+
+
+def build_from(path: Path | str, content: bytes, records: Sequence[Record]) -> None:
+    """The entry of a registry just written from records already validated (every record
+    of it), so the first run on it is answered as a warm one, as after derive()."""
+    if not enabled() or len(content) < MIN_BYTES:
+        return  # a registry this small is read without an index
+    ordered = sorted(records, key=lambda r: r.line)
+    store = open_or_build(path, lambda: ordered, content)
+    if store is not None:
+        store.close()
 
 
 def derive(store: Store, content: bytes, changed: Sequence[Record],

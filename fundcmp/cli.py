@@ -788,6 +788,12 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
     from fundcmp.progress import byte_progress
     from fundcmp.registry_jsonl import is_jsonl
 
+    for option, target in (("--report", report), ("--into", into)):
+        read_from = next((f for f in files if target is not None and _same_file(target, f)),
+                         None)
+        if read_from is not None:
+            raise click.UsageError(f"{option} {target} is {read_from}, one of the files to "
+                                   "import: give another path")
     jsonl = is_jsonl(str(into))  # a machine registry: merged line by line, read and written once
     # A JSON Lines registry is read once, under the lock, unless this is a dry run.
     old_text = None if jsonl else _registry_text(into)
@@ -855,6 +861,16 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
     ctx.exit(3 if summary.left_out else 0)
 
 
+def _same_file(target: Path, path: Path) -> bool:
+    """Whether writing target would write over path (a link to it, or it by another name)."""
+    import os
+
+    try:
+        return os.path.samefile(target, path)
+    except OSError:  # target does not exist yet: nothing to write over
+        return False
+
+
 def _merge_locked(into: Path, merge: Callable[[str | None], Any]) -> Any:
     """Merge into the registry's latest text and write it, holding its lock (fundcmp.locking);
     Ctrl-C says whether the registry was written."""
@@ -886,19 +902,26 @@ def _locked(into: Path, merge: Callable[[], Any], write: Callable[[Path, Any], N
     concurrent imports never lose each other's programmes."""
     import os
 
-    from fundcmp import locking
-    from fundcmp.errors import RegistryError
+    from fundcmp import atomic, locking
+    from fundcmp.errors import Interrupted, RegistryError
 
     target = Path(os.path.realpath(into))
-    with locking.held(target, locking.wait_seconds(),
-                      lambda m: click.echo(f"fundcmp: {m}", err=True)):
-        merged = merge()
-        if merged.changed:
-            try:
-                write(target, merged)
-            except OSError as exc:
-                raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; nothing "
-                                    "was changed") from None
+    shown = one_line(str(into), limit=1000)
+    try:
+        with locking.held(target, locking.wait_seconds(),
+                          lambda m: click.echo(f"fundcmp: {m}", err=True)):
+            merged = merge()
+            if merged.changed:
+                try:
+                    write(target, merged)
+                except OSError as exc:
+                    raise RegistryError(str(into), None, f"cannot write: {exc.strerror}; "
+                                        "nothing was changed") from None
+    except atomic.WrittenThenInterrupted:
+        raise Interrupted(f"interrupted after {shown} was written: the import is complete") \
+            from None
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: nothing was written to {shown}") from None
     return merged
 
 

@@ -168,10 +168,16 @@ def _validated(path: str, numbered: list[tuple[int, str]]) -> list[Record]:
 
 
 def write(path: Path, merged: Merged) -> None:
-    """Replace the registry atomically, then derive the new file's store from the old one."""
+    """Replace the registry atomically, then give the new file its store: derived from the
+    old one's, or, for a registry this import made, built from the records it validated."""
     from fundcmp import atomic, cache
 
     atomic.write_bytes(path, merged.content)
-    if merged.base is not None and merged.base.store is not None:
-        cache.derive(merged.base.store, merged.content, merged.changed_records,
-                     merged.inserted_at)
+    try:
+        if merged.base is None:
+            cache.build_from(path, merged.content, merged.changed_records)
+        elif merged.base.store is not None:
+            cache.derive(merged.base.store, merged.content, merged.changed_records,
+                         merged.inserted_at)
+    except KeyboardInterrupt:  # the registry is whole; only its index is left unbuilt
+        raise atomic.WrittenThenInterrupted from None

@@ -820,6 +820,16 @@ _QUANTITY_FIELDS = {*QUANTITY_SHAPES, "derived", "note", "source", "quote", "cur
 
 
 def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
+    kind = type(value)
+    # A plain number in range passes every check below: taken at once (a registry of imported
+    # programmes holds fifty a programme). NaN fails the comparison, a bool the type test.
+    if (kind is float or kind is int) and 0 <= value <= MAX_FIGURE:
+        figure: float = value
+        if unit == Unit.MONTHS:
+            if not figure or MIN_DURATION_MONTHS <= figure <= MAX_DURATION_MONTHS:
+                return figure
+        elif unit != Unit.COUNT or figure == int(figure):
+            return figure
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         hint = ""
         if isinstance(value, str):

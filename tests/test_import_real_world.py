@@ -138,6 +138,109 @@ def test_every_sheet_of_grants_in_a_workbook_is_read_and_said(tmp_path: Path) ->
     assert (summary.grants_read, entry.grants, entry.total) == (3, 3, 6000)
     assert any("grants read from 2 sheets: 'Grants 2019', 'Grants 2020'" in n
                for n in summary.notes), summary.notes
+    assert not any("hidden" in n for n in summary.notes)
+    book["Grants 2019"].sheet_state = "hidden"
+    book.save(tmp_path / "g.xlsx")
+    summary = giving360.collect([tmp_path / "g.xlsx"])
+    assert summary.entries[0].total == 6000
+    assert any("'Grants 2019' is hidden in the workbook: its grants are counted" in n
+               for n in summary.notes), summary.notes
+
+
+def _xlsx_with_dimension(path: Path, rows: int, dimension: str) -> Path:
+    """A workbook of `rows` grants whose sheet claims the size `dimension`, as some tools
+    write it (openpyxl's read-only mode believes it)."""
+    import re
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Identifier", "Amount Awarded", "Currency", "Award Date",
+                  "Funding Org:Identifier", "Funding Org:Name", "Grant Programme:Title"])
+    for i in range(rows):
+        sheet.append([f"G-{i}", 1000, "GBP", "2020-01-02", "GB-CHC-1", "Fund", "Main"])
+    plain = path.with_suffix(".plain.xlsx")
+    book.save(plain)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{dimension}"'.encode(),
+                              data)
+            target.writestr(item, data)
+    return path
+
+
+@pytest.mark.parametrize("dimension", ["A1:G10", "A1"])
+def test_an_xlsx_whose_stated_size_is_wrong_is_read_to_its_last_row(
+        tmp_path: Path, dimension: str) -> None:
+    """Some tools write a sheet's size wrong; Excel reads every row, and so must the import."""
+    data = _xlsx_with_dimension(tmp_path / "g.xlsx", 20, dimension)
+    summary = giving360.collect([data])
+    assert (summary.grants_read, summary.entries[0].total) == (20, 20_000)
+
+
+def test_rows_of_only_spaces_or_spreadsheet_errors_are_no_grants(tmp_path: Path) -> None:
+    """A template's unused rows (spaces, or formulas showing #VALUE!) hold no grant: they are
+    passed over as blank rows are, in a workbook and in its CSV."""
+    import openpyxl
+
+    header = ["Identifier", "Amount Awarded", "Currency", "Award Date",
+              "Funding Org:Identifier", "Funding Org:Name", "Grant Programme:Title",
+              "Planned Dates:Duration (months)"]
+    rows: list[list[Any]] = [["G-1", 1000, "GBP", "2020-01-02", "GB-CHC-1", "Fund", "Main", 12]]
+    rows += [[" "] * 8, [None, " ", None, "", None, None, None, "#VALUE!"], ["#REF!", "#N/A"]]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in [header, *rows]:
+        sheet.append(row)
+    book.save(tmp_path / "g.xlsx")
+    write_csv(tmp_path / "g.csv", header, [["" if v is None else v for v in row] for row in rows])
+    for name in ("g.xlsx", "g.csv"):
+        summary = giving360.collect([tmp_path / name])
+        assert (summary.grants_read, summary.left_out, summary.kinds) == (1, 0, {}), name
+
+
+def test_openpyxl_warnings_become_one_note_a_kind_not_a_flood(tmp_path: Path) -> None:
+    """A date-formatted cell whose serial number is past any date makes openpyxl warn once a
+    cell (two lines of Python's each, naming openpyxl's source): read here, they are one
+    counted note, and the grants keep their money."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Identifier", "Amount Awarded", "Currency", "Award Date",
+                  "Funding Org:Identifier", "Funding Org:Name", "Grant Programme:Title"])
+    for i in range(60):
+        sheet.append([f"G-{i}", 1000, "GBP", 99_999_999 + i, "GB-CHC-1", "Fund", "Main"])
+        sheet.cell(row=i + 2, column=4).number_format = "yyyy-mm-dd"
+    book.save(tmp_path / "g.xlsx")
+    result = run("import", tmp_path / "g.xlsx", "--into", tmp_path / "r.yaml", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) <= 3 and not any("UserWarning" in line or "openpyxl/" in line
+                                       for line in lines), lines
+    (note,) = [line for line in lines if "serial" in line]
+    assert "60 cells" in note and "D2 (99999999), D3 (100000000), D4 (100000001) and 57 more" \
+        in note, note
+    assert "from 60 grants (£60,000)" in result.stdout
+
+
+def test_openpyxl_warnings_of_many_kinds_stay_a_few_notes() -> None:
+    from fundcmp.giving360.read_xlsx import KINDS, _Warnings
+
+    seen = _Warnings()
+    with seen.caught():
+        import warnings
+
+        for i in range(KINDS + 5):
+            warnings.warn(f"sheet {i}: a conditional format discarded", stacklevel=1)
+        warnings.warn("sheet 0: a conditional format discarded", stacklevel=1)
+    notes = seen.notes()
+    assert len(notes) == KINDS + 1 and notes[-1] == "openpyxl: other warnings (5 times)"
+    assert notes[0] == "openpyxl: sheet 0: a conditional format discarded (2 times)"
 
 
 # 3. Date problems never drop money --------------------------------------------------------
@@ -165,7 +268,7 @@ def test_durations_in_words_and_serial_dates_are_read(tmp_path: Path) -> None:
     assert entry.duration_months == giving360.Spread(12, 18, 24, 2, quantiles.of([12, 24]))
     assert entry.first_award == "2020-01-01"
     assert [k[1] for k in summary.kinds] == [
-        "a spreadsheet serial number, read as the date it stands for (2020-01-01)"]
+        "a spreadsheet serial number, read as the date it stands for"]
 
 
 # 4. Grouping by title, code only without one ----------------------------------------------
@@ -199,6 +302,36 @@ def test_column_titles_match_ignoring_case_and_spacing_and_old_titles() -> None:
                      "programme_title": 5, "duration": 7}
 
 
+def test_column_titles_match_without_colons_and_invisible_marks() -> None:
+    """Titles as tools mangle them: the colon dropped or doubled, a byte-order mark left on
+    the first (as text, or as Windows-1252 read it), a zero-width space pasted in."""
+    found = fields.match_columns(["\ufeffIdentifier", "Amount Awarded:", "Currency\u200b",
+                                  "Award Date", "Funding Org Identifier", "Funding Org::Name",
+                                  "Grant Programme Title", "Grant Programme Code"])
+    assert found == {"id": 0, "amount": 1, "currency": 2, "award_date": 3, "funder_id": 4,
+                     "funder_name": 5, "programme_title": 6, "programme_code": 7}
+    assert fields.match_columns(["\u00ef\u00bb\u00bfIdentifier"]) == {"id": 0}
+    assert fields.match_columns(["Grant Programme"]) == {"programme_title": 0}
+
+
+def test_no_two_facts_share_a_title_once_spacing_and_colons_are_ignored() -> None:
+    keys = [(fields.title_key(t), fact) for fact, titles in fields.COLUMN_TITLES.items()
+            for t in titles]
+    assert len(dict(keys)) == len(set(keys))
+
+
+def test_a_utf8_csv_with_a_byte_order_mark_and_a_stray_byte_keeps_its_first_column(
+        tmp_path: Path) -> None:
+    """One byte that is not UTF-8 makes the file read as Windows-1252, in which the UTF-8
+    byte-order mark is three letters: the first title must still be found."""
+    data = tmp_path / "g.csv"
+    data.write_bytes(b"\xef\xbb\xbfIdentifier,Amount Awarded,Currency,Award Date,"
+                     b"Funding Org:Identifier,Grant Programme:Title\n"
+                     b"G-1,100,GBP,2020-01-02,GB-1,Caf\xe9 fund\n")
+    summary = giving360.collect([data])
+    assert [(e.programme_title, e.grants) for e in summary.entries] == [("Caf\u00e9 fund", 1)]
+
+
 def test_a_header_row_repeated_by_joining_files_is_skipped_and_said(tmp_path: Path) -> None:
     header = ["Identifier", "Amount Awarded", "Currency", "Award Date", "Funding Org:Identifier",
               "Grant Programme:Title"]
@@ -208,6 +341,72 @@ def test_a_header_row_repeated_by_joining_files_is_skipped_and_said(tmp_path: Pa
     summary = giving360.collect([data])
     assert (summary.entries[0].total, summary.left_out, summary.kinds) == (300, 0, {})
     assert any("the header row is repeated once (line 3)" in n for n in summary.notes)
+
+
+def test_a_quote_left_open_that_joins_lines_is_said(tmp_path: Path) -> None:
+    """A quote left open makes one cell of the lines after it, up to the next quote: the
+    grants on them are never read. The row that swallowed them spans several lines and has
+    not the header's cells; a description spanning lines (a legitimate cell) is not noted."""
+    data = tmp_path / "g.csv"
+    header = "Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier," \
+        "Grant Programme:Title,Description\n"
+    rows = [f"G-{i},100,GBP,2020-01-02,GB-1,Main,plain\n" for i in range(3)]
+    data.write_text(header + "".join(rows) + 'G-8,100,GBP,2020-01-02,GB-1,Main,"two\nlines"\n'
+                    + 'G-9,5,GBP,2020-01-02,GB-1,"Main,open\n' + "".join(rows).replace("G-", "H-")
+                    + 'H-7,100,GBP,2020-01-02,GB-1,Main,"closed"\n'
+                    + "".join(rows).replace("G-", "K-"), encoding="utf-8")
+    result = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run")
+    assert "read 8 grants" in result.stdout  # G-0..2, G-8, G-9 (holding H-0..2), K-0..2
+    (note,) = [line for line in result.stderr.splitlines() if "quote" in line]
+    assert "g.csv: 1 row runs over several lines without the header's 7 cells (lines 7-11: " \
+        "6 cells)" in note and "quote left open" in note, note
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_header_met_again_in_another_order_or_with_a_mark_is_read_by_its_titles(
+        tmp_path: Path, suffix: str) -> None:
+    """Files joined end to end: the second's header may put its columns in another order,
+    or carry its own byte-order mark. Each header row is read as one, and the rows under it
+    by its titles."""
+    import openpyxl
+
+    first = ["Identifier", "Amount Awarded", "Amount Applied For", "Currency", "Award Date",
+             "Funding Org:Identifier", "Grant Programme:Title"]
+    second = ["\ufeffIdentifier", "Amount Applied For", "Amount Awarded", "Currency",
+              "Award Date", "Funding Org:Identifier", "Grant Programme:Title"]
+    rows: list[list[Any]] = [["G-1", 100, 9999, "GBP", "2020-01-02", "GB-1", "Main"], second,
+                             ["G-2", 8888, 200, "GBP", "2021-01-02", "GB-1", "Main"], first,
+                             ["G-3", 300, 7777, "GBP", "2021-01-02", "GB-1", "Main"]]
+    data = tmp_path / f"g{suffix}"
+    if suffix == ".csv":
+        write_csv(data, first, rows)
+    else:
+        book = openpyxl.Workbook()
+        for row in [first, *rows]:
+            book.active.append(row)
+        book.save(data)
+    summary = giving360.collect([data])
+    assert (summary.entries[0].grants, summary.entries[0].total) == (3, 600)
+    assert (summary.left_out, summary.kinds) == (0, {})
+    where = "line 3, 5" if suffix == ".csv" else "Sheet!row 3, 5"
+    assert any(f"the header row is repeated 2 times ({where})" in n for n in summary.notes), \
+        summary.notes
+
+
+def test_rows_with_more_cells_than_the_header_are_said(tmp_path: Path) -> None:
+    """An amount written 5,000 without quotes splits in two and moves every cell after it:
+    the rows with more cells than the header are named. Empty cells past the header (Excel
+    pads rows so) are not."""
+    data = tmp_path / "g.csv"
+    header = "Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier," \
+        "Grant Programme:Title\n"
+    data.write_text(header + "G-1,500,GBP,2020-01-02,GB-1,Main,,\n"
+                    + "".join(f"G-{i},{i},000,GBP,2020-01-02,GB-1,Main\n" for i in range(2, 7)),
+                    encoding="utf-8")
+    summary = giving360.collect([data])
+    assert [n for n in summary.notes if "more cells" in n] == [
+        f"{data}: 5 rows have more cells than the header's 6 (lines 3, 4, 5, ...): a value "
+        "with an unquoted comma (5,000) moves every cell after it; check the quoting"]
 
 
 def test_flattened_json_paths_are_column_titles_too() -> None:
@@ -242,7 +441,9 @@ def test_a_csv_with_a_spaced_title_imports_its_programmes(tmp_path: Path) -> Non
 @pytest.mark.parametrize(("written", "read"), [
     ("£26,000", (26000.0, "£")), ("26000", (26000.0, "")), ("1,234.50", (1234.5, "")),
     (500, (500.0, "")), (0.5, (0.5, "")), ("€ 300", (300.0, "€")),
-    ("GBP 1,000", (1000.0, "GBP")), ("1,000 gbp", (1000.0, "GBP")), ("EUR300", (300.0, "EUR"))])
+    ("GBP 1,000", (1000.0, "GBP")), ("1,000 gbp", (1000.0, "GBP")), ("EUR300", (300.0, "EUR")),
+    ("1.250.000", (1250000.0, "")), ("1.000,50", (1000.5, "")), ("€1.000.000,00", (1e6, "€")),
+    ("0.500", (0.5, "")), ("1234.567", (1234.567, ""))])
 def test_amounts_as_publishers_write_them(written: Any, read: tuple[float, str]) -> None:
     assert fields.read_amount(written) == read
 
@@ -252,6 +453,26 @@ def test_amounts_as_publishers_write_them(written: Any, read: tuple[float, str])
 def test_what_is_not_an_amount_is_a_problem(written: Any) -> None:
     with pytest.raises(FieldProblem):
         fields.read_amount(written)
+
+
+@pytest.mark.parametrize("written", ["25.000", "1.000", "£7.500", "EUR 999.999"])
+def test_a_dot_before_three_digits_is_not_guessed(written: str) -> None:
+    """Europe's Excel writes 25.000 for twenty-five thousand, a UK file 25.000 (rarely) for
+    twenty-five: a problem to report, never a guess either way."""
+    with pytest.raises(FieldProblem, match="decimal point or between thousands"):
+        fields.read_amount(written)
+
+
+def test_a_semicolon_csv_of_dotted_thousands_loses_no_money_silently(tmp_path: Path) -> None:
+    data = tmp_path / "g.csv"
+    data.write_text("Identifier;Amount Awarded;Currency;Award Date;Funding Org:Identifier;"
+                    "Grant Programme:Title\n" + "G-1;25.000;GBP;2020-01-02;GB-1;Main\n"
+                    "G-2;1.250.000;GBP;2020-01-02;GB-1;Main\nG-3;950;GBP;2020-01-02;GB-1;Main\n",
+                    encoding="utf-8")
+    result = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run")
+    assert result.exit_code == 3
+    assert "1 programme entry from 2 grants (£1,250,950)" in result.stdout
+    assert "1 grant (no money): Amount Awarded: a dot before three digits" in result.stderr
 
 
 def test_currencies_must_be_iso_4217_and_agree_with_a_money_sign() -> None:
@@ -274,6 +495,45 @@ def test_zero_awards_are_not_disclosed_unless_kept(tmp_path: Path) -> None:
     assert kept.entries[0].amount == giving360.Spread(0, 100, 300, 3,
                                                       quantiles.of([0, 100, 300]))
     assert not kept.kinds
+
+
+@pytest.mark.parametrize(("delimiter", "title_row"), [
+    (";", "Test Trust grants, 2019-2020;;;;;"), ("\t", "Grants, as published"),
+    (";", "Our grants"), (",", "Grants; all of them"),
+])
+def test_the_separator_is_the_header_rows_not_a_title_rows(
+        tmp_path: Path, delimiter: str, title_row: str) -> None:
+    """A title row above the header may hold any separator, or none."""
+    header = ["Identifier", "Amount Awarded", "Currency", "Award Date",
+              "Funding Org:Identifier", "Grant Programme:Title"]
+    data = tmp_path / "g.csv"
+    data.write_text("\n".join([title_row, delimiter.join(header),
+                               delimiter.join(["G-1", "100", "GBP", "2020-01-02", "GB-1",
+                                               "Main"])]) + "\n", encoding="utf-8")
+    summary = giving360.collect([data])
+    assert [(e.programme_title, e.total) for e in summary.entries] == [("Main", 100)]
+
+
+def test_a_long_cell_is_read_and_a_quote_left_open_to_the_end_is_named_by_its_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A description of 200,000 characters is a cell like any other; a cell that runs on
+    past any description's length is a quote left open, named by the line it starts on."""
+    from fundcmp.giving360 import read_csv
+
+    header = "Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier," \
+        "Grant Programme:Title,Description\n"
+    rows = "".join(f"G-{i},100,GBP,2020-01-02,GB-1,Main,plain\n" for i in range(40))
+    data = tmp_path / "g.csv"
+    data.write_text(header + "L-1,100,GBP,2020-01-02,GB-1,Main,\"" + "x" * 200_000 + "\"\n"
+                    + rows, encoding="utf-8")
+    assert giving360.collect([data]).entries[0].grants == 41
+    monkeypatch.setattr(read_csv, "FIELD_CHARS", 1000)
+    data.write_text(header + rows + 'Q-1,100,GBP,2020-01-02,GB-1,"Main,open\n' + rows * 3,
+                    encoding="utf-8")
+    with pytest.raises(giving360.ImportDataError) as refused:
+        giving360.collect([data])
+    assert str(refused.value) == (f"{data}: not valid CSV: the cell that starts on line 42 "
+                                  "runs on past 1,000 characters (a quote left open?)")
 
 
 def test_a_windows_1252_csv_is_read_with_one_note(tmp_path: Path) -> None:
@@ -301,7 +561,23 @@ def test_the_encoding_is_told_from_every_byte_however_the_chunks_fall(
     from fundcmp.giving360 import read_csv
 
     monkeypatch.setattr(read_csv, "CHECK_BYTES", 3)
-    assert read_csv.encoding_of(io.BytesIO(data)) == encoding
+    assert read_csv.encoding_of(io.BytesIO(data))[0] == encoding
+
+
+def test_a_utf8_csv_with_one_stray_byte_stays_utf8_and_names_its_line(tmp_path: Path) -> None:
+    """One byte that is not UTF-8 in a file of UTF-8 pound signs and accents: read as
+    Windows-1252, every £ became "Â£" and every amount was lost."""
+    data = tmp_path / "g.csv"
+    rows = "".join(f'G-{i},"\u00a31,000",GBP,2020-01-02,GB-1,Caf\u00e9 fund,Org\n'
+                   for i in range(5))
+    data.write_bytes(b"Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier,"
+                     b"Grant Programme:Title,Recipient Org:Name\n" + rows.encode()
+                     + b'G-9,"\xc2\xa3500",GBP,2020-01-02,GB-1,Caf\xc3\xa9 fund,Ren\xe9\n')
+    summary = giving360.collect([data])
+    assert [(e.programme_title, e.total) for e in summary.entries] == [("Caf\u00e9 fund", 5500)]
+    assert [n for n in summary.notes if "UTF-8" in n] == [
+        f"{data}: not all UTF-8: 1 byte that is not (the first on line 7) read as U+FFFD, "
+        "the rest as UTF-8"]
 
 
 def test_an_amount_past_the_ceiling_skips_that_grant_not_the_file(tmp_path: Path) -> None:
@@ -313,6 +589,18 @@ def test_an_amount_past_the_ceiling_skips_that_grant_not_the_file(tmp_path: Path
 
 
 # 7. A summary, not a flood ----------------------------------------------------------------
+
+def test_serial_dates_are_one_kind_and_lost_money_is_said_first(tmp_path: Path) -> None:
+    """Award dates typed as spreadsheet serial numbers are one kind of problem, whatever the
+    date; and a kind that left money out is never crowded off by ones that did not."""
+    grants = [grant(f"G-{i}", award=str(43831 + i)) for i in range(60)]
+    grants += [grant(f"D-{i}", duration=f"x{i}") for i in range(30)]
+    data = package(tmp_path / "g.json", [*grants, grant("G-X", currency="GPB")])
+    lines = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run").stderr.splitlines()
+    assert lines[0].startswith("fundcmp: 1 grant (GPB 10,000): currency: not an ISO 4217"), lines
+    serial = [line for line in lines if "serial number" in line]
+    assert len(serial) == 1 and serial[0].startswith("fundcmp: 60 grants"), serial
+
 
 def test_thousands_of_problems_make_a_few_lines_and_a_full_report(tmp_path: Path) -> None:
     grants = [grant(f"G-{i}", "tbc" if i % 2 else 100, award="someday", duration=i % 3 - 1)
@@ -584,6 +872,24 @@ def test_an_unwritable_report_is_one_line_and_writes_nothing(tmp_path: Path) -> 
     assert result.stderr.splitlines()[-1] == (f"fundcmp: {report}: cannot write the report: "
                                               "No such file or directory")
     assert not (tmp_path / "r.yaml").exists()
+
+
+@pytest.mark.parametrize("option", ["--report", "--into"])
+def test_a_report_or_registry_that_is_one_of_the_grants_files_is_refused(
+        tmp_path: Path, option: str) -> None:
+    """Writing the report or registry over a file being imported would lose the data it is
+    read from, with --dry-run too: refused before anything is read."""
+    data = package(tmp_path / "g.json", [grant("G-1"), grant("G-2")])
+    before = data.read_bytes()
+    (tmp_path / "link.json").symlink_to(data)
+    args = {"--report": ["--into", tmp_path / "r.yaml", "--report", tmp_path / "link.json"],
+            "--into": ["--into", tmp_path / "link.json"]}[option]
+    result = run("import", data, *args, "--dry-run")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1].endswith(
+        f"{option} {tmp_path / 'link.json'} is {data}, one of the files to import: give "
+        "another path")
+    assert data.read_bytes() == before
 
 
 def test_without_ijsons_c_backend_the_python_one_reads_the_same(

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from fundcmp import atomic, cache, registry, registry_jsonl
+from fundcmp import atomic, cache, cache_dir, registry, registry_jsonl
 from fundcmp.cli import cli
 from fundcmp.errors import RegistryError
 
@@ -138,6 +138,67 @@ def _grants(tmp_path: Path, count: int, programmes: int, seed: int) -> Path:
     path = tmp_path / f"grants-{seed}.json"
     path.write_text(GENERATE.grants(count, seed, programmes), encoding="utf-8")
     return path
+
+
+def test_import_into_a_new_registry_leaves_a_warm_store(
+        tmp_path: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first run after an import that made the registry answers from the store the
+    import wrote: no programme is validated again."""
+    target = tmp_path / "new.jsonl"
+    runner = CliRunner()
+    made = runner.invoke(cli, ["import", str(_grants(tmp_path, 400, 60, 1)), "--into",
+                               str(target)])
+    assert made.exit_code == 0, made.stderr
+    assert target.stat().st_size >= cache_dir.MIN_BYTES  # a registry the store serves
+    assert (cache_home / f"{cache.file_key(target)}{cache.SUFFIX}").exists()
+    validated: list[str] = []
+    real_validate = registry_jsonl.validate_programme
+    monkeypatch.setattr(registry_jsonl, "validate_programme",
+                        lambda item, *args: validated.append(item["slug"])
+                        or real_validate(item, *args))
+    ranked = runner.invoke(cli, ["--registry", str(target), "rank", "--by", "funding",
+                                 "--format", "tsv"])
+    assert ranked.exit_code == 0, ranked.stderr
+    assert validated == []
+    monkeypatch.undo()
+    uncached = runner.invoke(cli, ["--no-cache", "--registry", str(target), "rank", "--by",
+                                   "funding", "--format", "tsv"])
+    assert ranked.stdout == uncached.stdout and len(ranked.stdout.splitlines()) == 61
+    assert registry.load(target) == registry.load(target, use_cache=False)
+
+
+def test_ctrl_c_while_the_new_registry_is_indexed_says_the_import_is_complete(
+        tmp_path: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index of a registry the import made is built after the registry is written, and
+    can take seconds: Ctrl-C then must say the registry is whole, as for YAML."""
+    target = tmp_path / "new.jsonl"
+
+    def interrupted(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cache, "build_from", interrupted)
+    result = CliRunner().invoke(cli, ["import", str(_grants(tmp_path, 400, 60, 1)), "--into",
+                                      str(target)])
+    assert result.exit_code == 130
+    assert result.stderr == (f"fundcmp: interrupted after {target} was written: the import "
+                             "is complete\n")
+    assert len(registry.load(target, use_cache=False).programmes) == 60
+
+
+def test_ctrl_c_before_a_jsonl_registry_is_written_says_nothing_was_written(
+        tmp_path: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "r.jsonl"
+    target.write_text(JSONL_TEXT, encoding="utf-8")
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic.os, "fsync", interrupted)
+    result = CliRunner().invoke(cli, ["import", str(_grants(tmp_path, 40, 6, 1)), "--into",
+                                      str(target)])
+    assert result.exit_code == 130
+    assert result.stderr == f"fundcmp: interrupted: nothing was written to {target}\n"
+    assert target.read_text(encoding="utf-8") == JSONL_TEXT
 
 
 def test_import_appends_and_replaces_lines_leaving_every_other_byte(

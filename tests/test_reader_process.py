@@ -195,6 +195,26 @@ def test_an_xlsx_of_several_sheets_with_other_titles_imports_the_same_in_a_child
     assert report is not None and b"identifier " in report and b"amount  awarded" in report
 
 
+def test_openpyxl_warnings_are_the_same_note_in_a_child(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Identifier", "Amount Awarded", "Currency", "Award Date",
+                  "Funding Org:Identifier", "Funding Org:Name", "Grant Programme:Title"])
+    for i in range(20):
+        sheet.append([f"X-{i}", 100 + i, "GBP", 99_999_999 if i % 4 else 44_000, FUND_ONE[0],
+                      FUND_ONE[1], "Fund"])
+        sheet.cell(row=i + 2, column=4).number_format = "yyyy-mm-dd"
+    data = tmp_path / "book.xlsx"
+    book.save(data)
+    _, _, stderr, _, _ = assert_same_both_ways(monkeypatch, tmp_path, [data])
+    assert "15 cells formatted as dates hold serial numbers past any date (D3 (99999999)" \
+        in stderr and "UserWarning" not in stderr
+
+
 def test_two_files_import_the_same_in_a_child(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     files = [write_json(tmp_path / "a.json", mixed(200)),

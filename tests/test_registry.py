@@ -206,3 +206,31 @@ def test_programmes_before_their_sources_load_as_in_order(write_registry: Write)
     registry = load(write_registry("programmes:\n" + programmes + sources))
     assert [p.slug for p in registry.programmes] == ["alpha"] and registry.programmes[0].line == 2
     assert [s.id for s in registry.programmes[0].sources] == ["src"]
+
+
+_UNITS = ("GBP", "EUR", "months", "days", "count")
+
+
+@given(st.one_of(st.floats(), st.integers(-10, 10**16), st.booleans(),
+                 st.sampled_from([0, 0.0, 1e-9, 1e15, 1e15 + 1, 1200, 1200.5, 2.5])),
+       st.sampled_from(_UNITS))
+def test_a_figure_is_taken_exactly_when_every_rule_holds(value: object, unit: str) -> None:
+    """A number is taken as written only when it obeys every rule for its unit; else one
+    error, never a guess (the loader's quick path for plain numbers included)."""
+    import math
+
+    from fundcmp.model import Unit
+    from fundcmp.registry import MAX_DURATION_MONTHS, MAX_FIGURE, MIN_DURATION_MONTHS, _Ctx, _number
+
+    assert Unit.MONTHS == "months" and Unit.COUNT == "count" and Unit.DAYS == "days"
+    obeys = isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and not math.isnan(value) and 0 <= value <= MAX_FIGURE \
+        and (unit != "count" or value == int(value)) \
+        and (unit != "months" or value == 0
+             or MIN_DURATION_MONTHS <= value <= MAX_DURATION_MONTHS)
+    try:
+        taken = _number(value, _Ctx("r.yaml", "p", {}), 3, "teams.amount", unit)
+    except RegistryError as exc:
+        assert not obeys and str(exc).startswith("r.yaml:3:"), (value, unit)
+    else:
+        assert obeys and taken is value, (value, unit)

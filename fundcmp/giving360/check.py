@@ -84,7 +84,7 @@ def quick_facts(facts: Facts) -> Grant | None:
     if type(amount) is str:  # CSV's usual amount: plain digits, read as read_amount reads them
         whole, point, part = amount.partition(".")
         if whole.isascii() and whole.isdecimal() and (not point or (
-                part.isascii() and part.isdecimal())):
+                len(part) != 3 and part.isascii() and part.isdecimal())):  # "25.000": check()
             amount = float(amount)
     if type(grant_id) is not str or not grant_id or grant_id[0].isspace() \
             or grant_id[-1].isspace() or (type(amount) is not float and type(amount) is not int) \
@@ -268,9 +268,7 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
         try:
             award, serial = fields.read_date(get("award_date"), orders.get("award_date", "dmy"))
             if serial:
-                problem("award_date", FieldProblem("a spreadsheet serial number, read as the "
-                                                   f"date it stands for ({award})",
-                                                   get("award_date")), READ_AS_SAID)
+                problem("award_date", _serial(get("award_date"), award), READ_AS_SAID)
         except FieldProblem as exc:
             problem("award_date", exc, AWARD_UNKNOWN)
     duration = _duration(raw, orders, problem)
@@ -293,6 +291,13 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
         duration_months=duration), problems
 
 
+def _serial(written: Any, day: str) -> FieldProblem:
+    """A date written as a spreadsheet's serial number: one kind of problem whatever the
+    date (the summary sums up a kind), the date it stands for in the detail."""
+    return FieldProblem("a spreadsheet serial number, read as the date it stands for",
+                        f"{fields.text(written)} = {day}")
+
+
 def _duration(raw: dict[str, Any], orders: dict[str, Order],
               problem: Any) -> tuple[float, float] | None:
     """The planned duration: the stated months, else from start to end; None if unknown.
@@ -309,8 +314,7 @@ def _duration(raw: dict[str, Any], orders: dict[str, Order],
         try:
             dates[key], serial = fields.read_date(value, orders.get(key, "dmy"))
             if serial:
-                problem(key, FieldProblem("a spreadsheet serial number, read as the date it "
-                                          f"stands for ({dates[key]})", value), READ_AS_SAID)
+                problem(key, _serial(value, dates[key]), READ_AS_SAID)
         except FieldProblem as exc:
             bad.append((key, exc))
     between = None

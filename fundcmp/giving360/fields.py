@@ -97,17 +97,37 @@ JSON_NAMES = {
     "recipient_ind_id": "recipientIndividual.id", "recipient_ind_name": "recipientIndividual.name",
 }
 REQUIRED_COLUMNS = ("id", "amount", "funder_id")
-_SPACE_RE = re.compile(r"[\s_]+")
+# What a title is compared without: spacing, underscores and colons (tools drop or double the
+# colon), and marks nobody sees: a byte-order mark, as text or as Windows-1252 reads UTF-8's
+# ("\u00ef\u00bb\u00bf"), zero-width spaces and joiners.
+_IGNORED_RE = re.compile("[\\s_:\u200b-\u200d\u2060\ufeff]+|^\u00ef\u00bb\u00bf")
 
 
 def title_key(title: Any) -> str:
-    """A column title as compared: case and spacing ignored."""
-    return _SPACE_RE.sub("", text(title)).casefold()
+    """A column title as compared: case, spacing, colons and invisible marks ignored."""
+    return _IGNORED_RE.sub("", text(title)).casefold()
 
 
 _TITLE_KEYS = {title_key(t): key for key, titles in COLUMN_TITLES.items() for t in titles}
 _TITLE_KEYS.update({title_key(path.replace(".", joint)): key
                     for key, path in JSON_NAMES.items() for joint in (".", "/0/", ".0.")})
+
+
+# Column titles as a header row met again writes them (files joined end to end, the second
+# keeping its byte-order mark): looked up exactly, so a grant's row costs one set lookup.
+_TITLE_CELLS = frozenset(
+    mark + title for titles in (*COLUMN_TITLES.values(), tuple(JSON_NAMES.values()))
+    for title in titles for mark in ("", "\ufeff", "\u00ef\u00bb\u00bf"))
+
+
+def header_again(header_cell: Any, title: Any, row: Sequence[Any]) -> dict[str, int] | None:
+    """The columns of a header row met below the first, or None for a grant's row: its cell
+    under the first header's title `header_cell` is a column title (that one, or any the
+    standard names), and its titles have the columns an import needs."""
+    if title != header_cell and title not in _TITLE_CELLS:
+        return None
+    found = match_columns(row)
+    return None if missing_columns(found) else found
 
 
 def match_columns(header: Sequence[Any]) -> dict[str, int]:
@@ -128,6 +148,10 @@ def missing_columns(found: dict[str, int]) -> list[str]:
 # ---- amounts and currencies -------------------------------------------------------------------
 
 _AMOUNT_RE = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^\.\d+$", re.ASCII)
+# Dots between thousands, as Excel writes them across Europe: unmistakable with a decimal
+# comma or two dots or more ("1.000,50", "1.250.000"); "25.000" alone could be either.
+_DOT_THOUSANDS_RE = re.compile(r"^[1-9]\d{0,2}(?:(?:\.\d{3})+,\d+|(?:\.\d{3}){2,})$", re.ASCII)
+_DOT_OR_THOUSANDS_RE = re.compile(r"^[1-9]\d{0,2}\.\d{3}$", re.ASCII)
 
 
 # An amount with its currency's code before or after it: "GBP 1,000", "1000 gbp".
@@ -162,9 +186,15 @@ def read_amount(value: Any) -> tuple[float, str]:
             body = body[1:].strip()
             if body[:1] in SIGNS and not sign:
                 body, sign = body[1:].strip(), body[0]
-        if not _AMOUNT_RE.match(body):
+        if _DOT_OR_THOUSANDS_RE.match(body):
+            raise FieldProblem("a dot before three digits: a decimal point or between "
+                               "thousands?", words)
+        if _DOT_THOUSANDS_RE.match(body):
+            amount = float(body.replace(".", "").replace(",", "."))
+        elif _AMOUNT_RE.match(body):
+            amount = float(body.replace(",", ""))
+        else:
             raise FieldProblem("not a number", words)
-        amount = float(body.replace(",", ""))
         if negative:
             amount = -amount
     if not math.isfinite(amount):

@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
-from fundcmp.giving360.fields import match_columns, missing_columns
+from fundcmp.giving360.fields import header_again, match_columns, missing_columns
 from fundcmp.giving360.reading import (
     FileInfo,
     ProgressSink,
     RawGrant,
+    blank_row,
     column_names,
     fact_cells,
     open_binary,
@@ -27,50 +28,84 @@ from fundcmp.giving360.reading import (
 
 CHECK_BYTES = 1 << 20
 HEADER_ROWS = 10  # how far down the header row is looked for
+HEAD_CHARS = 1 << 16  # of each of those lines, at most, to find the separator
+# The longest cell read: a description can run to many pages, and csv's own limit (128 KiB)
+# refused a whole file for one; a cell longer than this is a quote left open.
+FIELD_CHARS = 1 << 24
 
 
-def _delimiter(first_line: str) -> str:
-    """The field separator of the header line: a comma, unless it has none and a
-    semicolon or tab (European Excel, "Unicode text") does."""
+def _delimiter(head: str) -> str:
+    """The field separator: the one under which a row of the file's first lines has the
+    columns an import needs (the most of its columns, if several do), since a title row
+    above the header may hold any separator; else, as the first line suggests, a comma
+    unless it has none and a semicolon or tab (European Excel, "Unicode text") does."""
+    best, most = "", 0
+    for delimiter in (",", ";", "\t"):
+        try:
+            for row in csv.reader(io.StringIO(head, newline=""), delimiter=delimiter):
+                found = match_columns(row)
+                if not missing_columns(found) and len(found) > most:
+                    best, most = delimiter, len(found)
+        except csv.Error:
+            continue
+    if best:
+        return best
+    first_line = head.partition("\n")[0]
     if "," in first_line:
         return ","
     return max(";\t", key=first_line.count) if first_line.count(";") or \
         first_line.count("\t") else ","
 
 
-def encoding_of(stream: io.BufferedIOBase) -> str:
-    """utf-16 with its byte-order mark (Excel's "Unicode text"); else utf-8-sig when the
-    whole file decodes as UTF-8; else cp1252 (read in chunks)."""
+def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
+    """The encoding to read the file in, and a note when it is not plainly UTF-8: utf-16
+    with its byte-order mark (Excel's "Unicode text"); utf-8-sig when the file is UTF-8, or
+    mostly so (its bytes that are not then read as U+FFFD, and counted: one stray byte must
+    not turn every pound sign into two letters); else cp1252. Read in chunks."""
     if stream.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         stream.seek(0)
-        return "utf-16"
+        return "utf-16", ""
     stream.seek(0)
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    bad = good = 0  # bytes that are not UTF-8; characters of more than one byte that are
+    line = first_bad = 1
     try:
         while chunk := stream.read(CHECK_BYTES):
-            if chunk.isascii() and not decoder.getstate()[0]:
-                continue  # ASCII, with no character begun before it, is UTF-8 as it stands
-            decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return "cp1252"
+            if not (chunk.isascii() and not decoder.getstate()[0]):
+                text = decoder.decode(chunk)
+                found = text.count("\ufffd") - chunk.count(b"\xef\xbf\xbd")  # a written U+FFFD
+                if found > 0 and not bad:
+                    first_bad = line + text[:text.index("\ufffd")].count("\n")
+                bad += max(found, 0)
+                good += len(text) - len(text.encode("ascii", "ignore")) - max(found, 0)
+            if not bad:  # lines are counted up to the first bad byte only
+                line += chunk.count(b"\n")
+        bad += decoder.decode(b"", final=True).count("\ufffd")
     finally:
         stream.seek(0)
-    return "utf-8-sig"
+    if not bad:
+        return "utf-8-sig", ""
+    if good > bad:
+        return "utf-8-sig", (f"not all UTF-8: {bad} byte{'s' if bad != 1 else ''} that "
+                             f"{'are' if bad != 1 else 'is'} not (the first on line {first_bad}) "
+                             "read as U+FFFD, the rest as UTF-8")
+    return "cp1252", ("not UTF-8: read as Windows-1252 (save it as CSV UTF-8 to be sure of "
+                      "every character)")
 
 
 def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
     """Every row under the header row, as raw grant facts."""
     with open_binary(path, info) as stream:
-        encoding = encoding_of(stream)
-        if encoding == "cp1252":
-            info.notes.append("not UTF-8: read as Windows-1252 (save it as CSV UTF-8 to be "
-                              "sure of every character)")
+        encoding, note = encoding_of(stream)
+        if note:
+            info.notes.append(note)
         text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
+        limit = csv.field_size_limit(FIELD_CHARS)
+        last_line = 0  # the line the row being read starts after
         try:
-            first = text.readline()
+            head = "".join(text.readline(HEAD_CHARS) for _ in range(HEADER_ROWS))
             text.seek(0)
-            reader = csv.reader(text, delimiter=_delimiter(first))
+            reader = csv.reader(text, delimiter=_delimiter(head))
             for header in reader:  # the header row, below any title rows above it
                 found = match_columns(header)
                 missing = missing_columns(found)
@@ -89,17 +124,39 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             name = info.name
             repeated: list[int] = []  # the first few lines of a header row met again
             repeats = 0
+            joined: list[str] = []  # rows over several lines without the header's cells
+            joins = 0
+            wider: list[int] = []  # the first few lines of rows with more cells than the header
+            widers = 0
+            last_line = reader.line_num
             for row in reader:
+                if reader.line_num - last_line > 1 and len(row) != len(header):
+                    joins += 1
+                    joined += [f"{last_line + 1}-{reader.line_num}: {len(row)} cells"] \
+                        if joins <= 3 else []
+                last_line = reader.line_num
                 if len(row) < width:
-                    if not any(cell.strip() for cell in row):
+                    if blank_row(row):
                         continue
                     row += [""] * (width - len(row))
-                elif not row[id_column] and not any(cell.strip() for cell in row):
+                elif (not row[id_column].strip() or row[id_column][0] == "#") \
+                        and blank_row(row):
                     continue
-                if row[id_column] == header_id and row[:len(header)] == header:
-                    repeats += 1  # files joined end to end
+                again = header_again(header_id, row[id_column], row)
+                if again is not None:  # files joined end to end
+                    repeats += 1
                     repeated += [reader.line_num] if repeats <= 3 else []
+                    if again != found:  # its columns in another order: the rows under it too
+                        found, header = again, row
+                        info.names = column_names(found, header)
+                        cells = fact_cells(found)
+                        width = max(found.values()) + 1
+                        id_column = found["id"]
+                        header_id = header[id_column]
                     continue
+                if len(row) > len(header) and not blank_row(row[len(header):]):
+                    widers += 1
+                    wider += [reader.line_num] if widers <= 3 else []
                 if on_bytes is not None and reader.line_num % 4096 == 0:
                     on_bytes(stream.tell())
                 cast("list[Any]", row).append(None)  # the cell of the facts with no column
@@ -111,7 +168,26 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                 lines = ", ".join(map(str, repeated)) + (", ..." if repeats > 3 else "")
                 info.notes.append(f"the header row is repeated {times} (line "
                                   f"{lines}): read as a header, not a grant")
+            if widers:
+                rows = "1 row has" if widers == 1 else f"{widers} rows have"
+                info.notes.append(
+                    f"{rows} more cells than the header's {len(header)} (line"
+                    f"{'s' if widers > 1 else ''} {', '.join(map(str, wider))}"
+                    f"{', ...' if widers > 3 else ''}): a value with an unquoted comma (5,000) "
+                    "moves every cell after it; check the quoting")
+            if joins:
+                rows = "1 row runs" if joins == 1 else f"{joins} rows run"
+                info.notes.append(
+                    f"{rows} over several lines without the header's {len(header)} cells "
+                    f"(lines {', '.join(joined)}{', ...' if joins > 3 else ''}): a quote left "
+                    "open makes one cell of the lines after it, up to the next quote, and the "
+                    "grants on them are not read; check the quotes there")
         except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise info.refuse(f"not valid CSV: the cell that starts on line "
+                                  f"{last_line + 1} runs on past {FIELD_CHARS:,} characters "
+                                  "(a quote left open?)") from None
             raise info.refuse(f"not valid CSV near line {reader.line_num}: {exc}") from None
         finally:
+            csv.field_size_limit(limit)
             text.detach()

@@ -33,6 +33,19 @@ Facts = tuple[Any, ...]
 RawGrant = tuple[str, Facts]
 
 
+# What a spreadsheet shows in a cell whose formula fails: no value a grant can have.
+SPREADSHEET_ERRORS = frozenset({"#VALUE!", "#REF!", "#N/A", "#DIV/0!", "#NAME?", "#NULL!",
+                                "#NUM!", "#SPILL!", "#CALC!", "#GETTING_DATA"})
+
+
+def blank_row(cells: Any) -> bool:
+    """Whether a row holds nothing: every cell empty, white space or a spreadsheet error (a
+    template's unused rows, formulas showing #VALUE!). Such a row is no grant."""
+    return all(cell is None or (type(cell) is str and (not cell.strip()
+                                                         or cell in SPREADSHEET_ERRORS))
+               for cell in cells)
+
+
 def as_dict(facts: Facts) -> dict[str, Any]:
     """The facts a reader gave, keyed by name (those it did not give left out)."""
     return {key: value for key, value in zip(FACT_KEYS, facts, strict=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from fundcmp.errors import one_line
 from fundcmp.escaping import csv_cell
-from fundcmp.giving360.check import Problem
+from fundcmp.giving360.check import LEFT_OUT, NOT_DISCLOSED, Problem
 from fundcmp.giving360.fields import capped
 from fundcmp.giving360.store import Spread
 
@@ -122,9 +122,11 @@ def money_words(money: dict[str, float]) -> str:
 
 
 def problem_lines(summary: Summary) -> list[str]:
-    """One line per kind of problem, most grants first, then the notes: at most 34 lines."""
+    """One line per kind of problem, then the notes: at most 34 lines. The kinds that left
+    money out come first, so none is crowded off by those that did not; most grants first."""
     lines = []
-    kinds = sorted(summary.kinds.items(), key=lambda kv: (-kv[1].count, kv[0]))
+    kinds = sorted(summary.kinds.items(), key=lambda kv: (
+        kv[0][2] not in (LEFT_OUT, NOT_DISCLOSED), -kv[1].count, kv[0]))
     for (field_name, kind, consequence), tally in kinds[:MAX_KIND_LINES]:
         more = tally.count - len(tally.ids)
         ids = ", ".join(tally.ids) + (f" and {more} more" if more else "")
