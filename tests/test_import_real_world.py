@@ -250,6 +250,10 @@ def test_openpyxl_warnings_of_many_kinds_stay_a_few_notes() -> None:
     ({"duration": -3}, "negative"),
     ({"duration": "soon"}, "not a number of months"),
     ({"startDate": "tbc", "endDate": "2021-01-01"}, "not a date"),
+    ({"startDate": "2020-01-01", "endDate": "2020-12-31", "duration": 365},
+     "stated months far from the planned dates"),
+    ({"startDate": "2020-01-01", "endDate": "2020-12-31", "duration": "52"},
+     "stated months far from the planned dates"),
 ])
 def test_a_bad_date_or_duration_keeps_the_amount(tmp_path: Path, planned: dict[str, Any],
                                                  kind: str) -> None:
@@ -258,6 +262,17 @@ def test_a_bad_date_or_duration_keeps_the_amount(tmp_path: Path, planned: dict[s
     assert summary.entries[0].total == 12000 and summary.left_out == 0
     ((_, found, consequence),) = summary.kinds
     assert found == kind and consequence == "amount kept, duration unknown"
+
+
+@pytest.mark.parametrize("stated", [12, 11, 14, "13", 18, 24, 6])
+def test_stated_months_near_the_planned_dates_are_taken(tmp_path: Path, stated: Any) -> None:
+    """A stated duration is what the publisher says the grant runs for; dates a little
+    longer or shorter (a late start) do not contradict it."""
+    data = package(tmp_path / "g.json", [grant("G-1", startDate="2020-01-01",
+                                               endDate="2020-12-31", duration=stated)])
+    summary = giving360.collect([data])
+    assert summary.kinds == {} and summary.entries[0].duration_months is not None
+    assert summary.entries[0].duration_months.median == float(stated)
 
 
 def test_durations_in_words_and_serial_dates_are_read(tmp_path: Path) -> None:
@@ -724,7 +739,10 @@ def test_a_plain_grant_takes_the_shortcut_to_the_same_grant() -> None:
     shortcut = quick(raw)
     assert shortcut is not None and shortcut.duration_months == (12.0, 12.0)
     assert check(raw, JSON_NAMES, "w") == (shortcut, [])
-    assert quick({**raw, "duration": 6}) == check({**raw, "duration": 6}, JSON_NAMES, "w")[0]
+    assert quick({**raw, "duration": 11}) == check({**raw, "duration": 11}, JSON_NAMES, "w")[0]
+    assert quick({**raw, "duration": 11}).duration_months == (11.0, 11.0)
+    far = {**raw, "duration": 52}  # weeks in the months column: which is right cannot be told
+    assert quick(far) is None and check(far, JSON_NAMES, "w")[0].duration_months is None
 
 
 

@@ -21,6 +21,7 @@ from fundcmp.giving360.fields import (
     MAX_TITLE_CHARS,
     FieldProblem,
     Order,
+    far_from_dates,
     real_time,
 )
 from fundcmp.giving360.reading import NOT_A_GRANT, Facts
@@ -200,6 +201,8 @@ def _plain_duration(start: Any, end: Any, stated: Any) -> tuple[float, float] | 
                 or not MIN_DURATION_MONTHS <= stated <= MAX_DURATION_MONTHS:
             return _NOT_PLAIN
         months = round(float(stated), 2)
+        if duration is not None and far_from_dates(months, duration):
+            return _NOT_PLAIN
         duration = (months, months)
     return duration
 
@@ -327,6 +330,11 @@ def _duration(raw: dict[str, Any], orders: dict[str, Order],
     if stated not in (None, ""):
         try:
             months = fields.read_duration(stated)
+            if between is not None and not bad and fields.far_from_dates(months, between):
+                low, high = between
+                span = f"{low:g}" if low == high else f"{low:g} to {high:g}"
+                raise FieldProblem("stated months far from the planned dates",
+                                   f"{months:g} months; the dates span {span}")
             duration = None if contradict else (months, months)
         except FieldProblem as exc:
             problem("duration", exc, DURATION_UNKNOWN)

@@ -421,6 +421,18 @@ def read_duration(value: Any) -> float:
     return round(months, 2)
 
 
+FAR_FACTOR = 2.5  # stated months this many times the dates' span, or this much less, contradict
+
+
+def far_from_dates(stated: float, dated: tuple[float, float]) -> bool:
+    """Whether stated months contradict the planned dates' span: two and a half times as
+    long or more, or that much shorter, and a month more either way. Days or weeks typed in
+    the months column (365 or 52 against a year's dates) or years (1 against 12) do; a late
+    start, an extension or a rounded figure does not."""
+    low, high = dated
+    return stated > high * FAR_FACTOR + 1 or stated < low / FAR_FACTOR - 1
+
+
 def months_between(start: str, end: str) -> tuple[float, float]:
     """Months from a start to an end date: a point for full dates, a range for partial ones.
 
