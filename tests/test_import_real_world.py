@@ -91,6 +91,34 @@ def test_a_month_first_column_is_read_so_and_said(tmp_path: Path) -> None:
     assert any("read month first" in n and "'04/25/2019'" in n for n in summary.notes)
 
 
+def test_the_values_that_make_sense_one_way_only_decide_a_column_by_their_majority(
+        tmp_path: Path) -> None:
+    """One month-first date first in a day-first column must not turn the column: the dates
+    that make sense only one way vote, the column is read their majority's way, and the
+    others are reported (never silently read the other way round)."""
+    days = [f"{day}/{month:02d}/2020" for day, month in zip(range(13, 25), range(1, 13),
+                                                             strict=True)]
+    either = ["07/02/2020", "03/04/2021"]
+    data = package(tmp_path / "g.json", [grant("G-0", award="03/25/2019")]
+                   + [grant(f"G-{i}", award=a) for i, a in enumerate([*days, *either], 1)])
+    summary = giving360.collect([data])
+    assert summary.latest_award == "2021-04-03" and summary.entries[0].grants == 15
+    assert summary.entries[0].first_award == "2020-01-13"
+    ((field, kind, _),) = summary.kinds
+    assert (field, kind) == ("awardDate", "not a date day first, as this column's other dates "
+                             "are read")
+    assert any("awardDate read day first (DD/MM/YYYY): 12 values such as '13/01/2020' make "
+               "sense only that way; 1 only month first ('03/25/2019'), reported" in n
+               for n in summary.notes), summary.notes
+
+
+def test_a_day_equal_to_its_month_is_no_evidence_of_the_order(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", award="05/05/2019"),
+                                         grant("G-2", award="04/25/2019")])
+    summary = giving360.collect([data])
+    assert (summary.kinds, summary.entries[0].first_award) == ({}, "2019-04-25")
+
+
 # 2. XLSX ----------------------------------------------------------------------------------
 
 def test_an_xlsx_workbook_imports_like_its_csv(tmp_path: Path) -> None:

@@ -259,7 +259,7 @@ def slash_order(value: Any) -> Literal["dmy", "mdy", "either", ""]:
     first, second, year = (int(g) for g in match.groups()[:3])
     dmy, mdy = _valid(year, second, first), _valid(year, first, second)
     if dmy and mdy:
-        return "either" if first != second else "dmy"
+        return "either"  # a day equal to its month too: the same date either way, no evidence
     return "dmy" if dmy else "mdy" if mdy else ""
 
 
