@@ -902,6 +902,19 @@ def test_a_report_or_registry_that_is_one_of_the_grants_files_is_refused(
     assert data.read_bytes() == before
 
 
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_a_nan_in_json_is_named_in_the_one_line_refusal(tmp_path: Path, token: str) -> None:
+    """Python's json.dump writes NaN for a missing number: not JSON, so the file is refused,
+    and the message says what the problem is and what to write instead."""
+    data = tmp_path / "g.json"
+    data.write_text('{"grants": [{"id": "G-1", "amountAwarded": ' + token + "}]}", "utf-8")
+    result = run("import", data, "--into", tmp_path / "r.yaml")
+    assert result.exit_code == 1
+    assert result.stderr == (f"fundcmp: {data}: not a 360Giving JSON data package: not valid "
+                             f"JSON: {token} is no JSON number (write null for a number not "
+                             f"known) (character {len(str(data.read_text()))})\n")
+
+
 def test_without_ijsons_c_backend_the_python_one_reads_the_same(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ijson
