@@ -303,6 +303,19 @@ def test_stated_months_near_the_planned_dates_are_taken(tmp_path: Path, stated: 
     assert summary.entries[0].duration_months.median == float(stated)
 
 
+def test_an_award_date_after_today_is_reported_not_believed(tmp_path: Path) -> None:
+    """A grant is awarded before it is published: 2120 for 2020 is a typing error, and must
+    not become the data's date or the programme's last award."""
+    data = package(tmp_path / "g.json", [grant("G-1", award="2120-04-13"),
+                                         grant("G-2", award="2020-01-10")])
+    summary = giving360.collect([data])
+    assert (summary.latest_award, summary.entries[0].last_award) == ("2020-01-10", "2020-01-10")
+    assert summary.entries[0].total == 20000
+    ((field, kind, consequence),) = summary.kinds
+    assert (field, kind, consequence) == ("awardDate", "after today",
+                                          "amount kept, award date unknown")
+
+
 def test_durations_in_words_and_serial_dates_are_read(tmp_path: Path) -> None:
     data = package(tmp_path / "g.json", [grant("G-1", duration="12 months"),
                                          grant("G-2", award=43831, duration="2 years")])
