@@ -114,18 +114,16 @@ _TITLE_KEYS.update({title_key(path.replace(".", joint)): key
 
 
 # Column titles as a header row met again writes them (files joined end to end, the second
-# keeping its byte-order mark): looked up exactly, so a grant's row costs one set lookup.
-_TITLE_CELLS = frozenset(
+# keeping its byte-order mark): a reader looks a row's identifier up here, so a grant's row
+# costs one set lookup, and asks header_again() only of a row that may be a header.
+TITLE_CELLS = frozenset(
     mark + title for titles in (*COLUMN_TITLES.values(), tuple(JSON_NAMES.values()))
     for title in titles for mark in ("", "\ufeff", "\u00ef\u00bb\u00bf"))
 
 
-def header_again(header_cell: Any, title: Any, row: Sequence[Any]) -> dict[str, int] | None:
-    """The columns of a header row met below the first, or None for a grant's row: its cell
-    under the first header's title `header_cell` is a column title (that one, or any the
-    standard names), and its titles have the columns an import needs."""
-    if title != header_cell and title not in _TITLE_CELLS:
-        return None
+def header_again(row: Sequence[Any]) -> dict[str, int] | None:
+    """The columns of a header row met below the first (its titles have the columns an
+    import needs), or None for a grant's row that only looked like one."""
     found = match_columns(row)
     return None if missing_columns(found) else found
 
