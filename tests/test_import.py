@@ -511,10 +511,12 @@ def expected(grants: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[st
         lows, highs, mids = [], [], []
         for g in members:
             planned = g["plannedDates"][0]
+            low, high = months_between(planned["startDate"], planned["endDate"])
             if "duration" in planned:
-                low = high = planned["duration"]
-            else:
-                low, high = months_between(planned["startDate"], planned["endDate"])
+                stated = planned["duration"]
+                if stated > high * 2.5 + 1 or stated < low / 2.5 - 1:
+                    continue  # far from the dates: which is right cannot be told, so unknown
+                low = high = stated
             lows.append(low)
             highs.append(high)
             mids.append((low + high) / 2)

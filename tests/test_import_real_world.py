@@ -91,6 +91,34 @@ def test_a_month_first_column_is_read_so_and_said(tmp_path: Path) -> None:
     assert any("read month first" in n and "'04/25/2019'" in n for n in summary.notes)
 
 
+def test_the_values_that_make_sense_one_way_only_decide_a_column_by_their_majority(
+        tmp_path: Path) -> None:
+    """One month-first date first in a day-first column must not turn the column: the dates
+    that make sense only one way vote, the column is read their majority's way, and the
+    others are reported (never silently read the other way round)."""
+    days = [f"{day}/{month:02d}/2020" for day, month in zip(range(13, 25), range(1, 13),
+                                                             strict=True)]
+    either = ["07/02/2020", "03/04/2021"]
+    data = package(tmp_path / "g.json", [grant("G-0", award="03/25/2019")]
+                   + [grant(f"G-{i}", award=a) for i, a in enumerate([*days, *either], 1)])
+    summary = giving360.collect([data])
+    assert summary.latest_award == "2021-04-03" and summary.entries[0].grants == 15
+    assert summary.entries[0].first_award == "2020-01-13"
+    ((field, kind, _),) = summary.kinds
+    assert (field, kind) == ("awardDate", "not a date day first, as this column's other dates "
+                             "are read")
+    assert any("awardDate read day first (DD/MM/YYYY): 12 values such as '13/01/2020' make "
+               "sense only that way; 1 only month first ('03/25/2019'), reported" in n
+               for n in summary.notes), summary.notes
+
+
+def test_a_day_equal_to_its_month_is_no_evidence_of_the_order(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", award="05/05/2019"),
+                                         grant("G-2", award="04/25/2019")])
+    summary = giving360.collect([data])
+    assert (summary.kinds, summary.entries[0].first_award) == ({}, "2019-04-25")
+
+
 # 2. XLSX ----------------------------------------------------------------------------------
 
 def test_an_xlsx_workbook_imports_like_its_csv(tmp_path: Path) -> None:
@@ -250,6 +278,10 @@ def test_openpyxl_warnings_of_many_kinds_stay_a_few_notes() -> None:
     ({"duration": -3}, "negative"),
     ({"duration": "soon"}, "not a number of months"),
     ({"startDate": "tbc", "endDate": "2021-01-01"}, "not a date"),
+    ({"startDate": "2020-01-01", "endDate": "2020-12-31", "duration": 365},
+     "stated months far from the planned dates"),
+    ({"startDate": "2020-01-01", "endDate": "2020-12-31", "duration": "52"},
+     "stated months far from the planned dates"),
 ])
 def test_a_bad_date_or_duration_keeps_the_amount(tmp_path: Path, planned: dict[str, Any],
                                                  kind: str) -> None:
@@ -258,6 +290,30 @@ def test_a_bad_date_or_duration_keeps_the_amount(tmp_path: Path, planned: dict[s
     assert summary.entries[0].total == 12000 and summary.left_out == 0
     ((_, found, consequence),) = summary.kinds
     assert found == kind and consequence == "amount kept, duration unknown"
+
+
+@pytest.mark.parametrize("stated", [12, 11, 14, "13", 18, 24, 6])
+def test_stated_months_near_the_planned_dates_are_taken(tmp_path: Path, stated: Any) -> None:
+    """A stated duration is what the publisher says the grant runs for; dates a little
+    longer or shorter (a late start) do not contradict it."""
+    data = package(tmp_path / "g.json", [grant("G-1", startDate="2020-01-01",
+                                               endDate="2020-12-31", duration=stated)])
+    summary = giving360.collect([data])
+    assert summary.kinds == {} and summary.entries[0].duration_months is not None
+    assert summary.entries[0].duration_months.median == float(stated)
+
+
+def test_an_award_date_after_today_is_reported_not_believed(tmp_path: Path) -> None:
+    """A grant is awarded before it is published: 2120 for 2020 is a typing error, and must
+    not become the data's date or the programme's last award."""
+    data = package(tmp_path / "g.json", [grant("G-1", award="2120-04-13"),
+                                         grant("G-2", award="2020-01-10")])
+    summary = giving360.collect([data])
+    assert (summary.latest_award, summary.entries[0].last_award) == ("2020-01-10", "2020-01-10")
+    assert summary.entries[0].total == 20000
+    ((field, kind, consequence),) = summary.kinds
+    assert (field, kind, consequence) == ("awardDate", "after today",
+                                          "amount kept, award date unknown")
 
 
 def test_durations_in_words_and_serial_dates_are_read(tmp_path: Path) -> None:
@@ -724,7 +780,10 @@ def test_a_plain_grant_takes_the_shortcut_to_the_same_grant() -> None:
     shortcut = quick(raw)
     assert shortcut is not None and shortcut.duration_months == (12.0, 12.0)
     assert check(raw, JSON_NAMES, "w") == (shortcut, [])
-    assert quick({**raw, "duration": 6}) == check({**raw, "duration": 6}, JSON_NAMES, "w")[0]
+    assert quick({**raw, "duration": 11}) == check({**raw, "duration": 11}, JSON_NAMES, "w")[0]
+    assert quick({**raw, "duration": 11}).duration_months == (11.0, 11.0)
+    far = {**raw, "duration": 52}  # weeks in the months column: which is right cannot be told
+    assert quick(far) is None and check(far, JSON_NAMES, "w")[0].duration_months is None
 
 
 
@@ -890,6 +949,19 @@ def test_a_report_or_registry_that_is_one_of_the_grants_files_is_refused(
         f"{option} {tmp_path / 'link.json'} is {data}, one of the files to import: give "
         "another path")
     assert data.read_bytes() == before
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_a_nan_in_json_is_named_in_the_one_line_refusal(tmp_path: Path, token: str) -> None:
+    """Python's json.dump writes NaN for a missing number: not JSON, so the file is refused,
+    and the message says what the problem is and what to write instead."""
+    data = tmp_path / "g.json"
+    data.write_text('{"grants": [{"id": "G-1", "amountAwarded": ' + token + "}]}", "utf-8")
+    result = run("import", data, "--into", tmp_path / "r.yaml")
+    assert result.exit_code == 1
+    assert result.stderr == (f"fundcmp: {data}: not a 360Giving JSON data package: not valid "
+                             f"JSON: {token} is no JSON number (write null for a number not "
+                             f"known) (character {len(str(data.read_text()))})\n")
 
 
 def test_without_ijsons_c_backend_the_python_one_reads_the_same(

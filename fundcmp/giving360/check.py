@@ -8,7 +8,7 @@ award date or duration unknown and is reported; the amount still counts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 from fundcmp.giving360 import fields
@@ -21,6 +21,7 @@ from fundcmp.giving360.fields import (
     MAX_TITLE_CHARS,
     FieldProblem,
     Order,
+    far_from_dates,
     real_time,
 )
 from fundcmp.giving360.reading import NOT_A_GRANT, Facts
@@ -29,6 +30,10 @@ from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
 # Where a grant names its recipient, in the order looked at: an organisation's identifier,
 # its name, then a person's (a grant to an individual).
 RECIPIENT_KEYS = ("recipient_id", "recipient_name", "recipient_ind_id", "recipient_ind_name")
+
+# A grant is awarded before it is published: a later award date is a typing error (2120 for
+# 2020). A day's grace for the time zones ahead of this machine's.
+LATEST_AWARD = (date.today() + timedelta(days=1)).isoformat()
 
 LEFT_OUT = "left out of the money"
 NOT_DISCLOSED = "left out of the spread and total (--keep-zero keeps them)"
@@ -165,7 +170,7 @@ def _plain_day(award: str) -> str:
         year = date.fromisoformat(award[:10]).year
     except ValueError:
         return ""
-    return award[:10] if FIRST_YEAR <= year <= LAST_YEAR else ""
+    return award[:10] if FIRST_YEAR <= year <= LAST_YEAR and award[:10] <= LATEST_AWARD else ""
 
 
 def _plain_duration(start: Any, end: Any, stated: Any) -> tuple[float, float] | None:
@@ -203,6 +208,8 @@ def _plain_duration(start: Any, end: Any, stated: Any) -> tuple[float, float] | 
                 or not MIN_DURATION_MONTHS <= stated <= MAX_DURATION_MONTHS:
             return _NOT_PLAIN
         months = round(float(stated), 2)
+        if duration is not None and far_from_dates(months, duration):
+            return _NOT_PLAIN
         duration = (months, months)
     return duration
 
@@ -267,6 +274,9 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
     else:
         try:
             award, serial = fields.read_date(get("award_date"), orders.get("award_date", "dmy"))
+            if award > LATEST_AWARD:
+                award = ""
+                raise FieldProblem("after today", get("award_date"))
             if serial:
                 problem("award_date", _serial(get("award_date"), award), READ_AS_SAID)
         except FieldProblem as exc:
@@ -330,6 +340,11 @@ def _duration(raw: dict[str, Any], orders: dict[str, Order],
     if stated not in (None, ""):
         try:
             months = fields.read_duration(stated)
+            if between is not None and not bad and fields.far_from_dates(months, between):
+                low, high = between
+                span = f"{low:g}" if low == high else f"{low:g} to {high:g}"
+                raise FieldProblem("stated months far from the planned dates",
+                                   f"{months:g} months; the dates span {span}")
             duration = None if contradict else (months, months)
         except FieldProblem as exc:
             problem("duration", exc, DURATION_UNKNOWN)

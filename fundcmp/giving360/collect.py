@@ -28,6 +28,7 @@ from fundcmp.giving360.summary import Entry, Summary, report_csv
 
 DATE_KEYS = ("award_date", "start", "end")
 MAX_PENDING = 10_000  # grants held back while a column's date order is undecided
+DECIDE_AFTER = 25  # values making sense one way only that decide a column's date order
 ReportSink = Callable[[Any], None]
 _CODE_TITLES_KEPT = 3
 _SEEN_KEPT = 4096
@@ -35,12 +36,14 @@ _FUNDER_ID = FACT_KEYS.index("funder_id")
 
 
 class _DateOrders:
-    """Per file and date column: day first unless a value makes sense only month first.
+    """Per file and date column: the order its DD/MM vs MM/DD dates are read in.
 
-    Grants whose DD/MM vs MM/DD dates could be read either way wait (up to
-    MAX_PENDING) until the column shows which it is; at the end of the file, or
-    when too many wait, an undecided column is read day first, as the standard
-    is British.
+    The values that make sense only one way (25/04/2019 only day first) vote, and
+    the column is read their majority's way once DECIDE_AFTER have voted, or at the
+    end of the file; a tie, or no vote at all, is day first, as the standard is
+    British. Meanwhile the grants with such dates wait (up to MAX_PENDING): one
+    odd value first must not turn a whole column, and a value the other way round
+    is then reported, never read as the column's other dates are not.
     """
 
     def __init__(self, info: FileInfo, summary: Summary) -> None:
@@ -48,6 +51,8 @@ class _DateOrders:
         self.summary = summary
         self.orders: dict[str, Order] = {}
         self.waiting_on: set[str] = set()
+        self.votes: dict[str, Counter[str]] = {}
+        self.examples: dict[str, dict[str, str]] = {}  # each order's first value, per column
         self.pending: list[tuple[str, dict[str, Any] | Grant]] = []
 
     def see(self, raw: dict[str, Any]) -> bool:
@@ -60,16 +65,38 @@ class _DateOrders:
             if not isinstance(value, str) or value[4:5] == "-":  # not text, or ISO
                 continue
             order = fields.slash_order(value)
-            if order == "either":
-                self.waiting_on.add(key)
-                waits = True
-            elif order:
-                self.orders[key] = order
-                if order == "mdy":
-                    self.summary.note(
-                        f"{self.info.name}: {self.info.names[key]} read month first "
-                        f"(MM/DD/YYYY): values such as {value!r} make sense only that way")
+            if not order:
+                continue
+            self.waiting_on.add(key)
+            waits = True
+            if order != "either":
+                votes = self.votes.setdefault(key, Counter())
+                votes[order] += 1
+                self.examples.setdefault(key, {}).setdefault(order, value)
+                if votes.total() >= DECIDE_AFTER:
+                    self._decide(key)
         return waits
+
+    def _decide(self, key: str) -> None:
+        """The column's order by its votes' majority, and a note when it is not all one way
+        or is month first."""
+        votes = self.votes.get(key, Counter())
+        order: Order = "mdy" if votes["mdy"] > votes["dmy"] else "dmy"
+        self.orders[key] = order
+        other: Order = "dmy" if order == "mdy" else "mdy"
+        if order == "dmy" and not votes["mdy"]:
+            return
+        words = {"dmy": ("day first (DD/MM/YYYY)", "day first"),
+                 "mdy": ("month first (MM/DD/YYYY)", "month first")}
+        examples = self.examples.get(key, {})
+        note = (f"{self.info.name}: {self.info.names[key]} read {words[order][0]}: "
+                f"{votes[order]} value{'s' if votes[order] != 1 else ''} such as "
+                f"{examples[order]!r} make{'s' if votes[order] == 1 else ''} sense only that "
+                "way")
+        if votes[other]:
+            note += (f"; {votes[other]} only {words[other][1]} ({examples[other]!r}), "
+                     "reported")
+        self.summary.note(note)
 
     def ready(self) -> bool:
         """Whether the waiting grants can be checked: their columns decided, or too many."""
@@ -78,7 +105,7 @@ class _DateOrders:
     def settle(self) -> list[tuple[str, dict[str, Any] | Grant]]:
         """The waiting grants, to be checked now; undecided columns become day first."""
         for key in self.waiting_on - self.orders.keys():
-            self.orders[key] = "dmy"
+            self._decide(key)
         self.waiting_on.clear()
         held, self.pending = self.pending, []
         return held

@@ -114,18 +114,16 @@ _TITLE_KEYS.update({title_key(path.replace(".", joint)): key
 
 
 # Column titles as a header row met again writes them (files joined end to end, the second
-# keeping its byte-order mark): looked up exactly, so a grant's row costs one set lookup.
-_TITLE_CELLS = frozenset(
+# keeping its byte-order mark): a reader looks a row's identifier up here, so a grant's row
+# costs one set lookup, and asks header_again() only of a row that may be a header.
+TITLE_CELLS = frozenset(
     mark + title for titles in (*COLUMN_TITLES.values(), tuple(JSON_NAMES.values()))
     for title in titles for mark in ("", "\ufeff", "\u00ef\u00bb\u00bf"))
 
 
-def header_again(header_cell: Any, title: Any, row: Sequence[Any]) -> dict[str, int] | None:
-    """The columns of a header row met below the first, or None for a grant's row: its cell
-    under the first header's title `header_cell` is a column title (that one, or any the
-    standard names), and its titles have the columns an import needs."""
-    if title != header_cell and title not in _TITLE_CELLS:
-        return None
+def header_again(row: Sequence[Any]) -> dict[str, int] | None:
+    """The columns of a header row met below the first (its titles have the columns an
+    import needs), or None for a grant's row that only looked like one."""
     found = match_columns(row)
     return None if missing_columns(found) else found
 
@@ -259,7 +257,7 @@ def slash_order(value: Any) -> Literal["dmy", "mdy", "either", ""]:
     first, second, year = (int(g) for g in match.groups()[:3])
     dmy, mdy = _valid(year, second, first), _valid(year, first, second)
     if dmy and mdy:
-        return "either" if first != second else "dmy"
+        return "either"  # a day equal to its month too: the same date either way, no evidence
     return "dmy" if dmy else "mdy" if mdy else ""
 
 
@@ -419,6 +417,18 @@ def read_duration(value: Any) -> float:
     if not MIN_DURATION_MONTHS <= months <= MAX_DURATION_MONTHS:
         raise FieldProblem("not a duration between one day and 100 years", months)
     return round(months, 2)
+
+
+FAR_FACTOR = 2.5  # stated months this many times the dates' span, or this much less, contradict
+
+
+def far_from_dates(stated: float, dated: tuple[float, float]) -> bool:
+    """Whether stated months contradict the planned dates' span: two and a half times as
+    long or more, or that much shorter, and a month more either way. Days or weeks typed in
+    the months column (365 or 52 against a year's dates) or years (1 against 12) do; a late
+    start, an extension or a rounded figure does not."""
+    low, high = dated
+    return stated > high * FAR_FACTOR + 1 or stated < low / FAR_FACTOR - 1
 
 
 def months_between(start: str, end: str) -> tuple[float, float]:

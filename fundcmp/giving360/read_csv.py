@@ -13,9 +13,13 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
 
-from fundcmp.giving360.fields import header_again, match_columns, missing_columns
+from fundcmp.giving360.fields import (
+    TITLE_CELLS,
+    header_again,
+    match_columns,
+    missing_columns,
+)
 from fundcmp.giving360.reading import (
     FileInfo,
     ProgressSink,
@@ -32,6 +36,7 @@ HEAD_CHARS = 1 << 16  # of each of those lines, at most, to find the separator
 # The longest cell read: a description can run to many pages, and csv's own limit (128 KiB)
 # refused a whole file for one; a cell longer than this is a quote left open.
 FIELD_CHARS = 1 << 24
+_BLANK_START = " \t\r\n\xa0#"  # how an identifier cell of a row that may hold nothing starts
 
 
 def _delimiter(head: str) -> str:
@@ -128,39 +133,44 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             joins = 0
             wider: list[int] = []  # the first few lines of rows with more cells than the header
             widers = 0
+            columns = len(header)
             last_line = reader.line_num
+            # Written out, each test cheap first: this runs once per row of millions.
             for row in reader:
-                if reader.line_num - last_line > 1 and len(row) != len(header):
+                line = reader.line_num
+                size = len(row)
+                if line - last_line > 1 and size != columns:
                     joins += 1
-                    joined += [f"{last_line + 1}-{reader.line_num}: {len(row)} cells"] \
-                        if joins <= 3 else []
-                last_line = reader.line_num
-                if len(row) < width:
+                    joined += [f"{last_line + 1}-{line}: {size} cells"] if joins <= 3 else []
+                last_line = line
+                if size < width:
                     if blank_row(row):
                         continue
-                    row += [""] * (width - len(row))
-                elif (not row[id_column].strip() or row[id_column][0] == "#") \
-                        and blank_row(row):
+                    row += [""] * (width - size)
+                cell = row[id_column]
+                if (not cell or cell[0] in _BLANK_START) and blank_row(row):
                     continue
-                again = header_again(header_id, row[id_column], row)
-                if again is not None:  # files joined end to end
-                    repeats += 1
-                    repeated += [reader.line_num] if repeats <= 3 else []
-                    if again != found:  # its columns in another order: the rows under it too
-                        found, header = again, row
-                        info.names = column_names(found, header)
-                        cells = fact_cells(found)
-                        width = max(found.values()) + 1
-                        id_column = found["id"]
-                        header_id = header[id_column]
-                    continue
-                if len(row) > len(header) and not blank_row(row[len(header):]):
+                if cell == header_id or cell in TITLE_CELLS:
+                    again = header_again(row)
+                    if again is not None:  # files joined end to end
+                        repeats += 1
+                        repeated += [line] if repeats <= 3 else []
+                        if again != found:  # columns in another order: the rows under it too
+                            found, header = again, row
+                            info.names = column_names(found, header)
+                            cells = fact_cells(found)
+                            width = max(found.values()) + 1
+                            id_column = found["id"]
+                            header_id = header[id_column]
+                            columns = len(header)
+                        continue
+                if size > columns and not blank_row(row[columns:]):
                     widers += 1
-                    wider += [reader.line_num] if widers <= 3 else []
-                if on_bytes is not None and reader.line_num % 4096 == 0:
+                    wider += [line] if widers <= 3 else []
+                if on_bytes is not None and line % 4096 == 0:
                     on_bytes(stream.tell())
-                cast("list[Any]", row).append(None)  # the cell of the facts with no column
-                yield f"{name}:{reader.line_num}", cells(row)
+                row.append(None)  # type: ignore[arg-type]  # the cell of the facts with no column
+                yield f"{name}:{line}", cells(row)
             if on_bytes is not None:
                 on_bytes(stream.tell())
             if repeats:

@@ -10,6 +10,7 @@ file is read once and memory stays flat however many grants it holds.
 from __future__ import annotations
 
 import collections
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -275,6 +276,25 @@ def _what(exc: Exception) -> str:
         return "nested too deeply to be a grant"
     lines = str(exc).strip().splitlines()
     words = lines[0] if lines else type(exc).__name__
+    constant = _NOT_JSON_NUMBER.search(_at_caret(str(exc)))
+    if constant:
+        return (f"not valid JSON: {constant[0]} is no JSON number (write null for a number "
+                "not known)")
     if "integer overflow" in words or "integer string conversion" in words:
         return "a number too long to read"
     return f"not valid JSON: {one_line(words, 120)}"
+
+
+# What Python's json.dump writes for a number it has not: worth naming when yajl refuses it.
+_NOT_JSON_NUMBER = re.compile(r"-?(?<![A-Za-z0-9])(?:NaN|Infinity)(?![A-Za-z0-9])")
+
+
+def _at_caret(message: str) -> str:
+    """The few characters around yajl's caret, in the line of the file it quotes above it
+    ('' if none; the caret falls on or just past the character it stops at)."""
+    lines = message.split("\n")
+    for above, line in itertools.pairwise(lines):
+        if line.rstrip().endswith("^"):
+            at = len(line.rstrip()) - 1
+            return above[max(0, at - 2):at + 10]
+    return ""

@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from fundcmp.errors import one_line
-from fundcmp.giving360.fields import header_again, match_columns, missing_columns
+from fundcmp.giving360.fields import (
+    TITLE_CELLS,
+    header_again,
+    match_columns,
+    missing_columns,
+)
 from fundcmp.giving360.reading import (
     FileInfo,
     ProgressSink,
@@ -161,7 +166,8 @@ def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], header: list[A
     for row_number, row in enumerate(rows, start=first):
         if blank_row(row):
             continue
-        again = header_again(header_id, row[id_column] if len(row) > id_column else None, row)
+        cell = row[id_column] if len(row) > id_column else None
+        again = header_again(row) if cell == header_id or cell in TITLE_CELLS else None
         if again is not None:
             repeated.append(row_number)
             if again != found:
