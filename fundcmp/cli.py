@@ -794,6 +794,9 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
         if read_from is not None:
             raise click.UsageError(f"{option} {target} is {read_from}, one of the files to "
                                    "import: give another path")
+    if report is not None and (report == into or _same_file(report, into)):
+        raise click.UsageError(f"--report {report} is the registry --into names: give "
+                               "another path")
     jsonl = is_jsonl(str(into))  # a machine registry: merged line by line, read and written once
     # A JSON Lines registry is read once, under the lock, unless this is a dry run.
     old_text = None if jsonl else _registry_text(into)

@@ -964,6 +964,17 @@ def test_a_nan_in_json_is_named_in_the_one_line_refusal(tmp_path: Path, token: s
                              f"known) (character {len(str(data.read_text()))})\n")
 
 
+def test_a_report_at_the_registrys_path_is_refused(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1")])
+    registry = tmp_path / "r.yaml"
+    registry.write_text("programmes: []\n", "utf-8")
+    result = run("import", data, "--into", registry, "--report", registry, "--dry-run")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1].endswith(
+        f"--report {registry} is the registry --into names: give another path")
+    assert registry.read_text("utf-8") == "programmes: []\n"
+
+
 def test_without_ijsons_c_backend_the_python_one_reads_the_same(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ijson
