@@ -27,6 +27,7 @@ from fundcmp.giving360.reading import (
     blank_row,
     column_names,
     fact_cells,
+    header_repeats,
     open_binary,
 )
 
@@ -174,10 +175,7 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             if on_bytes is not None:
                 on_bytes(stream.tell())
             if repeats:
-                times = "once" if repeats == 1 else f"{repeats} times"
-                lines = ", ".join(map(str, repeated)) + (", ..." if repeats > 3 else "")
-                info.notes.append(f"the header row is repeated {times} (line "
-                                  f"{lines}): read as a header, not a grant")
+                info.notes.append(header_repeats(repeats, repeated, "line "))
             if widers:
                 rows = "1 row has" if widers == 1 else f"{widers} rows have"
                 info.notes.append(

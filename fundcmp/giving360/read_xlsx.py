@@ -32,6 +32,7 @@ from fundcmp.giving360.reading import (
     blank_row,
     column_names,
     fact_cells,
+    header_repeats,
 )
 
 HEADER_ROWS = 10  # how far down a sheet its header row is looked for
@@ -162,14 +163,16 @@ def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], header: list[A
     width = max(found.values()) + 1
     id_column, header_id = found["id"], header[found["id"]]
     where = f"{info.name}: {title}!row "
-    repeated: list[int] = []
+    repeated: list[int] = []  # the first few rows of a header row met again
+    repeats = 0
     for row_number, row in enumerate(rows, start=first):
         if blank_row(row):
             continue
         cell = row[id_column] if len(row) > id_column else None
         again = header_again(row) if cell == header_id or cell in TITLE_CELLS else None
         if again is not None:
-            repeated.append(row_number)
+            repeats += 1
+            repeated += [row_number] if repeats <= 3 else []
             if again != found:
                 found, header = again, list(row)
                 info.names = column_names(found, header)
@@ -179,8 +182,5 @@ def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], header: list[A
             continue
         yield f"{where}{row_number}", cells((*row, *([None] * (width + 1 - len(row))))
                                              if len(row) < width else (*row, None))
-    if repeated:
-        times = "once" if len(repeated) == 1 else f"{len(repeated)} times"
-        lines = ", ".join(map(str, repeated[:3])) + (", ..." if len(repeated) > 3 else "")
-        info.notes.append(f"the header row is repeated {times} ({title}!row {lines}): read "
-                          "as a header, not a grant")
+    if repeats:
+        info.notes.append(header_repeats(repeats, repeated, f"{title}!row "))

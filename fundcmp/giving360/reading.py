@@ -46,6 +46,14 @@ def blank_row(cells: Any) -> bool:
                for cell in cells)
 
 
+def header_repeats(count: int, first: list[int], place: str) -> str:
+    """The note of a header row met again `count` times, the first few at rows `first` (a
+    line of a CSV, `place` "line "; a sheet's row, "Sheet!row ")."""
+    times = "once" if count == 1 else f"{count} times"
+    rows = ", ".join(map(str, first)) + (", ..." if count > len(first) else "")
+    return f"the header row is repeated {times} ({place}{rows}): read as a header, not a grant"
+
+
 def as_dict(facts: Facts) -> dict[str, Any]:
     """The facts a reader gave, keyed by name (those it did not give left out)."""
     return {key: value for key, value in zip(FACT_KEYS, facts, strict=True)
