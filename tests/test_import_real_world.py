@@ -520,15 +520,61 @@ def test_a_dot_before_three_digits_is_not_guessed(written: str) -> None:
 
 
 def test_a_semicolon_csv_of_dotted_thousands_loses_no_money_silently(tmp_path: Path) -> None:
+    """Alone, 25.000 could be either; beside 1.250.000 in its column it is dots between
+    thousands, and the note says why it was read so."""
     data = tmp_path / "g.csv"
     data.write_text("Identifier;Amount Awarded;Currency;Award Date;Funding Org:Identifier;"
                     "Grant Programme:Title\n" + "G-1;25.000;GBP;2020-01-02;GB-1;Main\n"
                     "G-2;1.250.000;GBP;2020-01-02;GB-1;Main\nG-3;950;GBP;2020-01-02;GB-1;Main\n",
                     encoding="utf-8")
     result = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run")
-    assert result.exit_code == 3
-    assert "1 programme entry from 2 grants (£1,250,950)" in result.stdout
-    assert "1 grant (no money): Amount Awarded: a dot before three digits" in result.stderr
+    assert result.exit_code == 0, result.stderr
+    assert "1 programme entry from 3 grants (£1,275,950)" in result.stdout
+    assert "Amount Awarded: 1 value such as '25.000' read with dots between thousands, as " \
+        "values such as '1.250.000' make sense only that way" in result.stderr
+
+
+def test_a_column_of_three_decimal_amounts_reads_its_dots_as_decimal_points(
+        tmp_path: Path) -> None:
+    """Some exports write every amount with three decimals: 1500.000 shows the column's dot
+    is a decimal point, so its 50.000 is fifty, not a problem and not fifty thousand."""
+    data = tmp_path / "g.csv"
+    rows = [("G-1", "50.000"), ("G-2", "1500.000"), ("G-3", "250.500"), ("G-4", "£12.250")]
+    data.write_text("Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier,"
+                    "Grant Programme:Title\n" + "".join(
+                        f"{i},{a},GBP,2020-01-02,GB-1,Main\n" for i, a in rows),
+                    encoding="utf-8")
+    summary = giving360.collect([data])
+    (entry,) = summary.entries
+    assert (entry.total, entry.amount.n) == (1812.75, 4)
+    assert not summary.kinds
+    assert any("Amount Awarded: 3 values such as '50.000' read with a decimal point, as "
+               "values such as '1500.000' make sense only that way" in n for n in summary.notes)
+
+
+@pytest.mark.parametrize(("amounts", "lone"), [(["25.000", "7.500", "950"], 2),
+                                               (["25.000", "1.250.000", "1500.000"], 1)])
+def test_an_amount_column_that_does_not_say_how_it_writes_dots_is_not_guessed(
+        tmp_path: Path, amounts: list[str], lone: int) -> None:
+    """No value making sense one way only, or as many each way: 25.000 stays a problem."""
+    data = tmp_path / "g.csv"
+    data.write_text("Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier,"
+                    "Grant Programme:Title\n" + "".join(
+                        f'G-{i},"{a}",GBP,2020-01-02,GB-1,Main\n'
+                        for i, a in enumerate(amounts)), encoding="utf-8")
+    summary = giving360.collect([data])
+    ((key, tally),) = summary.kinds.items()
+    assert "a dot before three digits" in key[1] and tally.count == lone
+    assert summary.entries[0].amount.n == len(amounts) - lone
+
+
+def test_an_amount_reads_a_lone_dot_the_way_its_column_does() -> None:
+    assert fields.read_amount("25.000", "thousands") == (25000.0, "")
+    assert fields.read_amount("£7.500", "point") == (7.5, "£")
+    assert fields.read_amount("1.250.000", "point") == (1250000.0, "")
+    assert [fields.amount_dots(v) for v in ("25.000", "1.250.000", "1.000,50", "1500.000",
+                                             "12.5", "£1,250.000", "1000", 25.5, "x.yz")] == [
+        "either", "thousands", "thousands", "point", "point", "point", "", "", ""]
 
 
 def test_currencies_must_be_iso_4217_and_agree_with_a_money_sign() -> None:

@@ -19,6 +19,7 @@ from fundcmp.giving360.fields import (
     LAST_YEAR,
     MAX_AMOUNT,
     MAX_TITLE_CHARS,
+    Dots,
     FieldProblem,
     Order,
     far_from_dates,
@@ -225,9 +226,10 @@ def _plain_texts(*texts: str) -> bool:
 
 
 def check(raw: dict[str, Any], names: dict[str, str], where: str,
-          orders: dict[str, Order] | None = None,
-          keep_zero: bool = False) -> tuple[Grant | None, list[Problem]]:
-    """The grant (None when it cannot count) and all of its problems."""
+          orders: dict[str, Order] | None = None, keep_zero: bool = False,
+          dots: Dots | None = None) -> tuple[Grant | None, list[Problem]]:
+    """The grant (None when it cannot count) and all of its problems; orders and dots say
+    how the file writes its dates and amounts, where it said."""
     if NOT_A_GRANT in raw:
         return None, [Problem(where, "", "grant", "not a grant object",
                               f"not a grant object ({raw[NOT_A_GRANT]})", LEFT_OUT, None)]
@@ -243,7 +245,7 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
     counted = True
     sign = ""
     try:
-        amount, sign = fields.read_amount(get("amount"))
+        amount, sign = fields.read_amount(get("amount"), dots)
     except FieldProblem as exc:
         problem("amount", exc, LEFT_OUT)
         counted = False

@@ -22,6 +22,7 @@ MAX_AMOUNT = 1e15  # the registry's ceiling on any figure
 FIRST_YEAR, LAST_YEAR = 1800, 2200
 DAYS_PER_MONTH = 365.25 / 12
 Order = Literal["dmy", "mdy"]
+Dots = Literal["point", "thousands"]  # what a dot in an amount column is
 
 
 class FieldProblem(ValueError):
@@ -157,11 +158,12 @@ _CODED_RE = re.compile(r"^(?:(?P<front>[A-Za-z]{3})\s*(?P<number>[-\d.,]+)|"
                        r"(?P<number2>[-\d.,]+)\s*(?P<back>[A-Za-z]{3}))$", re.ASCII)
 
 
-def read_amount(value: Any) -> tuple[float, str]:
+def read_amount(value: Any, dots: Dots | None = None) -> tuple[float, str]:
     """(amount, the money sign or currency code it was written with, or ''): numbers,
     "26000", "£26,000.50", "GBP 1,000".
 
-    Refuses what would be a guess: "18k", "3 thousand", "tbc", a negative amount.
+    Refuses what would be a guess: "18k", "3 thousand", "tbc", a negative amount, and
+    "25.000" unless dots says how its column writes them (amount_dots).
     """
     if isinstance(value, bool):
         raise FieldProblem("not a number", value)
@@ -171,23 +173,13 @@ def read_amount(value: Any) -> tuple[float, str]:
         words = text(value)
         if not words:
             raise FieldProblem("missing")
-        body, sign = words, ""
-        if body[0] in SIGNS:
-            body, sign = body[1:].strip(), body[0]
-        elif body[0].isalpha() or body[-1].isalpha():
-            coded = _CODED_RE.match(body)
-            if coded and (coded["front"] or coded["back"]).upper() in ISO_4217:
-                body = coded["number"] or coded["number2"]
-                sign = (coded["front"] or coded["back"]).upper()
-        negative = body.startswith("-")
-        if negative:
-            body = body[1:].strip()
-            if body[:1] in SIGNS and not sign:
-                body, sign = body[1:].strip(), body[0]
+        body, sign, negative = _number_part(words)
         if _DOT_OR_THOUSANDS_RE.match(body):
-            raise FieldProblem("a dot before three digits: a decimal point or between "
-                               "thousands?", words)
-        if _DOT_THOUSANDS_RE.match(body):
+            if dots is None:
+                raise FieldProblem("a dot before three digits: a decimal point or between "
+                                   "thousands?", words)
+            amount = float(body.replace(".", "") if dots == "thousands" else body)
+        elif _DOT_THOUSANDS_RE.match(body):
             amount = float(body.replace(".", "").replace(",", "."))
         elif _AMOUNT_RE.match(body):
             amount = float(body.replace(",", ""))
@@ -202,6 +194,39 @@ def read_amount(value: Any) -> tuple[float, str]:
     if amount > MAX_AMOUNT:
         raise FieldProblem(f"past the registry's ceiling of {MAX_AMOUNT:.0e}", amount)
     return amount, sign
+
+
+def _number_part(words: str) -> tuple[str, str, bool]:
+    """(the number's text, the money sign or currency code around it, whether negative)."""
+    body, sign = words, ""
+    if body[0] in SIGNS:
+        body, sign = body[1:].strip(), body[0]
+    elif body[0].isalpha() or body[-1].isalpha():
+        coded = _CODED_RE.match(body)
+        if coded and (coded["front"] or coded["back"]).upper() in ISO_4217:
+            body = coded["number"] or coded["number2"]
+            sign = (coded["front"] or coded["back"]).upper()
+    negative = body.startswith("-")
+    if negative:
+        body = body[1:].strip()
+        if body[:1] in SIGNS and not sign:
+            body, sign = body[1:].strip(), body[0]
+    return body, sign, negative
+
+
+def amount_dots(value: Any) -> Dots | Literal["either", ""]:
+    """What an amount written as text says of its column's dots: "point" ("12.50",
+    "1500.000"), "thousands" ("1.250.000", "1.000,50"), "either" ("25.000"), or ''
+    (no dot, not text, not an amount)."""
+    if not isinstance(value, str) or "." not in value:
+        return ""
+    words = text(value)
+    body = _number_part(words)[0] if words else ""
+    if _DOT_OR_THOUSANDS_RE.match(body):
+        return "either"
+    if _DOT_THOUSANDS_RE.match(body):
+        return "thousands"
+    return "point" if "." in body and _AMOUNT_RE.match(body) else ""
 
 
 def read_currency(value: Any, sign: str = "") -> str:
