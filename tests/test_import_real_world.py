@@ -418,6 +418,22 @@ def test_a_quote_left_open_that_joins_lines_is_said(tmp_path: Path) -> None:
         "6 cells)" in note and "quote left open" in note, note
 
 
+@pytest.mark.parametrize("ending", ["", ",,", ",,,", ",x"])
+def test_a_description_over_lines_in_a_row_of_other_width_is_not_a_quote_left_open(
+        tmp_path: Path, ending: str) -> None:
+    """Exports that leave off empty cells at the end of a row, or add a comma: a row with a
+    description over lines then has not the header's cells, yet no quote is open in it. A
+    quote left open swallows lines that look like rows: this has none."""
+    data = tmp_path / "g.csv"
+    data.write_text("Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier,"
+                    "Grant Programme:Title,Description,Last modified\n"
+                    'G-1,100,GBP,2020-01-02,GB-1,Main,"two\nlines, with, a comma or two"'
+                    f"{ending}\nG-2,100,GBP,2020-01-02,GB-1,Main,plain,\n", encoding="utf-8")
+    summary = giving360.collect([data])
+    assert summary.entries[0].total == 200
+    assert not [n for n in summary.notes if "quote" in n], summary.notes
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_a_header_met_again_in_another_order_or_with_a_mark_is_read_by_its_titles(
         tmp_path: Path, suffix: str) -> None:
@@ -447,6 +463,32 @@ def test_a_header_met_again_in_another_order_or_with_a_mark_is_read_by_its_title
     where = "line 3, 5" if suffix == ".csv" else "Sheet!row 3, 5"
     assert any(f"the header row is repeated 2 times ({where})" in n for n in summary.notes), \
         summary.notes
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_header_met_again_in_other_case_or_spacing_is_a_header(
+        tmp_path: Path, suffix: str) -> None:
+    """Titles are matched ignoring case and spacing in the first header: so too in one met
+    again, or its row is read as a grant and its Amount Awarded cell reported."""
+    import openpyxl
+
+    first = ["Identifier", "Amount Awarded", "Currency", "Award Date",
+             "Funding Org:Identifier", "Grant Programme:Title"]
+    again = [" IDENTIFIER", "amount awarded ", "currency", "Award  Date",
+             "Funding Org: Identifier", "grant programme:title"]
+    rows: list[list[Any]] = [["G-1", 100, "GBP", "2020-01-02", "GB-1", "Main"], again,
+                             ["G-2", 200, "GBP", "2021-01-02", "GB-1", "Main"]]
+    data = tmp_path / f"g{suffix}"
+    if suffix == ".csv":
+        write_csv(data, first, rows)
+    else:
+        book = openpyxl.Workbook()
+        for row in [first, *rows]:
+            book.active.append(row)
+        book.save(data)
+    summary = giving360.collect([data])
+    assert (summary.entries[0].total, summary.grants_read, summary.kinds) == (300, 2, {})
+    assert any("the header row is repeated once" in n for n in summary.notes), summary.notes
 
 
 def test_rows_with_more_cells_than_the_header_are_said(tmp_path: Path) -> None:

@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fundcmp.giving360.fields import (
-    TITLE_CELLS,
+    TITLE_STARTS,
     header_again,
+    is_title,
     match_columns,
     missing_columns,
 )
@@ -99,6 +100,14 @@ def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
                       "every character)")
 
 
+def _swallows_rows(row: list[str], delimiter: str, columns: int) -> bool:
+    """Whether a row over several lines holds lines that look like rows of their own: what a
+    quote left open makes, and a description over lines does not."""
+    least = max(2, (columns - 1) * 2 // 3)
+    return any(line.count(delimiter) >= least
+               for cell in row if "\n" in cell for line in cell.splitlines()[1:])
+
+
 def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
     """Every row under the header row, as raw grant facts."""
     with open_binary(path, info) as stream:
@@ -111,7 +120,8 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
         try:
             head = "".join(text.readline(HEAD_CHARS) for _ in range(HEADER_ROWS))
             text.seek(0)
-            reader = csv.reader(text, delimiter=_delimiter(head))
+            delimiter = _delimiter(head)
+            reader = csv.reader(text, delimiter=delimiter)
             for header in reader:  # the header row, below any title rows above it
                 found = match_columns(header)
                 missing = missing_columns(found)
@@ -140,7 +150,8 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             for row in reader:
                 line = reader.line_num
                 size = len(row)
-                if line - last_line > 1 and size != columns:
+                if line - last_line > 1 and size != columns \
+                        and _swallows_rows(row, delimiter, columns):
                     joins += 1
                     joined += [f"{last_line + 1}-{line}: {size} cells"] if joins <= 3 else []
                 last_line = line
@@ -151,7 +162,7 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                 cell = row[id_column]
                 if (not cell or cell[0] in _BLANK_START) and blank_row(row):
                     continue
-                if cell == header_id or cell in TITLE_CELLS:
+                if cell == header_id or (cell[:1] in TITLE_STARTS and is_title(cell)):
                     again = header_again(row)
                     if again is not None:  # files joined end to end
                         repeats += 1

@@ -20,8 +20,9 @@ from typing import Any
 
 from fundcmp.errors import one_line
 from fundcmp.giving360.fields import (
-    TITLE_CELLS,
+    TITLE_STARTS,
     header_again,
+    is_title,
     match_columns,
     missing_columns,
 )
@@ -169,7 +170,8 @@ def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], header: list[A
         if blank_row(row):
             continue
         cell = row[id_column] if len(row) > id_column else None
-        again = header_again(row) if cell == header_id or cell in TITLE_CELLS else None
+        again = header_again(row) if cell == header_id or (
+            type(cell) is str and cell[:1] in TITLE_STARTS and is_title(cell)) else None
         if again is not None:
             repeats += 1
             repeated += [row_number] if repeats <= 3 else []
