@@ -693,19 +693,21 @@ def test_a_windows_1252_csv_is_read_with_one_note(tmp_path: Path) -> None:
 
 
 
-@pytest.mark.parametrize(("data", "encoding"), [
-    (b"abc" + b"d\xc3" + b"\xa9", "utf-8-sig"),  # a character across two chunks
-    (b"ab\xc3" + b"def" + b"\xa9", "cp1252"),  # an ASCII chunk inside a begun character
-    (b"abc" + b"def" + b"\xe9", "cp1252"),
+@pytest.mark.parametrize(("data", "note"), [
+    (b"abc" + b"d\xc3" + b"\xa9", ""),  # a character across two chunks
+    (b"ab\xc3" + b"def" + b"\xa9", "not UTF-8"),  # an ASCII chunk inside a begun character
+    (b"abc" + b"def" + b"\xe9", "not UTF-8"),
+    (b"ab\xc3" + b"\xa9\xa3" + b"def", "not all UTF-8: 1 byte"),
 ])
 def test_the_encoding_is_told_from_every_byte_however_the_chunks_fall(
-        monkeypatch: pytest.MonkeyPatch, data: bytes, encoding: str) -> None:
+        monkeypatch: pytest.MonkeyPatch, data: bytes, note: str) -> None:
     import io
 
     from fundcmp.giving360 import read_csv
 
     monkeypatch.setattr(read_csv, "CHECK_BYTES", 3)
-    assert read_csv.encoding_of(io.BytesIO(data))[0] == encoding
+    found = read_csv.encoding_of(io.BytesIO(data))
+    assert found[0] == "utf-8-sig" and found[1].startswith(note) and bool(found[1]) == bool(note)
 
 
 def test_a_utf8_csv_with_one_stray_byte_stays_utf8_and_names_its_line(tmp_path: Path) -> None:
@@ -720,8 +722,25 @@ def test_a_utf8_csv_with_one_stray_byte_stays_utf8_and_names_its_line(tmp_path: 
     summary = giving360.collect([data])
     assert [(e.programme_title, e.total) for e in summary.entries] == [("Caf\u00e9 fund", 5500)]
     assert [n for n in summary.notes if "UTF-8" in n] == [
-        f"{data}: not all UTF-8: 1 byte that is not (the first on line 7) read as U+FFFD, "
-        "the rest as UTF-8"]
+        f"{data}: not all UTF-8: 1 byte that is not (the first on line 7) read as "
+        "Windows-1252, the rest as UTF-8"]
+
+
+def test_a_utf8_csv_with_more_stray_bytes_than_characters_keeps_both(tmp_path: Path) -> None:
+    """A file edited in two programs: its UTF-8 accents stay accents, and its Windows-1252
+    pound signs pound signs, however many more there are of one than of the other."""
+    data = tmp_path / "g.csv"
+    rows = b"".join(b'G-%d,"\xa31,000",GBP,2020-01-02,GB-1,Main,Org\n' % i for i in range(6))
+    data.write_bytes(b"Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier,"
+                     b"Grant Programme:Title,Recipient Org:Name\n" + rows
+                     + b'G-9,"\xc2\xa3500",GBP,2020-01-02,GB-1,Caf\xc3\xa9 fund,Org\n')
+    summary = giving360.collect([data])
+    assert [(e.programme_title, e.total) for e in summary.entries] == [
+        ("Caf\u00e9 fund", 500), ("Main", 6000)]
+    assert summary.kinds == {}
+    assert [n for n in summary.notes if "UTF-8" in n] == [
+        f"{data}: not all UTF-8: 6 bytes that are not (the first on line 2) read as "
+        "Windows-1252, the rest as UTF-8"]
 
 
 def test_an_amount_past_the_ceiling_skips_that_grant_not_the_file(tmp_path: Path) -> None:

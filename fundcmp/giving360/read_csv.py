@@ -64,11 +64,25 @@ def _delimiter(head: str) -> str:
         first_line.count("\t") else ","
 
 
+def _stray_as_cp1252(exc: UnicodeError) -> tuple[str, int]:
+    """Bytes that are not UTF-8, read as Windows-1252 wrote them: a file edited in two
+    programs keeps both its UTF-8 accents and its Windows-1252 pound signs."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return exc.object[exc.start:exc.end].decode("cp1252", "replace"), exc.end
+
+
+STRAY_AS_CP1252 = "fundcmp-stray-cp1252"
+codecs.register_error(STRAY_AS_CP1252, _stray_as_cp1252)
+
+
 def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
-    """The encoding to read the file in, and a note when it is not plainly UTF-8: utf-16
-    with its byte-order mark (Excel's "Unicode text"); utf-8-sig when the file is UTF-8, or
-    mostly so (its bytes that are not then read as U+FFFD, and counted: one stray byte must
-    not turn every pound sign into two letters); else cp1252. Read in chunks."""
+    """The encoding to read the file in (its stray bytes with errors=STRAY_AS_CP1252), and
+    a note when it is not plainly UTF-8: utf-16 with its byte-order mark (Excel's "Unicode
+    text"); else utf-8-sig, every byte that is not UTF-8 read as Windows-1252 and counted,
+    so that a file with no UTF-8 at all reads as Windows-1252 (Excel's "CSV" on a UK
+    machine), and one stray byte does not turn every UTF-8 pound sign into two letters.
+    Read in chunks."""
     if stream.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         stream.seek(0)
         return "utf-16", ""
@@ -92,12 +106,12 @@ def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
         stream.seek(0)
     if not bad:
         return "utf-8-sig", ""
-    if good > bad:
+    if good:
         return "utf-8-sig", (f"not all UTF-8: {bad} byte{'s' if bad != 1 else ''} that "
                              f"{'are' if bad != 1 else 'is'} not (the first on line {first_bad}) "
-                             "read as U+FFFD, the rest as UTF-8")
-    return "cp1252", ("not UTF-8: read as Windows-1252 (save it as CSV UTF-8 to be sure of "
-                      "every character)")
+                             "read as Windows-1252, the rest as UTF-8")
+    return "utf-8-sig", ("not UTF-8: read as Windows-1252 (save it as CSV UTF-8 to be sure of "
+                         "every character)")
 
 
 def _swallows_rows(row: list[str], delimiter: str, columns: int) -> bool:
@@ -114,7 +128,8 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
         encoding, note = encoding_of(stream)
         if note:
             info.notes.append(note)
-        text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
+        text = io.TextIOWrapper(stream, encoding=encoding, errors=STRAY_AS_CP1252,
+                                newline="")
         limit = csv.field_size_limit(FIELD_CHARS)
         last_line = 0  # the line the row being read starts after
         try:
