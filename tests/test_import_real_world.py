@@ -491,20 +491,29 @@ def test_a_header_met_again_in_other_case_or_spacing_is_a_header(
     assert any("the header row is repeated once" in n for n in summary.notes), summary.notes
 
 
-def test_rows_with_more_cells_than_the_header_are_said(tmp_path: Path) -> None:
+def test_rows_with_more_cells_than_the_header_are_left_out_and_said(tmp_path: Path) -> None:
     """An amount written 5,000 without quotes splits in two and moves every cell after it:
-    the rows with more cells than the header are named. Empty cells past the header (Excel
-    pads rows so) are not."""
+    read as it stands, this grant was £5 and counted. Which cell holds the comma cannot be
+    known, so none of the row's cells can be trusted: the grant is left out and named.
+    Empty cells past the header (Excel pads rows so) are not a problem."""
     data = tmp_path / "g.csv"
-    header = "Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier," \
-        "Grant Programme:Title\n"
-    data.write_text(header + "G-1,500,GBP,2020-01-02,GB-1,Main,,\n"
-                    + "".join(f"G-{i},{i},000,GBP,2020-01-02,GB-1,Main\n" for i in range(2, 7)),
-                    encoding="utf-8")
-    summary = giving360.collect([data])
-    assert [n for n in summary.notes if "more cells" in n] == [
-        f"{data}: 5 rows have more cells than the header's 6 (lines 3, 4, 5, ...): a value "
-        "with an unquoted comma (5,000) moves every cell after it; check the quoting"]
+    header = "Identifier,Currency,Award Date,Funding Org:Identifier,Grant Programme:Title," \
+        "Amount Awarded,Notes\n"
+    data.write_text(header + "G-1,GBP,2020-01-02,GB-1,Main,500,,,\n"
+                    + "".join(f"G-{i},GBP,2020-01-02,GB-1,Main,{i},000,a note\n"
+                              for i in range(2, 7)), encoding="utf-8")
+    result = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run",
+                 "--report", tmp_path / "report.csv")
+    assert result.exit_code == 3
+    assert "1 programme entry from 1 grant (£500)" in result.stdout
+    assert "5 grants (no money): row: more cells than the header's 7 (a value with an " \
+        "unquoted comma, 5,000, moves every cell after it); left out of the money: G-2, G-3, " \
+        "G-4 and 2 more" in result.stderr
+    with (tmp_path / "report.csv").open(encoding="utf-8") as report:
+        rows = list(csv.DictReader(report))
+    assert [(r["where"], r["grant_id"], r["detail"]) for r in rows][:2] == [
+        (f"{data}:3", "G-2", "8 cells where the header has 7"),
+        (f"{data}:4", "G-3", "8 cells where the header has 7")]
 
 
 def test_flattened_json_paths_are_column_titles_too() -> None:

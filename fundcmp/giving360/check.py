@@ -25,7 +25,7 @@ from fundcmp.giving360.fields import (
     far_from_dates,
     real_time,
 )
-from fundcmp.giving360.reading import NOT_A_GRANT, Facts
+from fundcmp.giving360.reading import NOT_A_GRANT, BadRow, Facts
 from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
 
 # Where a grant names its recipient, in the order looked at: an organisation's identifier,
@@ -86,13 +86,13 @@ def quick_facts(facts: Facts) -> Grant | None:
     are read once and remembered.
     """
     (grant_id, amount, currency, award, funder_id, name, code, title, start, end, stated,
-     recipient, recipient_name, person_id, person_name, _) = facts
+     recipient, recipient_name, person_id, person_name, bad_row) = facts
     if type(amount) is str:  # CSV's usual amount: plain digits, read as read_amount reads them
         whole, point, part = amount.partition(".")
         if whole.isascii() and whole.isdecimal() and (not point or (
                 len(part) != 3 and part.isascii() and part.isdecimal())):  # "25.000": check()
             amount = float(amount)
-    if type(grant_id) is not str or not grant_id or grant_id[0].isspace() \
+    if bad_row is not None or type(grant_id) is not str or not grant_id or grant_id[0].isspace() \
             or grant_id[-1].isspace() or (type(amount) is not float and type(amount) is not int) \
             or not 0 < amount <= MAX_AMOUNT or type(currency) is not str \
             or currency not in ISO_4217:
@@ -231,6 +231,10 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
     """The grant (None when it cannot count) and all of its problems; orders and dots say
     how the file writes its dates and amounts, where it said."""
     if NOT_A_GRANT in raw:
+        why = raw[NOT_A_GRANT]
+        if isinstance(why, BadRow):
+            return None, [Problem(where, fields.text(raw.get("id")), "row", why.kind, why.detail,
+                                  LEFT_OUT, None)]
         return None, [Problem(where, "", "grant", "not a grant object",
                               f"not a grant object ({raw[NOT_A_GRANT]})", LEFT_OUT, None)]
     get = raw.get

@@ -22,6 +22,7 @@ from fundcmp.giving360.fields import (
     missing_columns,
 )
 from fundcmp.giving360.reading import (
+    BadRow,
     FileInfo,
     ProgressSink,
     RawGrant,
@@ -157,8 +158,6 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             repeats = 0
             joined: list[str] = []  # rows over several lines without the header's cells
             joins = 0
-            wider: list[int] = []  # the first few lines of rows with more cells than the header
-            widers = 0
             columns = len(header)
             last_line = reader.line_num
             # Written out, each test cheap first: this runs once per row of millions.
@@ -191,24 +190,20 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                             header_id = header[id_column]
                             columns = len(header)
                         continue
-                if size > columns and not blank_row(row[columns:]):
-                    widers += 1
-                    wider += [line] if widers <= 3 else []
                 if on_bytes is not None and line % 4096 == 0:
                     on_bytes(stream.tell())
-                row.append(None)  # type: ignore[arg-type]  # the cell of the facts with no column
+                if size > columns and not blank_row(row[columns:]):
+                    row.append(BadRow(  # type: ignore[arg-type]
+                        f"more cells than the header's {columns} (a value with an unquoted "
+                        "comma, 5,000, moves every cell after it)",
+                        f"{size} cells where the header has {columns}"))
+                else:
+                    row.append(None)  # type: ignore[arg-type]  # the cell of the facts with no column
                 yield f"{name}:{line}", cells(row)
             if on_bytes is not None:
                 on_bytes(stream.tell())
             if repeats:
                 info.notes.append(header_repeats(repeats, repeated, "line "))
-            if widers:
-                rows = "1 row has" if widers == 1 else f"{widers} rows have"
-                info.notes.append(
-                    f"{rows} more cells than the header's {len(header)} (line"
-                    f"{'s' if widers > 1 else ''} {', '.join(map(str, wider))}"
-                    f"{', ...' if widers > 3 else ''}): a value with an unquoted comma (5,000) "
-                    "moves every cell after it; check the quoting")
             if joins:
                 rows = "1 row runs" if joins == 1 else f"{joins} rows run"
                 info.notes.append(
