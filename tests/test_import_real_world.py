@@ -91,6 +91,23 @@ def test_a_month_first_column_is_read_so_and_said(tmp_path: Path) -> None:
     assert any("read month first" in n and "'04/25/2019'" in n for n in summary.notes)
 
 
+def test_a_date_column_with_no_vote_of_its_own_follows_the_files_other_dates(
+        tmp_path: Path) -> None:
+    """Award dates that all make sense both ways (04/05/2019) in a file whose start dates
+    are month first (04/25/2019): one publisher's system wrote both, so both are month first,
+    and the note says so and why."""
+    data = package(tmp_path / "g.json", [
+        grant(f"G-{day}", award=f"04/{day:02d}/2019", startDate=f"04/{day + 12:02d}/2019",
+              endDate="12/31/2019") for day in range(1, 6)])
+    summary = giving360.collect([data])
+    (entry,) = summary.entries
+    assert (entry.first_award, entry.last_award) == ("2019-04-01", "2019-04-05")
+    assert not summary.kinds
+    assert any("awardDate read month first (MM/DD/YYYY), as this file's other dates are: "
+               "no value of its own makes sense one way only" in n for n in summary.notes), \
+        summary.notes
+
+
 def test_the_values_that_make_sense_one_way_only_decide_a_column_by_their_majority(
         tmp_path: Path) -> None:
     """One month-first date first in a day-first column must not turn the column: the dates

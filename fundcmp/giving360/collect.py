@@ -41,8 +41,9 @@ class _Readings:
 
     The values that make sense only one way (25/04/2019 only day first) vote, and
     the column is read their majority's way once DECIDE_AFTER have voted, or at the
-    end of the file; a tie, or no vote at all, is day first, as the standard is
-    British. Meanwhile the grants with such dates wait (up to MAX_PENDING): one
+    end of the file; a column with no vote of its own follows the file's other date
+    columns' votes (one system wrote them all), and a tie, or no vote at all, is day
+    first, as the standard is British. Meanwhile the grants with such dates wait (up to MAX_PENDING): one
     odd value first must not turn a whole column, and a value the other way round
     is then reported, never read as the column's other dates are not.
 
@@ -129,6 +130,9 @@ class _Readings:
         """The column's order by its votes' majority, and a note when it is not all one way
         or is month first."""
         votes = self.votes.get(key, Counter())
+        borrowed = not votes.total()
+        if borrowed:  # one system wrote all of a file's dates: the other columns' votes
+            votes = sum((self.votes.get(k, Counter()) for k in DATE_KEYS), Counter())
         order: Order = "mdy" if votes["mdy"] > votes["dmy"] else "dmy"
         self.orders[key] = order
         other: Order = "dmy" if order == "mdy" else "mdy"
@@ -136,6 +140,11 @@ class _Readings:
             return
         words = {"dmy": ("day first (DD/MM/YYYY)", "day first"),
                  "mdy": ("month first (MM/DD/YYYY)", "month first")}
+        if borrowed:
+            self.summary.note(f"{self.info.name}: {self.info.names[key]} read {words[order][0]}, "
+                              "as this file's other dates are: no value of its own makes sense "
+                              "one way only")
+            return
         examples = self.examples.get(key, {})
         note = (f"{self.info.name}: {self.info.names[key]} read {words[order][0]}: "
                 f"{votes[order]} value{'s' if votes[order] != 1 else ''} such as "
