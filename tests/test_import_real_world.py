@@ -288,6 +288,43 @@ def test_openpyxl_warnings_of_many_kinds_stay_a_few_notes() -> None:
     assert notes[0] == "openpyxl: sheet 0: a conditional format discarded (2 times)"
 
 
+def test_openpyxl_warnings_of_what_it_drops_but_no_value_needs_are_not_notes() -> None:
+    """openpyxl drops a sheet's extensions (data validation, conditional formatting) and
+    says so: nothing a grant's value depends on, so nothing for the publisher to fix."""
+    from fundcmp.giving360.read_xlsx import _Warnings
+
+    seen = _Warnings()
+    with seen.caught():
+        import warnings
+
+        for feature in ("Data Validation", "Conditional Formatting", "Slicer List"):
+            warnings.warn(f"{feature} extension is not supported and will be removed",
+                          stacklevel=1)
+        warnings.warn("Workbook contains no default style, apply openpyxl's default",
+                      stacklevel=1)
+        warnings.warn("a cell of an unknown kind", stacklevel=1)
+    assert seen.notes() == ["openpyxl: a cell of an unknown kind"]
+
+
+def test_a_hidden_sheet_of_titles_only_is_no_grants_sheet(tmp_path: Path) -> None:
+    """A template sheet, hidden, with the column titles and no grant: no grant of it is
+    counted, so the summary says nothing of reading it, or of its being hidden."""
+    import openpyxl
+
+    header = ["Identifier", "Amount Awarded", "Currency", "Award Date",
+              "Funding Org:Identifier", "Grant Programme:Title"]
+    book = openpyxl.Workbook()
+    book.active.append(header)
+    book.active.append(["G-1", 100, "GBP", "2020-01-02", "GB-1", "Main"])
+    template = book.create_sheet("Template")
+    template.append(header)
+    template.sheet_state = "hidden"
+    book.save(tmp_path / "g.xlsx")
+    summary = giving360.collect([tmp_path / "g.xlsx"])
+    assert summary.entries[0].total == 100
+    assert not [n for n in summary.notes if "hidden" in n or "sheets" in n], summary.notes
+
+
 # 3. Date problems never drop money --------------------------------------------------------
 
 @pytest.mark.parametrize(("planned", "kind"), [

@@ -43,9 +43,9 @@ class _Readings:
     the column is read their majority's way once DECIDE_AFTER have voted, or at the
     end of the file; a column with no vote of its own follows the file's other date
     columns' votes (one system wrote them all), and a tie, or no vote at all, is day
-    first, as the standard is British. Meanwhile the grants with such dates wait (up to MAX_PENDING): one
-    odd value first must not turn a whole column, and a value the other way round
-    is then reported, never read as the column's other dates are not.
+    first, as the standard is British. Meanwhile the grants with such dates wait (up
+    to MAX_PENDING): one odd value first must not turn a whole column, and a value the
+    other way round is then reported, never read as the column's other dates are not.
 
     Amounts vote likewise: "1500.000" has a decimal point, "1.250.000" dots between
     thousands, and "25.000", which could be either, waits and is read the majority's
