@@ -346,6 +346,15 @@ def test_a_bad_date_or_duration_keeps_the_amount(tmp_path: Path, planned: dict[s
     assert found == kind and consequence == "amount kept, duration unknown"
 
 
+@pytest.mark.parametrize(("stated", "detail"), [
+    (-3, "negative ('-3 months')"), ("-2 years", "negative ('-24 months')"),
+    (1500, "not a duration between one day and 100 years ('1500 months')")])
+def test_a_duration_problem_says_its_months(stated: Any, detail: str) -> None:
+    with pytest.raises(FieldProblem) as raised:
+        fields.read_duration(stated)
+    assert str(raised.value) == detail
+
+
 @pytest.mark.parametrize("stated", [12, 11, 14, "13", 18, 24, 6])
 def test_stated_months_near_the_planned_dates_are_taken(tmp_path: Path, stated: Any) -> None:
     """A stated duration is what the publisher says the grant runs for; dates a little

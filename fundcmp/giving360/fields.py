@@ -442,11 +442,11 @@ def read_duration(value: Any) -> float:
     if not math.isfinite(months):
         raise FieldProblem("not a number of months", value)
     if months < 0:
-        raise FieldProblem("negative", months)
+        raise FieldProblem("negative", f"{months:g} months")
     if months == 0:
         raise FieldProblem("zero months")
     if not MIN_DURATION_MONTHS <= months <= MAX_DURATION_MONTHS:
-        raise FieldProblem("not a duration between one day and 100 years", months)
+        raise FieldProblem("not a duration between one day and 100 years", f"{months:g} months")
     return round(months, 2)
 
 
