@@ -346,6 +346,23 @@ def test_a_bad_date_or_duration_keeps_the_amount(tmp_path: Path, planned: dict[s
     assert found == kind and consequence == "amount kept, duration unknown"
 
 
+@pytest.mark.parametrize("planned", [
+    {"startDate": "2020-01-01", "endDate": "2020-01-01"},
+    {"startDate": "2020-01-01", "endDate": "2020-01-02"},
+    {"duration": "1 day"}, {"duration": 12 / 365.25}])
+def test_a_plan_of_a_day_or_two_is_a_duration_the_registry_takes(
+        tmp_path: Path, planned: dict[str, Any]) -> None:
+    """A one-day event: its plan's months rounded to 0.0, below the registry's one day, and
+    the whole import was refused (the registry it made would not load)."""
+    data = package(tmp_path / "g.json", [grant("G-1", **planned), grant("G-2", duration=12)])
+    result = run("import", data, "--into", tmp_path / "r.yaml")
+    assert result.exit_code == 0, result.stderr
+    (programme,) = load(tmp_path / "r.yaml", use_cache=False).programmes
+    assert programme.duration.low is not None and programme.duration.quantiles is not None
+    assert 12 / 365.25 <= programme.duration.low <= 0.1
+    assert min(programme.duration.quantiles.quartiles) >= programme.duration.low
+
+
 @pytest.mark.parametrize(("stated", "detail"), [
     (-3, "negative ('-3 months')"), ("-2 years", "negative ('-24 months')"),
     (1500, "not a duration between one day and 100 years ('1500 months')")])

@@ -24,6 +24,7 @@ from fundcmp.giving360.fields import (
     Order,
     far_from_dates,
     real_time,
+    rounded_months,
 )
 from fundcmp.giving360.reading import NOT_A_GRANT, BadRow, Facts
 from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
@@ -195,7 +196,7 @@ def _plain_duration(start: Any, end: Any, stated: Any) -> tuple[float, float] | 
         days = (last - first).days + 1
         if days <= 0:
             return _NOT_PLAIN
-        months = round(days / DAYS_PER_MONTH, 1)
+        months = rounded_months(days / DAYS_PER_MONTH, 1)
         if months > MAX_DURATION_MONTHS:
             return _NOT_PLAIN
         duration = (months, months)  # stated months, below, take its place
@@ -208,7 +209,7 @@ def _plain_duration(start: Any, end: Any, stated: Any) -> tuple[float, float] | 
         if (type(stated) is not int and type(stated) is not float) \
                 or not MIN_DURATION_MONTHS <= stated <= MAX_DURATION_MONTHS:
             return _NOT_PLAIN
-        months = round(float(stated), 2)
+        months = rounded_months(float(stated), 2)
         if duration is not None and far_from_dates(months, duration):
             return _NOT_PLAIN
         duration = (months, months)

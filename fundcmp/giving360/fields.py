@@ -447,7 +447,14 @@ def read_duration(value: Any) -> float:
         raise FieldProblem("zero months")
     if not MIN_DURATION_MONTHS <= months <= MAX_DURATION_MONTHS:
         raise FieldProblem("not a duration between one day and 100 years", f"{months:g} months")
-    return round(months, 2)
+    return rounded_months(months, 2)
+
+
+def rounded_months(months: float, places: int) -> float:
+    """Months to `places` decimals, or to four where fewer would fall below the registry's
+    one day (a day is 0.0329 months: to one decimal, 0.0, and the registry refused it)."""
+    shown = round(months, places)
+    return shown if shown >= MIN_DURATION_MONTHS else round(months, 4)
 
 
 FAR_FACTOR = 2.5  # stated months this many times the dates' span, or this much less, contradict
@@ -473,7 +480,7 @@ def months_between(start: str, end: str) -> tuple[float, float]:
         days = (date.fromisoformat(end) - date.fromisoformat(start)).days + 1
         if days <= 0:
             raise FieldProblem("planned end before start", f"{start} to {end}")
-        months = round(days / DAYS_PER_MONTH, 1)
+        months = rounded_months(days / DAYS_PER_MONTH, 1)
         if months > MAX_DURATION_MONTHS:
             raise FieldProblem("planned dates more than 100 years apart", f"{start} to {end}")
         return months, months
