@@ -32,7 +32,7 @@ import sqlite3
 import stat
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -702,13 +702,14 @@ def finish(db: sqlite3.Connection, cache_key: str, counts: dict[str, Counter[str
     db.commit()
 
 
-def build_from(path: Path | str, content: bytes, records: Sequence[Record]) -> None:
-    """The entry of a registry just written from records already validated (every record
-    of it), so the first run on it is answered as a warm one, as after derive()."""
+def build_from(path: Path | str, content: bytes, records: Iterator[Record]) -> None:
+    """The entry of a registry about to be written as `content`, built from every record of
+    it, in line order, as they are validated (a RegistryError of one leaves no entry), so
+    the first run on it is answered as a warm one, as after derive(). The caller validates
+    whatever of `records` this did not read: a small registry is read without an index."""
     if not enabled() or len(content) < MIN_BYTES:
-        return  # a registry this small is read without an index
-    ordered = sorted(records, key=lambda r: r.line)
-    store = open_or_build(path, lambda: ordered, content)
+        return
+    store = open_or_build(path, lambda: records, content)
     if store is not None:
         store.close()
 

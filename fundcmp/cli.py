@@ -836,7 +836,11 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
             return jsonl_merge.merge(jsonl_merge.read(into), str(into), summary.entries, source,
                                      replace)
 
-        merged = merge_jsonl() if dry_run else _locked(into, merge_jsonl, jsonl_merge.write)
+        if dry_run:
+            merged = merge_jsonl()
+            merged.validate()  # what the registry would refuse, as a real import says it
+        else:
+            merged = _locked(into, merge_jsonl, jsonl_merge.write)
     else:
         def merge(text: str | None) -> Any:
             return registry_merge.merge(text, str(into), summary.entries, source, replace)

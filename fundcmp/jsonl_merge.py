@@ -48,7 +48,9 @@ class Merged:
     replaced: tuple[str, ...]
     kept: tuple[str, ...]
     source_id: str
-    changed_records: list[Record] = field(default_factory=list)
+    path: str = ""
+    new_lines: list[tuple[int, str]] = field(default_factory=list)
+    """Each new or replaced line with its final number, in line order."""
     base: Existing | None = None
     inserted_at: int | None = None
     """The line a new source line was put in front of, moving every later line down one."""
@@ -56,6 +58,20 @@ class Merged:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.replaced)
+
+    def records(self) -> Iterator[Record]:
+        """Each new line through the registry's validator, at the line it will have, one at
+        a time (a hundred thousand programmes held at once took a gigabyte); the source line
+        first, since the programmes cite it."""
+        sources: dict[str, Source] = {}
+        order: dict[str, int] = {}
+        ordered = sorted(self.new_lines, key=lambda pair: not pair[1].startswith('{"source"'))
+        return (record(text, self.path, n, sources, order) for n, text in ordered)
+
+    def validate(self) -> None:
+        """Raise the RegistryError of the first new line the registry would refuse."""
+        for _ in self.records():
+            pass
 
 
 def read(path: Path) -> Existing | None:
@@ -123,8 +139,8 @@ def merge(existing: Existing | None, path: str, entries: Sequence[Entry],
     else:
         appended.insert(0, source_text)
     content, numbered = _spliced(old.content, in_place, appended)
-    return Merged(content, tuple(added), tuple(replaced), tuple(kept), source_id,
-                  _validated(path, numbered), existing, inserted)
+    return Merged(content, tuple(added), tuple(replaced), tuple(kept), source_id, path,
+                  numbered, existing, inserted)
 
 
 def _spliced(content: bytes, in_place: dict[int, list[str]],
@@ -158,26 +174,23 @@ def _spliced(content: bytes, in_place: dict[int, list[str]],
     return b"".join(parts), numbered
 
 
-def _validated(path: str, numbered: list[tuple[int, str]]) -> list[Record]:
-    """Each new line through the registry's validator, at the line it will have; the
-    source line first, since the programmes cite it."""
-    sources: dict[str, Source] = {}
-    order: dict[str, int] = {}
-    ordered = sorted(numbered, key=lambda pair: not pair[1].startswith('{"source"'))
-    return [record(text, path, n, sources, order) for n, text in ordered]
-
-
 def write(path: Path, merged: Merged) -> None:
-    """Replace the registry atomically, then give the new file its store: derived from the
-    old one's, or, for a registry this import made, built from the records it validated."""
+    """Replace the registry atomically, its new lines validated first, and give the new file
+    its store: for a registry this import makes, built as its records are validated, one at
+    a time; else derived from the old file's."""
     from fundcmp import atomic, cache
 
+    records = merged.records()
+    if merged.base is None:
+        cache.build_from(path, merged.content, records)
+        for _ in records:  # what the build did not read: no index, or it could not be written
+            pass
+        atomic.write_bytes(path, merged.content)
+        return
+    changed = list(records)
     atomic.write_bytes(path, merged.content)
     try:
-        if merged.base is None:
-            cache.build_from(path, merged.content, merged.changed_records)
-        elif merged.base.store is not None:
-            cache.derive(merged.base.store, merged.content, merged.changed_records,
-                         merged.inserted_at)
+        if merged.base.store is not None:
+            cache.derive(merged.base.store, merged.content, changed, merged.inserted_at)
     except KeyboardInterrupt:  # the registry is whole; only its index is left unbuilt
         raise atomic.WrittenThenInterrupted from None
