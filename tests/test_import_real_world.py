@@ -520,8 +520,6 @@ def test_a_header_met_again_in_another_order_or_with_a_mark_is_read_by_its_title
     """Files joined end to end: the second's header may put its columns in another order,
     or carry its own byte-order mark. Each header row is read as one, and the rows under it
     by its titles."""
-    import openpyxl
-
     first = ["Identifier", "Amount Awarded", "Amount Applied For", "Currency", "Award Date",
              "Funding Org:Identifier", "Grant Programme:Title"]
     second = ["\ufeffIdentifier", "Amount Applied For", "Amount Awarded", "Currency",
@@ -529,14 +527,7 @@ def test_a_header_met_again_in_another_order_or_with_a_mark_is_read_by_its_title
     rows: list[list[Any]] = [["G-1", 100, 9999, "GBP", "2020-01-02", "GB-1", "Main"], second,
                              ["G-2", 8888, 200, "GBP", "2021-01-02", "GB-1", "Main"], first,
                              ["G-3", 300, 7777, "GBP", "2021-01-02", "GB-1", "Main"]]
-    data = tmp_path / f"g{suffix}"
-    if suffix == ".csv":
-        write_csv(data, first, rows)
-    else:
-        book = openpyxl.Workbook()
-        for row in [first, *rows]:
-            book.active.append(row)
-        book.save(data)
+    data = write_table(tmp_path / f"g{suffix}", first, rows)
     summary = giving360.collect([data])
     assert (summary.entries[0].grants, summary.entries[0].total) == (3, 600)
     assert (summary.left_out, summary.kinds) == (0, {})
@@ -550,22 +541,13 @@ def test_a_header_met_again_in_other_case_or_spacing_is_a_header(
         tmp_path: Path, suffix: str) -> None:
     """Titles are matched ignoring case and spacing in the first header: so too in one met
     again, or its row is read as a grant and its Amount Awarded cell reported."""
-    import openpyxl
-
     first = ["Identifier", "Amount Awarded", "Currency", "Award Date",
              "Funding Org:Identifier", "Grant Programme:Title"]
     again = [" IDENTIFIER", "amount awarded ", "currency", "Award  Date",
              "Funding Org: Identifier", "grant programme:title"]
     rows: list[list[Any]] = [["G-1", 100, "GBP", "2020-01-02", "GB-1", "Main"], again,
                              ["G-2", 200, "GBP", "2021-01-02", "GB-1", "Main"]]
-    data = tmp_path / f"g{suffix}"
-    if suffix == ".csv":
-        write_csv(data, first, rows)
-    else:
-        book = openpyxl.Workbook()
-        for row in [first, *rows]:
-            book.active.append(row)
-        book.save(data)
+    data = write_table(tmp_path / f"g{suffix}", first, rows)
     summary = giving360.collect([data])
     assert (summary.entries[0].total, summary.grants_read, summary.kinds) == (300, 2, {})
     assert any("the header row is repeated once" in n for n in summary.notes), summary.notes
@@ -610,6 +592,19 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]],
               encoding: str = "utf-8") -> Path:
     with path.open("w", newline="", encoding=encoding) as out:
         csv.writer(out).writerows([header, *rows])
+    return path
+
+
+def write_table(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+    """The header and rows as a CSV or an XLSX file, by the path's suffix."""
+    if path.suffix == ".csv":
+        return write_csv(path, header, rows)
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in [header, *rows]:
+        book.active.append(row)
+    book.save(path)
     return path
 
 
