@@ -134,6 +134,23 @@ def test_plain_grants_waiting_on_an_undecided_date_order_import_the_same_in_a_ch
     assert code == 3 and "duplicate identifier" in stderr and b"90 grants" in registry
 
 
+@pytest.mark.parametrize("amounts", [
+    ["25.000", "1.250.000", "2.500.000", "1003.50", "1004.50", "1005.50"],
+    ["1003.50", "1004.50", "1005.50", "25.000", "1.250.000", "2.500.000"],
+    ["1003.50", "1004.50", "1005.50", "25.000"]])
+def test_a_lone_dot_is_read_the_same_in_a_child_whatever_the_order(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, amounts: list[str]) -> None:
+    """Plain amounts (1003.50) may be taken by the shortcut, in the child or not, before
+    they could vote on the column's dots: so they never vote, and 25.000 is read by the
+    same votes (or reported) wherever the file is read and wherever it stands."""
+    data = write_csv(tmp_path / "g.csv", [grant(f"G-{i}", a) for i, a in enumerate(amounts)])
+    code, _, stderr, _, _ = assert_same_both_ways(monkeypatch, tmp_path, [data])
+    if "1.250.000" in amounts:
+        assert code == 0 and "'25.000' read with dots between thousands" in stderr
+    else:
+        assert code == 3 and "a dot before three digits" in stderr
+
+
 def test_the_child_sends_a_csv_grant_the_shortcut_took_as_its_values(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "g.csv", mixed(100))
     sent = io.BytesIO()

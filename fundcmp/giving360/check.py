@@ -23,6 +23,7 @@ from fundcmp.giving360.fields import (
     FieldProblem,
     Order,
     far_from_dates,
+    plain_number,
     real_time,
     rounded_months,
 )
@@ -88,11 +89,8 @@ def quick_facts(facts: Facts) -> Grant | None:
     """
     (grant_id, amount, currency, award, funder_id, name, code, title, start, end, stated,
      recipient, recipient_name, person_id, person_name, bad_row) = facts
-    if type(amount) is str:  # CSV's usual amount: plain digits, read as read_amount reads them
-        whole, point, part = amount.partition(".")
-        if whole.isascii() and whole.isdecimal() and (not point or (
-                len(part) != 3 and part.isascii() and part.isdecimal())):  # "25.000": check()
-            amount = float(amount)
+    if type(amount) is str and plain_number(amount):  # CSV's usual amount: plain digits
+        amount = float(amount)
     if bad_row is not None or type(grant_id) is not str or not grant_id or grant_id[0].isspace() \
             or grant_id[-1].isspace() or (type(amount) is not float and type(amount) is not int) \
             or not 0 < amount <= MAX_AMOUNT or type(currency) is not str \

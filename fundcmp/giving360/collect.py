@@ -91,8 +91,8 @@ class _Readings:
 
     def _see_amount(self, value: Any) -> bool:
         dots = fields.amount_dots(value)
-        if not dots:
-            return False
+        if not dots or (dots == "point" and fields.plain_number(value)):
+            return False  # a plain 1003.50 may be taken by the shortcut first: it never votes
         if dots == "either":
             self.dotted += 1
             self.first_dotted = self.first_dotted or value

@@ -220,6 +220,14 @@ def _number_part(words: str) -> tuple[str, str, bool]:
     return body, sign, negative
 
 
+def plain_number(value: str) -> bool:
+    """Digits, maybe a point and digits other than three: an amount the plain-grant shortcut
+    reads as it is (check.quick_facts), "25.000" aside."""
+    whole, point, part = value.partition(".")
+    return whole.isascii() and whole.isdecimal() and (not point or (
+        len(part) != 3 and part.isascii() and part.isdecimal()))
+
+
 def amount_dots(value: Any) -> Dots | Literal["either", ""]:
     """What an amount written as text says of its column's dots: "point" ("12.50",
     "1500.000"), "thousands" ("1.250.000", "1.000,50"), "either" ("25.000"), or ''
