@@ -578,6 +578,33 @@ def test_rows_with_more_cells_than_the_header_are_left_out_and_said(tmp_path: Pa
         (f"{data}:4", "G-3", "8 cells where the header has 7")]
 
 
+@pytest.mark.parametrize("amount", ["5,000", "1,250,000", "£5,000.50"])
+def test_an_unquoted_comma_that_pushes_an_empty_last_cell_off_is_caught(
+        tmp_path: Path, amount: str) -> None:
+    """The row's extra cells are empty when the cells moved off its end were: Excel pads
+    rows so too, but an amount split at its thousands (5 | 000) is no padding."""
+    data = tmp_path / "g.csv"
+    header = "Identifier,Title,Currency,Amount Awarded,Award Date,Funding Org:Identifier," \
+        "Funding Org:Name,Grant Programme:Title,Recipient Org:Name,Description,Notes\n"
+    data.write_text(header + "G-1,One,GBP,100,2020-01-15,GB-1,Funder,Main,R1,,\n"
+                    + f"G-2,Two,GBP,{amount},2020-01-15,GB-1,Funder,Main,R2,,\n",
+                    encoding="utf-8")
+    result = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run")
+    assert result.exit_code == 3
+    assert "1 programme entry from 1 grant (£100)" in result.stdout
+    assert "row: more cells than the header's 11" in result.stderr and "G-2" in result.stderr
+
+
+def test_empty_cells_past_the_header_on_every_row_are_padding(tmp_path: Path) -> None:
+    data = tmp_path / "g.csv"
+    data.write_text("Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier,"
+                    "Grant Programme:Title\n" + "".join(
+                        f"G-{i},{i}000,GBP,2020-01-15,GB-1,Main,,\n" for i in range(1, 4)),
+                    encoding="utf-8")
+    summary = giving360.collect([data])
+    assert (summary.entries[0].total, summary.kinds) == (6000, {})
+
+
 def test_flattened_json_paths_are_column_titles_too() -> None:
     """Some publishers flatten the JSON without titles: `fundingOrganization/0/id`."""
     found = fields.match_columns(["id", "amountAwarded", "currency", "awardDate",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,6 +117,18 @@ def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
                          "every character)")
 
 
+# An amount written with thousands and no quotes, split at its commas: "5" then "000".
+_THOUSANDS_HEAD_RE = re.compile(r"^[£$€]?\s*-?\d{1,3}$")
+_THOUSANDS_TAIL_RE = re.compile(r"^\d{3}(?:\.\d+)?$")
+
+
+def _split_amount(row: list[str]) -> bool:
+    """Whether a row holds an amount split at its thousands: its empty cells past the
+    header's are then cells moved off its end, not Excel's padding."""
+    return any(_THOUSANDS_TAIL_RE.match(after) and _THOUSANDS_HEAD_RE.match(before)
+               for before, after in itertools.pairwise(row))
+
+
 def _swallows_rows(row: list[str], delimiter: str, columns: int) -> bool:
     """Whether a row over several lines holds lines that look like rows of their own: what a
     quote left open makes, and a description over lines does not."""
@@ -192,7 +206,7 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                         continue
                 if on_bytes is not None and line % 4096 == 0:
                     on_bytes(stream.tell())
-                if size > columns and not blank_row(row[columns:]):
+                if size > columns and (not blank_row(row[columns:]) or _split_amount(row)):
                     row.append(BadRow(  # type: ignore[arg-type]
                         f"more cells than the header's {columns} (a value with an unquoted "
                         "comma, 5,000, moves every cell after it)",
