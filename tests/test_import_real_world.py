@@ -492,10 +492,31 @@ def test_a_quote_left_open_that_joins_lines_is_said(tmp_path: Path) -> None:
                     + 'H-7,100,GBP,2020-01-02,GB-1,Main,"closed"\n'
                     + "".join(rows).replace("G-", "K-"), encoding="utf-8")
     result = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run")
+    assert result.exit_code == 3
     assert "read 8 grants" in result.stdout  # G-0..2, G-8, G-9 (holding H-0..2), K-0..2
-    (note,) = [line for line in result.stderr.splitlines() if "quote" in line]
-    assert "g.csv: 1 row runs over several lines without the header's 7 cells (lines 7-11: " \
-        "6 cells)" in note and "quote left open" in note, note
+    assert "1 grant (no money): row: a quote left open: the lines after it, up to the next " \
+        "quote, are one cell of it, and their grants are not read; left out of the money: " \
+        "G-9" in result.stderr
+    (note,) = [line for line in result.stderr.splitlines() if "look like rows" in line]
+    assert "g.csv: 1 row runs over several lines that look like rows of their own (lines " \
+        "7-11)" in note and "quote left open" in note, note
+
+
+def test_a_quote_left_open_and_closed_in_the_same_column_is_caught(tmp_path: Path) -> None:
+    """Publishers quote titles: a stray quote in one closes at the next quoted title, and the
+    row that swallowed the lines between has the header's cells. Its lines are rows still."""
+    data = tmp_path / "g.csv"
+    rows = [f'G-{i},Grant {i},1000,GBP,2020-01-02,GB-1,Main\n' for i in range(1, 7)]
+    rows[1] = 'G-2,"Project ""A"" ,1000,GBP,2020-01-02,GB-1,Main\n'
+    rows[5] = 'G-6,"Grant 6",1000,GBP,2020-01-02,GB-1,Main\n'
+    data.write_text("Identifier,Title,Amount Awarded,Currency,Award Date,"
+                    "Funding Org:Identifier,Grant Programme:Title\n" + "".join(rows),
+                    encoding="utf-8")
+    result = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run")
+    assert result.exit_code == 3
+    assert "1 programme entry from 1 grant (£1,000)" in result.stdout  # G-1
+    assert "row: a quote left open" in result.stderr and "G-2" in result.stderr
+    assert "lines 3-7" in result.stderr
 
 
 @pytest.mark.parametrize("ending", ["", ",,", ",,,", ",x"])

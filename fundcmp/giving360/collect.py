@@ -50,7 +50,8 @@ class _Readings:
     Amounts vote likewise: "1500.000" has a decimal point, "1.250.000" dots between
     thousands, and "25.000", which could be either, waits and is read the majority's
     way; with no vote, or a tie, it is reported, as a guess would move money a
-    thousandfold. Amounts the plain-grant shortcut takes ("12.50") do not vote.
+    thousandfold. Plain amounts ("1003.50") never vote: the plain-grant shortcut may take
+    them first, in a child process or not, and the reading must not depend on that.
     """
 
     def __init__(self, info: FileInfo, summary: Summary) -> None:

@@ -178,10 +178,11 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             for row in reader:
                 line = reader.line_num
                 size = len(row)
-                if line - last_line > 1 and size != columns \
-                        and _swallows_rows(row, delimiter, columns):
+                swallows = ""  # the lines of a row that swallowed rows
+                if line - last_line > 1 and _swallows_rows(row, delimiter, columns):
+                    swallows = f"{last_line + 1}-{line}"
                     joins += 1
-                    joined += [f"{last_line + 1}-{line}: {size} cells"] if joins <= 3 else []
+                    joined += [swallows] if joins <= 3 else []
                 last_line = line
                 if size < width:
                     if blank_row(row):
@@ -206,7 +207,12 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                         continue
                 if on_bytes is not None and line % 4096 == 0:
                     on_bytes(stream.tell())
-                if size > columns and (not blank_row(row[columns:]) or _split_amount(row)):
+                if swallows:
+                    row.append(BadRow(  # type: ignore[arg-type]
+                        "a quote left open: the lines after it, up to the next quote, are one "
+                        "cell of it, and their grants are not read",
+                        f"lines {swallows}"))
+                elif size > columns and (not blank_row(row[columns:]) or _split_amount(row)):
                     row.append(BadRow(  # type: ignore[arg-type]
                         f"more cells than the header's {columns} (a value with an unquoted "
                         "comma, 5,000, moves every cell after it)",
@@ -221,9 +227,9 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             if joins:
                 rows = "1 row runs" if joins == 1 else f"{joins} rows run"
                 info.notes.append(
-                    f"{rows} over several lines without the header's {len(header)} cells "
-                    f"(lines {', '.join(joined)}{', ...' if joins > 3 else ''}): a quote left "
-                    "open makes one cell of the lines after it, up to the next quote, and the "
+                    f"{rows} over several lines that look like rows of their own (lines "
+                    f"{', '.join(joined)}{', ...' if joins > 3 else ''}): a quote left open "
+                    "makes one cell of the lines after it, up to the next quote, and the "
                     "grants on them are not read; check the quotes there")
         except csv.Error as exc:
             if "field limit" in str(exc):
