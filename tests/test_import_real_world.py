@@ -347,12 +347,11 @@ def test_a_bad_date_or_duration_keeps_the_amount(tmp_path: Path, planned: dict[s
 
 
 @pytest.mark.parametrize("planned", [
-    {"startDate": "2020-01-01", "endDate": "2020-01-01"},
     {"startDate": "2020-01-01", "endDate": "2020-01-02"},
     {"duration": "1 day"}, {"duration": 12 / 365.25}])
 def test_a_plan_of_a_day_or_two_is_a_duration_the_registry_takes(
         tmp_path: Path, planned: dict[str, Any]) -> None:
-    """A one-day event: its plan's months rounded to 0.0, below the registry's one day, and
+    """A plan of a day or two: its months rounded to 0.0, below the registry's one day, and
     the whole import was refused (the registry it made would not load)."""
     data = package(tmp_path / "g.json", [grant("G-1", **planned), grant("G-2", duration=12)])
     result = run("import", data, "--into", tmp_path / "r.yaml")
@@ -361,6 +360,27 @@ def test_a_plan_of_a_day_or_two_is_a_duration_the_registry_takes(
     assert programme.duration.low is not None and programme.duration.quantiles is not None
     assert 12 / 365.25 <= programme.duration.low <= 0.1
     assert min(programme.duration.quantiles.quartiles) >= programme.duration.low
+
+
+@pytest.mark.parametrize(("stated", "duration"), [(None, None), (12, 12.0)])
+def test_a_plan_starting_and_ending_the_same_day_gives_no_duration(
+        tmp_path: Path, stated: Any, duration: float | None) -> None:
+    """Real files (Power to Change: 4 grants) write the start date again as the end: a
+    placeholder, or a one-day event, and no span to take a yearly rate from. Read as a day,
+    £67,194 became £24.5m a year. The duration is unknown, or the stated months, and said."""
+    same = {"startDate": "2020-02-01", "endDate": "2020-02-01"}
+    if stated is not None:
+        same["duration"] = stated
+    data = package(tmp_path / "g.json", [grant("G-1", 67194, **same),
+                                         grant("G-2", 10000, duration=12)])
+    summary = giving360.collect([data])
+    (entry,) = summary.entries
+    assert entry.total == 77194
+    assert entry.per_year is not None and entry.per_year.high <= 67194
+    ((_, kind, consequence),) = summary.kinds
+    assert kind == "planned start and end the same day"
+    assert consequence == ("amount kept, duration unknown" if duration is None
+                           else "amount and stated duration kept, date unknown")
 
 
 @pytest.mark.parametrize(("stated", "detail"), [

@@ -194,7 +194,13 @@ def test_power_to_change_counts_all_870_grants_and_names_the_5_impossible_dates(
     assert result.stderr == (
         "fundcmp: 5 grants (£374,975): plannedDates.endDate: planned end before start; amount "
         "kept, duration unknown: 360G-ptc-gr-02264, 360G-ptc-gr-02351, 360G-ptc-gr-02451 and "
-        "2 more\n")
+        "2 more\n"
+        "fundcmp: 4 grants (£98,494): plannedDates.endDate: planned start and end the same day; "
+        "amount kept, duration unknown: 360G-ptc-gr-02366, 360G-ptc-gr12, 360G-ptc-gr-01725 "
+        "and 1 more\n")
+    # Read as one day, 360G-ptc-gr-02366's £67,194 made £24.5m a year
+    assert all(e.per_year is None or e.per_year.high <= 12 * e.amount.high
+               for e in summary.entries)
 
 
 def test_lloyds_xlsx_and_its_json_twin_give_identical_programmes(tmp_path: Path) -> None:

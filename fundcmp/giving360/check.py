@@ -192,7 +192,7 @@ def _plain_duration(start: Any, end: Any, stated: Any) -> tuple[float, float] | 
                 or not (len(end) == 10 or real_time(end[10:])):
             return _NOT_PLAIN
         days = (last - first).days + 1
-        if days <= 0:
+        if days <= 1:  # an end before the start, or on the same day: check() says which
             return _NOT_PLAIN
         months = rounded_months(days / DAYS_PER_MONTH, 1)
         if months > MAX_DURATION_MONTHS:
@@ -337,6 +337,8 @@ def _duration(raw: dict[str, Any], orders: dict[str, Order],
     if len(dates) == 2:
         try:
             between = fields.months_between(dates["start"], dates["end"])
+        except fields.SameDay as exc:
+            bad.append(("end", exc))
         except FieldProblem as exc:
             bad.append(("end", exc))
             contradict = True

@@ -477,6 +477,11 @@ def far_from_dates(stated: float, dated: tuple[float, float]) -> bool:
     return stated > high * FAR_FACTOR + 1 or stated < low / FAR_FACTOR - 1
 
 
+class SameDay(FieldProblem):
+    """A plan that starts and ends on one day: the start date written again (a placeholder)
+    or a one-day event, no span to take a yearly rate from; stated months stand."""
+
+
 def months_between(start: str, end: str) -> tuple[float, float]:
     """Months from a start to an end date: a point for full dates, a range for partial ones.
 
@@ -488,6 +493,8 @@ def months_between(start: str, end: str) -> tuple[float, float]:
         days = (date.fromisoformat(end) - date.fromisoformat(start)).days + 1
         if days <= 0:
             raise FieldProblem("planned end before start", f"{start} to {end}")
+        if days == 1:
+            raise SameDay("planned start and end the same day", start)
         months = rounded_months(days / DAYS_PER_MONTH, 1)
         if months > MAX_DURATION_MONTHS:
             raise FieldProblem("planned dates more than 100 years apart", f"{start} to {end}")
