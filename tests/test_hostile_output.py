@@ -56,8 +56,11 @@ def test_skipped_and_duplicate_warnings_show_escapes_escaped(tmp_path: Path) -> 
     result = CliRunner().invoke(cli, ["import", str(data), "--into", str(tmp_path / "r.yaml")])
     assert result.exit_code == 3, result.output
     assert no_hidden(result.stderr) and no_hidden(result.stdout)
-    assert "G-1" + SHOWN in result.stderr
-    assert "G-2" + SHOWN in result.stderr
+    # An identifier's zero-width space and byte-order mark are removed (they would make it
+    # another grant); the marks that remain are shown escaped.
+    kept = SHOWN.removesuffix("\\u200b\\ufeff")
+    assert "G-1" + kept + "," in result.stderr and "G-1" + SHOWN not in result.stderr
+    assert "G-2" + kept in result.stderr
 
 
 @pytest.mark.parametrize("args", [["show", "\x1b[2J"], ["compare", "shared-purpose", "\u202eab"],

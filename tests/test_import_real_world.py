@@ -1152,6 +1152,38 @@ def test_the_stream_keeps_the_last_bytes_read_whatever_the_reads(
         assert stream.tail == read[-tail_bytes:] and stream.read_bytes == len(read)
 
 
+def test_an_identifier_with_invisible_marks_is_the_same_grant(tmp_path: Path) -> None:
+    """A zero-width space or a byte-order mark in an identifier (files joined, text pasted)
+    is invisible: counted as another grant, one grant's money was counted three times."""
+    data = write_csv(tmp_path / "g.csv", ["Identifier", "Amount Awarded", "Currency",
+                                          "Award Date", "Funding Org:Identifier",
+                                          "Grant Programme:Title"],
+                     [[gid, "1000", "GBP", "2020-01-02", "GB-1", "Main"]
+                      for gid in ("360G-x-1", "360G-x-1\u200b", "\ufeff360G-x-1", "360G-x-2")])
+    summary = giving360.collect([data])
+    assert (summary.entries[0].grants, summary.entries[0].total) == (2, 2000)
+    kinds = {(field, kind): tally.count for (field, kind, _), tally in summary.kinds.items()}
+    assert kinds[("Identifier", "invisible characters, removed")] == 2
+    assert any("duplicate" in kind for _, kind in kinds)
+
+
+def test_one_programme_however_its_title_and_funder_are_typed(tmp_path: Path) -> None:
+    """An accent typed as one character or two, a funder identifier in other case, a
+    zero-width space pasted in: the same programme of the same funder, one entry."""
+    rows = [["G-1", "Caf\u00e9 Fund", "GB-CHC-1"], ["G-2", "Cafe\u0301 Fund", "GB-CHC-1"],
+            ["G-3", "Caf\u00e9 Fund", "gb-chc-1"], ["G-4", "Caf\u00e9 Fund\u200b", "GB-CHC-1"]]
+    data = write_csv(tmp_path / "g.csv", ["Identifier", "Amount Awarded", "Currency",
+                                          "Award Date", "Funding Org:Identifier",
+                                          "Grant Programme:Title"],
+                     [[gid, "1000", "GBP", "2020-01-02", funder, title]
+                      for gid, title, funder in rows])
+    summary = giving360.collect([data])
+    assert [(e.programme_title, e.funder_id, e.grants) for e in summary.entries] == [
+        ("Caf\u00e9 Fund", "GB-CHC-1", 4)]
+    assert [(kind, tally.count) for (_, kind, _), tally in summary.kinds.items()] == [
+        ("invisible characters, removed", 1)]
+
+
 def test_a_control_character_in_a_name_is_replaced_and_reported_not_fatal(
         tmp_path: Path) -> None:
     data = package(tmp_path / "g.json", [grant("G-1", title="Main\u202e"),

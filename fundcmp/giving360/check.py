@@ -91,7 +91,8 @@ def quick_facts(facts: Facts) -> Grant | None:
      recipient, recipient_name, person_id, person_name, bad_row) = facts
     if type(amount) is str and plain_number(amount):  # CSV's usual amount: plain digits
         amount = float(amount)
-    if bad_row is not None or type(grant_id) is not str or not grant_id or grant_id[0].isspace() \
+    if bad_row is not None or type(grant_id) is not str or not grant_id.isprintable() \
+            or not grant_id or grant_id[0].isspace() \
             or grant_id[-1].isspace() or (type(amount) is not float and type(amount) is not int) \
             or not 0 < amount <= MAX_AMOUNT or type(currency) is not str \
             or currency not in ISO_4217:
@@ -237,7 +238,8 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
         return None, [Problem(where, "", "grant", "not a grant object",
                               f"not a grant object ({raw[NOT_A_GRANT]})", LEFT_OUT, None)]
     get = raw.get
-    grant_id = fields.text(get("id"))
+    written_id = fields.text(get("id"))
+    grant_id = fields.visible(written_id)
     problems: list[Problem] = []
     amount: float | None = None
 
@@ -264,7 +266,7 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
     except FieldProblem as exc:
         problem("currency", exc, LEFT_OUT)
         counted = False
-    funder_id = fields.text(get("funder_id"))
+    funder_id = fields.visible(fields.text(get("funder_id")))
     if not funder_id:
         problem("funder_id", FieldProblem("missing"), LEFT_OUT)
         counted = False
@@ -293,10 +295,15 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
     shown: dict[str, str] = {"funder_id": fields.printable(funder_id)}
     for key in ("funder_name", "programme_code", "programme_title"):
         shown[key] = fields.capped(fields.text(get(key)))
+    if grant_id != written_id:
+        problem("id", FieldProblem("invisible characters, removed", written_id), READ_AS_SAID)
     for key in shown:
         written = fields.text(get(key))
-        if fields.printable(written) != written:
-            problem(key, FieldProblem("control characters, shown as U+FFFD", written),
+        seen = fields.printable(written)
+        if seen != written:
+            problem(key, FieldProblem("invisible characters, removed"
+                                      if seen == fields.visible(written)
+                                      else "control characters, shown as U+FFFD", written),
                     READ_AS_SAID)
     return Grant(
         id=grant_id, funder_id=shown["funder_id"], funder_name=shown["funder_name"],

@@ -196,8 +196,9 @@ class _Grouping:
 
     def _group_of(self, grant: Grant) -> int:
         title, code = grant.programme_title, grant.programme_code
-        if title:
-            key = "t:" + title.casefold()
+        if title:  # an accent typed as one character or two is the same title
+            key = "t:" + (title if title.isascii()
+                          else unicodedata.normalize("NFC", title)).casefold()
             if code:
                 titles = self.code_titles.setdefault((grant.funder_id, code), {})
                 if len(titles) <= _CODE_TITLES_KEPT:
@@ -206,9 +207,10 @@ class _Grouping:
             key = "c:" + code
         else:
             key = ""
+        funder = grant.funder_id.casefold()  # an identifier in other case, the same funder
         if key:
-            self.naming_funders.add(grant.funder_id)
-        group = self.groups.setdefault((grant.funder_id, key, grant.currency), len(self.first))
+            self.naming_funders.add(funder)
+        group = self.groups.setdefault((funder, key, grant.currency), len(self.first))
         if group == len(self.first):
             self.first.append(grant)
         return group
@@ -406,12 +408,13 @@ def _record(problems: list[Problem], currency: str, summary: Summary, store: Sto
 def _entries(stats: dict[int, GroupStats], grouping: _Grouping,
              summary: Summary) -> list[Entry]:
     result = []
-    for (funder_id, key, currency), group in grouping.groups.items():
+    for (funder, key, currency), group in grouping.groups.items():
         first = grouping.first[group]
+        funder_id = first.funder_id
         found = stats.get(group)
         if found is None:  # every grant of the group was a duplicate
             continue
-        if not grouping.imported(funder_id, key):
+        if not grouping.imported(funder, key):
             summary.without_programme += found.grants
             continue
         summary.grants_used += found.grants

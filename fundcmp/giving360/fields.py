@@ -526,17 +526,29 @@ def is_placeholder(title: str) -> bool:
     return " ".join(title.split()).casefold().strip(" .") in _PLACEHOLDER_KEYS
 
 
+# Marks that show nothing and mean nothing in an identifier or a title, pasted in with text or
+# left by files joined end to end: a soft hyphen, a zero-width space, a word joiner, a
+# byte-order mark. (The zero-width joiners shape some scripts, and are kept.)
+_INVISIBLE_RE = re.compile("[\u00ad\u200b\u2060\ufeff]")
+
+
+def visible(text: str) -> str:
+    """Text without the invisible marks that would make it another identifier or title."""
+    return text if text.isascii() else _INVISIBLE_RE.sub("", text)
+
+
 def printable(text: str) -> str:
-    """Text with each character the registry's loader refuses (a control or bidirectional
-    override, which could rewrite a terminal; an invisible one, which could hide what is
-    read) replaced by U+FFFD, by the loader's own rules."""
+    """Text without invisible marks (visible()), and with each other character the
+    registry's loader refuses (a control or bidirectional override, which could rewrite a
+    terminal; an invisible one, which could hide what is read) replaced by U+FFFD, by the
+    loader's own rules."""
     if text.isprintable():
         return text
     from fundcmp.errors import hidden
     from fundcmp.registry import UNSAFE_CHAR_RE
 
     return "".join("\ufffd" if c not in "\t\n" and hidden(c) else c
-                   for c in UNSAFE_CHAR_RE.sub("\ufffd", text))
+                   for c in UNSAFE_CHAR_RE.sub("\ufffd", visible(text)))
 
 
 def capped(title: str) -> str:
