@@ -306,6 +306,35 @@ def test_openpyxl_warnings_of_what_it_drops_but_no_value_needs_are_not_notes() -
     assert seen.notes() == ["openpyxl: a cell of an unknown kind"]
 
 
+def test_a_grants_sheet_lacking_a_needed_column_is_reported_not_skipped(
+        tmp_path: Path) -> None:
+    """A workbook of a sheet a year, one of them without its funder column: its grants were
+    skipped without a word (exit 0). Identifiers and amounts make it a grants sheet: its
+    grants are read, and each is left out for what it lacks, named, and exit 3."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "2019"
+    book.active.append(["Identifier", "Amount Awarded", "Currency", "Award Date",
+                        "Funding Org:Identifier", "Grant Programme:Title"])
+    for i in range(3):
+        book.active.append([f"G-{i}", 1000, "GBP", "2019-01-02", "GB-1", "Main"])
+    later = book.create_sheet("2020")
+    later.append(["Identifier", "Amount Awarded", "Currency", "Award Date",
+                  "Grant Programme:Title"])
+    for i in range(3, 6):
+        later.append([f"G-{i}", 5000, "GBP", "2020-01-02", "Main"])
+    notes = book.create_sheet("Notes")
+    notes.append(["Amount Awarded", "Total"])
+    notes.append([18000, "all years"])
+    book.save(tmp_path / "g.xlsx")
+    result = run("import", tmp_path / "g.xlsx", "--into", tmp_path / "r.yaml", "--dry-run")
+    assert result.exit_code == 3
+    assert "1 programme entry from 3 grants (£3,000)" in result.stdout
+    assert "3 grants (£15,000): Funding Org:Identifier: missing; left out of the money: G-3, " \
+        "G-4, G-5" in result.stderr
+
+
 def test_a_hidden_sheet_of_titles_only_is_no_grants_sheet(tmp_path: Path) -> None:
     """A template sheet, hidden, with the column titles and no grant: no grant of it is
     counted, so the summary says nothing of reading it, or of its being hidden."""

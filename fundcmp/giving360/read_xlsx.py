@@ -138,10 +138,11 @@ def _sheet_grants(book: Any, info: FileInfo, seen: _Warnings) -> Iterator[RawGra
             if number > HEADER_ROWS:
                 break
             found = match_columns(header)
-            if missing_columns(found):
-                continue
+            if missing_columns(found) and not {"id", "amount"} <= found.keys():
+                continue  # no grants sheet; one with identifiers and amounts is read, and
+                # its grants are left out for the columns it lacks, never skipped unsaid
             info.names = column_names(found, list(header))
-            headed = True
+            headed = headed or not missing_columns(found)
             if (yield from _rows(rows, found, list(header), info, sheet.title, number + 1)):
                 read.append(sheet.title)
                 if getattr(sheet, "sheet_state", "visible") != "visible":
