@@ -800,6 +800,34 @@ def test_an_amount_reads_a_lone_dot_the_way_its_column_does() -> None:
         "either", "thousands", "thousands", "point", "point", "point", "", "", ""]
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_currency_in_the_amount_columns_title_is_the_amounts_currency(
+        tmp_path: Path, suffix: str) -> None:
+    """"Amount Awarded (£)" says what the amounts are in, as a £ before each would: with no
+    Currency column they are pounds (they were all left out as missing a currency), and a
+    Currency column saying EUR beside "Amount Awarded (GBP)" is a conflict, not euros."""
+    pounds = write_table(tmp_path / f"pounds{suffix}", [
+        "Identifier", "Amount Awarded (£)", "Award Date", "Funding Org:Identifier",
+        "Grant Programme:Title"], [[f"G-{i}", "1,000", "2020-01-02", "GB-1", "Main"]
+                                   for i in range(3)])
+    summary = giving360.collect([pounds])
+    assert [(e.currency, e.total) for e in summary.entries] == [("GBP", 3000)]
+    assert not summary.kinds
+    both = write_table(tmp_path / f"both{suffix}", [
+        "Identifier", "Amount Awarded (GBP)", "Currency", "Award Date", "Funding Org:Identifier",
+        "Grant Programme:Title"], [["G-1", 1000, "EUR", "2020-01-02", "GB-1", "Main"],
+                                   ["G-2", 2000, "GBP", "2020-01-02", "GB-1", "Main"]])
+    summary = giving360.collect([both])
+    assert [(e.currency, e.total) for e in summary.entries] == [("GBP", 2000)]
+    ((field, kind, _),) = summary.kinds
+    assert (field, kind) == ("Currency", "the amount is written with GBP but the currency is "
+                                         "another")
+    euros = write_table(tmp_path / f"euros{suffix}", [
+        "Identifier", "Amount Awarded (EUR)", "Award Date", "Funding Org:Identifier"],
+        [["G-1", 700, "2020-01-02", "GB-1"]])
+    assert [(e.currency, e.total) for e in giving360.collect([euros]).entries] == [("EUR", 700)]
+
+
 def test_currencies_must_be_iso_4217_and_agree_with_a_money_sign() -> None:
     assert fields.read_currency("gbp") == "GBP" and fields.read_currency("", "£") == "GBP"
     assert fields.read_currency("", "EUR") == "EUR" and fields.read_currency("eur", "EUR") == "EUR"

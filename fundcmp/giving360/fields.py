@@ -128,6 +128,18 @@ def is_title(cell: Any) -> bool:
     return title_key(cell) in _TITLE_KEYS
 
 
+_TITLE_CURRENCY_RE = re.compile(r"\(\s*([^\w\s]|[A-Za-z]{3})\s*\)\s*$")
+
+
+def title_currency(title: Any) -> str:
+    """The money sign or ISO 4217 code a column's title ends with: "Amount Awarded (£)"."""
+    found = _TITLE_CURRENCY_RE.search(text(title))
+    if found is None:
+        return ""
+    mark = found[1].upper()
+    return mark if mark in SIGNS or mark in ISO_4217 else ""
+
+
 def header_again(row: Sequence[Any]) -> dict[str, int] | None:
     """The columns of a header row met below the first (its titles have the columns an
     import needs), or None for a grant's row that only looked like one."""
@@ -140,6 +152,8 @@ def match_columns(header: Sequence[Any]) -> dict[str, int]:
     found: dict[str, int] = {}
     for index, title in enumerate(header):
         key = _TITLE_KEYS.get(title_key(title))
+        if key is None and title_currency(title):  # "Amount Awarded (EUR)": see fact_cells
+            key = _TITLE_KEYS.get(title_key(_TITLE_CURRENCY_RE.sub("", text(title))))
         if key is not None and key not in found:
             found[key] = index
     return found

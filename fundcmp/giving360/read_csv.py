@@ -163,7 +163,7 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                 raise info.refuse("not 360Giving CSV: no column "
                                   + ", ".join(repr(m) for m in missing))
             info.names = column_names(found, header)
-            cells = fact_cells(found)
+            cells = fact_cells(found, header)
             width = max(found.values()) + 1
             id_column = found["id"]
             header_id = header[id_column]
@@ -199,7 +199,7 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                         if again != found:  # columns in another order: the rows under it too
                             found, header = again, row
                             info.names = column_names(found, header)
-                            cells = fact_cells(found)
+                            cells = fact_cells(found, header)
                             width = max(found.values()) + 1
                             id_column = found["id"]
                             header_id = header[id_column]

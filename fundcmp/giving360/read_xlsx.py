@@ -168,7 +168,7 @@ def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], header: list[A
           info: FileInfo, title: str, first: int) -> Generator[RawGrant, None, int]:
     """The grants under a header row, then how many; a header row met again (sheets pasted
     one under another) is no grant, and the rows under it are read by its titles."""
-    cells = fact_cells(found)
+    cells = fact_cells(found, header)
     width = max(found.values()) + 1
     id_column, header_id = found["id"], header[found["id"]]
     where = f"{info.name}: {title}!row "
@@ -186,7 +186,7 @@ def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], header: list[A
             if again != found:
                 found, header = again, list(row)
                 info.names = column_names(found, header)
-                cells = fact_cells(found)
+                cells = fact_cells(found, header)
                 width = max(found.values()) + 1
                 id_column, header_id = found["id"], header[found["id"]]
             continue

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from fundcmp.errors import FundcmpError, one_line
-from fundcmp.giving360.fields import COLUMN_TITLES, JSON_NAMES
+from fundcmp.giving360.fields import COLUMN_TITLES, JSON_NAMES, title_currency
 
 HEAD_BYTES = 65536  # white space a file may start with before its first real byte
 
@@ -85,10 +85,28 @@ class FileInfo:
         return ImportDataError(f"{one_line(self.name)}: {message}")
 
 
-def fact_cells(found: dict[str, int]) -> Callable[[Any], Facts]:
+def fact_cells(found: dict[str, int], header: list[Any]) -> Callable[[Any], Facts]:
     """The facts of a row, given it with one None cell added at its end: each fact's cell by
-    its column found, that last None for the facts with no column."""
-    return operator.itemgetter(*(found.get(key, -1) for key in FACT_KEYS))
+    its column found, that last None for the facts with no column. An amount column whose
+    title states its currency ("Amount Awarded (£)") gives each amount that sign, as if
+    written before it: the checks then take it, or find it at odds with the Currency."""
+    cells = operator.itemgetter(*(found.get(key, -1) for key in FACT_KEYS))
+    sign = title_currency(header[found["amount"]]) if "amount" in found else ""
+    if not sign:
+        return cells
+
+    def signed(row: Any) -> Facts:
+        facts: Facts = cells(row)
+        amount = facts[_AMOUNT]
+        if amount is None or amount == "" or isinstance(amount, bool) or (
+                isinstance(amount, str) and not amount.strip()[:1].isdigit()):
+            return facts  # nothing to sign, or a sign or a code of its own
+        return (*facts[:_AMOUNT], f"{sign} {amount}", *facts[_AMOUNT + 1:])
+
+    return signed
+
+
+_AMOUNT = FACT_KEYS.index("amount")
 
 
 def column_names(found: dict[str, int], header: list[Any]) -> dict[str, str]:
