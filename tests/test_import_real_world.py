@@ -828,6 +828,31 @@ def test_a_currency_in_the_amount_columns_title_is_the_amounts_currency(
     assert [(e.currency, e.total) for e in giving360.collect([euros]).entries] == [("EUR", 700)]
 
 
+@pytest.mark.parametrize(("value", "shown"), [([5000], "a list"), ({"amount": 5000},
+                                                                   "an object")])
+def test_an_amount_or_currency_in_a_container_is_not_a_number_not_missing(
+        value: Any, shown: str) -> None:
+    with pytest.raises(FieldProblem, match=f"not a number .*{shown}"):
+        fields.read_amount(value)
+    with pytest.raises(FieldProblem, match=f"not an ISO 4217 currency code .*{shown}"):
+        fields.read_currency(value)
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ('{"grants": [{"id": "G-1", "title": "Caf\xe9"}]}'.encode("cp1252"),
+     "not UTF-8, as JSON must be"),
+    (b'{"id": "G-1"}\n{"id": "G-2"}\n', "JSON Lines"),
+])
+def test_json_that_cannot_be_read_says_why_in_words(tmp_path: Path, written: bytes,
+                                                    said: str) -> None:
+    data = tmp_path / "g.json"
+    data.write_bytes(written)
+    result = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run")
+    assert result.exit_code == 1
+    assert said in result.stderr and "b'" not in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
 def test_currencies_must_be_iso_4217_and_agree_with_a_money_sign() -> None:
     assert fields.read_currency("gbp") == "GBP" and fields.read_currency("", "£") == "GBP"
     assert fields.read_currency("", "EUR") == "EUR" and fields.read_currency("eur", "EUR") == "EUR"

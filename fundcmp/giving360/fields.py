@@ -37,6 +37,11 @@ class FieldProblem(ValueError):
         super().__init__(kind if value is None else f"{kind} ({shown(value)})")
 
 
+def container(value: list[Any] | dict[str, Any]) -> str:
+    """What a JSON list or object is, in words, where one value belongs."""
+    return "a list" if isinstance(value, list) else "an object"
+
+
 def text(value: Any) -> str:
     """A value as stripped text; containers and None are empty."""
     if type(value) is str:
@@ -187,6 +192,8 @@ def read_amount(value: Any, dots: Dots | None = None) -> tuple[float, str]:
     """
     if isinstance(value, bool):
         raise FieldProblem("not a number", value)
+    if isinstance(value, (list, dict)):
+        raise FieldProblem("not a number", container(value))
     if isinstance(value, (int, float)):
         amount, sign = float(value), ""
     else:
@@ -263,6 +270,8 @@ def read_currency(value: Any, sign: str = "") -> str:
     Lower case is read as upper ("gbp"). With no currency, the amount's "£", "€" or code
     says which; a sign written where the code belongs ("£") is read as that sign.
     """
+    if isinstance(value, (list, dict)):
+        raise FieldProblem("not an ISO 4217 currency code", container(value))
     code = text(value).upper()
     if code in SIGNS:
         if sign and sign != code:

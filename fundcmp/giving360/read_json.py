@@ -274,7 +274,11 @@ def _what(exc: Exception) -> str:
     """What is wrong, in words: yajl draws a caret under the error on further lines."""
     if isinstance(exc, TooDeep):
         return "nested too deeply to be a grant"
-    lines = str(exc).strip().splitlines()
+    said = exc.args[0] if exc.args else ""
+    message = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(exc)
+    if "invalid bytes in UTF8" in message:
+        return "not UTF-8, as JSON must be (save it as UTF-8)"
+    lines = message.strip().splitlines()
     words = lines[0] if lines else type(exc).__name__
     constant = _NOT_JSON_NUMBER.search(_at_caret(str(exc)))
     if constant:
@@ -282,6 +286,10 @@ def _what(exc: Exception) -> str:
                 "not known)")
     if "integer overflow" in words or "integer string conversion" in words:
         return "a number too long to read"
+    if "trailing garbage" in words:
+        return (f"not valid JSON: {one_line(words, 120)}: more after the first value, as in "
+                "JSON Lines (one value a line); a data package is one object {\"grants\": "
+                "[...]}")
     return f"not valid JSON: {one_line(words, 120)}"
 
 
