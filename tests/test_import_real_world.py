@@ -335,6 +335,23 @@ def test_a_grants_sheet_lacking_a_needed_column_is_reported_not_skipped(
         "G-4, G-5" in result.stderr
 
 
+def test_a_serial_number_in_a_mac_workbook_counts_from_1904(tmp_path: Path) -> None:
+    """Old Mac Excel counts days from 1904: its serial 42384 is 2020-01-16, not 2016-01-15."""
+    import openpyxl
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    book = openpyxl.Workbook()
+    book.epoch = CALENDAR_MAC_1904
+    book.active.append(["Identifier", "Amount Awarded", "Currency", "Award Date",
+                        "Funding Org:Identifier", "Grant Programme:Title"])
+    book.active.append(["G-1", 1000, "GBP", 42384, "GB-1", "Main"])
+    book.save(tmp_path / "g.xlsx")
+    summary = giving360.collect([tmp_path / "g.xlsx"])
+    assert summary.entries[0].first_award == "2020-01-16"
+    ((_, kind, _),) = summary.kinds
+    assert kind == "a spreadsheet serial number, read as the date it stands for"
+
+
 def test_a_hidden_sheet_of_titles_only_is_no_grants_sheet(tmp_path: Path) -> None:
     """A template sheet, hidden, with the column titles and no grant: no grant of it is
     counted, so the summary says nothing of reading it, or of its being hidden."""

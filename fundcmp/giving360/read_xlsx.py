@@ -27,6 +27,7 @@ from fundcmp.giving360.fields import (
     missing_columns,
 )
 from fundcmp.giving360.reading import (
+    FACT_KEYS,
     FileInfo,
     ProgressSink,
     RawGrant,
@@ -102,7 +103,10 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise info.refuse(f"not an XLSX workbook ({exc})") from None
     try:
-        yield from _sheet_grants(book, info, seen)
+        from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+        rows = _sheet_grants(book, info, seen)
+        yield from _from_1904(rows) if book.epoch == CALENDAR_MAC_1904 else rows
     except (SyntaxError, zipfile.BadZipFile, zlib.error, EOFError, KeyError) as exc:
         # a sheet's XML cut short or mangled inside a sound zip (ParseError is a SyntaxError)
         raise info.refuse(f"not a readable XLSX workbook ({type(exc).__name__}: "
@@ -112,6 +116,20 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
         info.notes.extend(seen.notes())
     if on_bytes is not None:
         on_bytes(path.stat().st_size)
+
+
+_MAC_DAYS = 1462  # from 1900-01-00, Excel's day 0 on Windows, to 1904-01-01, on an old Mac
+_DATES = tuple(FACT_KEYS.index(key) for key in ("award_date", "start", "end"))
+
+
+def _from_1904(rows: Iterator[RawGrant]) -> Iterator[RawGrant]:
+    """The rows of a workbook counting days from 1904 (old Mac Excel), their dates written
+    as serial numbers counted as the checks count them, from 1900."""
+    for where, facts in rows:
+        if any(type(facts[i]) in (int, float) for i in _DATES):
+            facts = tuple(value + _MAC_DAYS if i in _DATES and type(value) in (int, float)
+                          else value for i, value in enumerate(facts))
+        yield where, facts
 
 
 def _caught(rows: Iterator[tuple[Any, ...]], seen: _Warnings) -> Iterator[tuple[Any, ...]]:
