@@ -57,6 +57,25 @@ def test_dates_as_publishers_write_them(written: Any, read: str) -> None:
     assert fields.read_date(written)[0] == read
 
 
+@pytest.mark.parametrize(("written", "read"), [
+    ("01/04/19", "2019-04-01"), ("1/4/95", "1995-04-01"), ("01-Apr-19", "2019-04-01"),
+    ("Apr-19", "2019-04"), ("30/06/68", "2068-06-30"), ("30/06/69", "1969-06-30")])
+def test_a_two_digit_year_is_read_and_said(written: str, read: str) -> None:
+    """Excel's short date (dd/mm/yy) in a CSV: 00-68 are 2000-2068 and 69-99 1969-1999, as
+    POSIX (and Python's strptime) reads them; said, as a serial number is."""
+    assert fields.read_date(written) == (read, fields.SHORT_YEAR)
+
+
+def test_grants_with_two_digit_years_keep_their_dates_and_say_so(tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", award="01/04/19"),
+                                         grant("G-2", award="2019-05-01")])
+    summary = giving360.collect([data])
+    assert (summary.entries[0].first_award, summary.entries[0].last_award) == (
+        "2019-04-01", "2019-05-01")
+    assert [(kind, t.count, t.ids) for (_, kind, _), t in summary.kinds.items()] == [
+        ("a two-digit year, read as 2000-2068 or 1969-1999", 1, ["G-1"])]
+
+
 @pytest.mark.parametrize("written", ["31/02/2020", "tbc", "0001-01-01", "13/2020", "12/31/20",
                                      "", "2020-13-01", 12.5, True])
 def test_what_is_not_a_date_is_a_problem(written: Any) -> None:

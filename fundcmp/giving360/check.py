@@ -280,12 +280,12 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
         problem("award_date", FieldProblem("missing"), AWARD_UNKNOWN)
     else:
         try:
-            award, serial = fields.read_date(get("award_date"), orders.get("award_date", "dmy"))
+            award, said = fields.read_date(get("award_date"), orders.get("award_date", "dmy"))
             if award > LATEST_AWARD:
                 award = ""
                 raise FieldProblem("after today", get("award_date"))
-            if serial:
-                problem("award_date", _serial(get("award_date"), award), READ_AS_SAID)
+            if said:
+                problem("award_date", _as_said(said, get("award_date"), award), READ_AS_SAID)
         except FieldProblem as exc:
             problem("award_date", exc, AWARD_UNKNOWN)
     duration = _duration(raw, orders, problem)
@@ -313,11 +313,10 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
         duration_months=duration), problems
 
 
-def _serial(written: Any, day: str) -> FieldProblem:
-    """A date written as a spreadsheet's serial number: one kind of problem whatever the
-    date (the summary sums up a kind), the date it stands for in the detail."""
-    return FieldProblem("a spreadsheet serial number, read as the date it stands for",
-                        f"{fields.text(written)} = {day}")
+def _as_said(said: str, written: Any, day: str) -> FieldProblem:
+    """A date read as it stands for (a serial number, a two-digit year): one kind of problem
+    whatever the date (the summary sums up a kind), the date it stands for in the detail."""
+    return FieldProblem(said, f"{fields.text(written)} = {day}")
 
 
 def _duration(raw: dict[str, Any], orders: dict[str, Order],
@@ -334,9 +333,9 @@ def _duration(raw: dict[str, Any], orders: dict[str, Order],
         if value in (None, ""):
             continue
         try:
-            dates[key], serial = fields.read_date(value, orders.get(key, "dmy"))
-            if serial:
-                problem(key, _serial(value, dates[key]), READ_AS_SAID)
+            dates[key], said = fields.read_date(value, orders.get(key, "dmy"))
+            if said:
+                problem(key, _as_said(said, value, dates[key]), READ_AS_SAID)
         except FieldProblem as exc:
             bad.append((key, exc))
     between = None

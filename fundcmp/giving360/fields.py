@@ -296,16 +296,17 @@ def read_currency(value: Any, sign: str = "") -> str:
 _TIME = r"(?:[T ]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2})?)?"
 _ISO_RE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})" + _TIME + r"$")
 _ISO_DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})Z?$")
-_SLASH_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})" + _TIME + r"$")
+_SLASH_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})" + _TIME + r"$")
 _MONTH_YEAR_RE = re.compile(r"^(\d{1,2})[/.-](\d{4})$|^(\d{4})-(\d{2})$")
 _YEAR_RE = re.compile(r"^\d{4}$")
 _MONTHS = {name: number for number, names in enumerate((
     ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
     ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
     ("oct", "october"), ("nov", "november"), ("dec", "december")), start=1) for name in names}
-_DAY_MONTH_NAME_RE = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[ -]([A-Za-z]+)\.?,?[ -](\d{4})$")
+_DAY_MONTH_NAME_RE = re.compile(
+    r"^(\d{1,2})(?:st|nd|rd|th)?[ -]([A-Za-z]+)\.?,?[ -](\d{4}|\d{2})$")
 _MONTH_NAME_DAY_RE = re.compile(r"^([A-Za-z]+)\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})$")
-_MONTH_NAME_RE = re.compile(r"^([A-Za-z]+)\.?,? (\d{4})$")
+_MONTH_NAME_RE = re.compile(r"^([A-Za-z]+)\.?,?[ -](\d{4}|\d{2})$")
 EXCEL_EPOCH = date(1899, 12, 30)
 FIRST_SERIAL, LAST_SERIAL = 10_000, 109_574  # 1927-05-18 to 2199-12-31
 
@@ -316,11 +317,24 @@ def slash_order(value: Any) -> Literal["dmy", "mdy", "either", ""]:
     match = _SLASH_RE.match(text(value)) if isinstance(value, str) else None
     if not match:
         return ""
-    first, second, year = (int(g) for g in match.groups()[:3])
+    first, second = int(match[1]), int(match[2])
+    year = _full_year(match[3])
     dmy, mdy = _valid(year, second, first), _valid(year, first, second)
     if dmy and mdy:
         return "either"  # a day equal to its month too: the same date either way, no evidence
     return "dmy" if dmy else "mdy" if mdy else ""
+
+
+SERIAL = "a spreadsheet serial number, read as the date it stands for"
+SHORT_YEAR = "a two-digit year, read as 2000-2068 or 1969-1999"
+
+
+def _full_year(written: str) -> int:
+    """A year as written, its two digits (Excel's short date) read as POSIX reads them."""
+    year = int(written)
+    if len(written) == 2:
+        year += 2000 if year <= 68 else 1900
+    return year
 
 
 def _valid(year: int, month: int, day: int) -> bool:
@@ -346,11 +360,11 @@ def _month(year: int, month: int, words: str) -> str:
     return _day(year, month, 1, words)[:7]
 
 
-def read_date(value: Any, order: Order = "dmy") -> tuple[str, bool]:
-    """(ISO date, whether it was a spreadsheet serial number) of one date value.
+def read_date(value: Any, order: Order = "dmy") -> tuple[str, str]:
+    """(ISO date, '' or what was read as said: SERIAL, SHORT_YEAR) of one date value.
 
     Reads ISO dates and date-times, DD/MM/YYYY with or without a time (MM/DD/YYYY
-    with order "mdy"), MM/YYYY and YYYY as partial dates, "19 April 2013",
+    with order "mdy"), DD/MM/YY, MM/YYYY and YYYY as partial dates, "19 April 2013",
     "April 2013", spreadsheet date cells and spreadsheet serial numbers.
     """
     if type(value) is str and len(value) >= 10 and value[4] == "-" and value[7] == "-" \
@@ -360,11 +374,11 @@ def read_date(value: Any, order: Order = "dmy") -> tuple[str, bool]:
         except ValueError:
             year = 0
         if FIRST_YEAR <= year <= LAST_YEAR and real_time(value[10:]):
-            return value[:10], False
+            return value[:10], ""
     if isinstance(value, datetime):
-        return _day(value.year, value.month, value.day, str(value)), False
+        return _day(value.year, value.month, value.day, str(value)), ""
     if isinstance(value, date):
-        return _day(value.year, value.month, value.day, str(value)), False
+        return _day(value.year, value.month, value.day, str(value)), ""
     if isinstance(value, bool):
         raise FieldProblem("not a date", value)
     if isinstance(value, (int, float)):
@@ -376,32 +390,32 @@ def read_date(value: Any, order: Order = "dmy") -> tuple[str, bool]:
         year, month, day = (int(g) for g in match.groups()[:3])
         if not real_time(words[match.end(3):]):
             raise FieldProblem("not a time of day", words)
-        return _day(year, month, day, words), False
+        return _day(year, month, day, words), ""
     if match := _SLASH_RE.match(words):
         if not real_time(words[match.end(3):]):
             raise FieldProblem("not a time of day", words)
-        first, second, year = (int(g) for g in match.groups()[:3])
+        first, second, year = int(match[1]), int(match[2]), _full_year(match[3])
         day, month = (first, second) if order == "dmy" else (second, first)
         if not _valid(year, month, day) and _valid(year, first if order == "dmy" else second,
                                                    second if order == "dmy" else first):
             read = "day" if order == "dmy" else "month"
             raise FieldProblem(f"not a date {read} first, as this column's other dates are read",
                                words)
-        return _day(year, month, day, words), False
+        return _day(year, month, day, words), SHORT_YEAR if len(match[3]) == 2 else ""
     if match := _MONTH_YEAR_RE.match(words):
         month_text, year_text = (match.group(1), match.group(2)) if match.group(1) else \
             (match.group(4), match.group(3))
-        return _month(int(year_text), int(month_text), words), False
+        return _month(int(year_text), int(month_text), words), ""
     if _YEAR_RE.match(words):
         year = int(words)
         if not FIRST_YEAR <= year <= LAST_YEAR:
             raise FieldProblem("a year before 1800 or after 2200", words)
-        return words, False
+        return words, ""
     if len(words) == 8 and words.isdigit() and words[:2] in ("19", "20"):
-        return _day(int(words[:4]), int(words[4:6]), int(words[6:]), words), False  # YYYYMMDD
+        return _day(int(words[:4]), int(words[4:6]), int(words[6:]), words), ""  # YYYYMMDD
     if words.isdigit() or re.fullmatch(r"\d+\.\d+", words):
         return _number_date(float(words), words)
-    return _named_month_date(words), False
+    return _named_month_date(words)
 
 
 _TIME_RE = re.compile(_TIME, re.ASCII)
@@ -419,31 +433,35 @@ def real_time(rest: str) -> bool:
     return (hour, minute, second) == (24, 0, 0) or (hour < 24 and minute < 60 and second < 61)
 
 
-def _named_month_date(words: str) -> str:
+def _named_month_date(words: str) -> tuple[str, str]:
     if match := _DAY_MONTH_NAME_RE.match(words):
         day, name, year = match.groups()
         month = _MONTHS.get(name.casefold())
         if month:
-            return _day(int(year), month, int(day), words)
+            return _day(_full_year(year), month, int(day), words), _short(year)
     elif match := _MONTH_NAME_DAY_RE.match(words):
         name, day, year = match.groups()
         month = _MONTHS.get(name.casefold())
         if month:
-            return _day(int(year), month, int(day), words)
+            return _day(int(year), month, int(day), words), ""
     elif match := _MONTH_NAME_RE.match(words):
         name, year = match.groups()
         month = _MONTHS.get(name.casefold())
         if month:
-            return _month(int(year), month, words)
+            return _month(_full_year(year), month, words), _short(year)
     raise FieldProblem("not a date", words)
 
 
-def _number_date(number: float, words: str) -> tuple[str, bool]:
+def _short(year: str) -> str:
+    return SHORT_YEAR if len(year) == 2 else ""
+
+
+def _number_date(number: float, words: str) -> tuple[str, str]:
     """A number in a date field: a year, or a spreadsheet serial day number."""
     if number.is_integer() and FIRST_YEAR <= number <= LAST_YEAR:
-        return str(int(number)), False
+        return str(int(number)), ""
     if FIRST_SERIAL <= number <= LAST_SERIAL:
-        return (EXCEL_EPOCH + timedelta(days=int(number))).isoformat(), True
+        return (EXCEL_EPOCH + timedelta(days=int(number))).isoformat(), SERIAL
     raise FieldProblem("not a date", words)
 
 
