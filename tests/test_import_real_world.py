@@ -996,6 +996,20 @@ def test_a_utf8_csv_with_one_stray_byte_stays_utf8_and_names_its_line(tmp_path: 
         "Windows-1252, the rest as UTF-8"]
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_a_utf16_csv_without_its_byte_order_mark_is_read(tmp_path: Path, codec: str) -> None:
+    """Some tools write UTF-16 with no mark to say so: every other byte is 0. It was read
+    as Windows-1252 and refused for lacking every column."""
+    data = tmp_path / "g.csv"
+    data.write_bytes("Identifier\tAmount Awarded\tCurrency\tAward Date\tFunding Org:Identifier"
+                     "\tGrant Programme:Title\r\nG-1\t1000\tGBP\t2020-01-02\tGB-1\tCaf\u00e9"
+                     "\r\n".encode(codec))
+    summary = giving360.collect([data])
+    assert [(e.programme_title, e.total) for e in summary.entries] == [("Caf\u00e9", 1000)]
+    assert [n for n in summary.notes if "UTF-16" in n] == [
+        f"{data}: UTF-16 without a byte-order mark: read as {codec.upper()}"]
+
+
 def test_a_utf8_csv_with_more_stray_bytes_than_characters_keeps_both(tmp_path: Path) -> None:
     """A file edited in two programs: its UTF-8 accents stay accents, and its Windows-1252
     pound signs pound signs, however many more there are of one than of the other."""

@@ -36,6 +36,7 @@ from fundcmp.giving360.reading import (
 )
 
 CHECK_BYTES = 1 << 20
+UTF16_SAMPLE = 4096  # bytes looked at for UTF-16 with no byte-order mark
 HEADER_ROWS = 10  # how far down the header row is looked for
 HEAD_CHARS = 1 << 16  # of each of those lines, at most, to find the separator
 # The longest cell read: a description can run to many pages, and csv's own limit (128 KiB)
@@ -82,14 +83,18 @@ codecs.register_error(STRAY_AS_CP1252, _stray_as_cp1252)
 def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
     """The encoding to read the file in (its stray bytes with errors=STRAY_AS_CP1252), and
     a note when it is not plainly UTF-8: utf-16 with its byte-order mark (Excel's "Unicode
-    text"); else utf-8-sig, every byte that is not UTF-8 read as Windows-1252 and counted,
+    text"), or without one when every other byte is 0 (said); else utf-8-sig, every byte that is not UTF-8 read as Windows-1252 and counted,
     so that a file with no UTF-8 at all reads as Windows-1252 (Excel's "CSV" on a UK
     machine), and one stray byte does not turn every UTF-8 pound sign into two letters.
     Read in chunks."""
-    if stream.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        stream.seek(0)
-        return "utf-16", ""
+    head = stream.read(UTF16_SAMPLE)
     stream.seek(0)
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16", ""
+    halves = (head[0::2].count(0), head[1::2].count(0))  # ASCII in UTF-16: one byte of 0 each
+    if len(head) >= 4 and min(halves) == 0 and max(halves) >= len(head) // 2 * 0.9:
+        codec = "utf-16-le" if halves[1] else "utf-16-be"
+        return codec, f"UTF-16 without a byte-order mark: read as {codec.upper()}"
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     bad = good = 0  # bytes that are not UTF-8; characters of more than one byte that are
     line = first_bad = 1
