@@ -1301,9 +1301,12 @@ def test_an_identifier_with_invisible_marks_is_the_same_grant(tmp_path: Path) ->
 
 def test_one_programme_however_its_title_and_funder_are_typed(tmp_path: Path) -> None:
     """An accent typed as one character or two, a funder identifier in other case, a
-    zero-width space pasted in: the same programme of the same funder, one entry."""
+    zero-width space pasted in, a dash or an apostrophe as a word processor writes it: the
+    same programme of the same funder, one entry."""
     rows = [["G-1", "Caf\u00e9 Fund", "GB-CHC-1"], ["G-2", "Cafe\u0301 Fund", "GB-CHC-1"],
-            ["G-3", "Caf\u00e9 Fund", "gb-chc-1"], ["G-4", "Caf\u00e9 Fund\u200b", "GB-CHC-1"]]
+            ["G-3", "Caf\u00e9 Fund", "gb-chc-1"], ["G-4", "Caf\u00e9 Fund\u200b", "GB-CHC-1"],
+            ["G-5", "Caf\u00e9 \u2013 Fund", "GB-CHC-1"], ["G-6", "Caf\u00e9 - Fund", "GB-CHC-1"],
+            ["G-7", "Caf\u00e9\u2019s Fund", "GB-CHC-1"], ["G-8", "Caf\u00e9's Fund", "GB-CHC-1"]]
     data = write_csv(tmp_path / "g.csv", ["Identifier", "Amount Awarded", "Currency",
                                           "Award Date", "Funding Org:Identifier",
                                           "Grant Programme:Title"],
@@ -1311,7 +1314,8 @@ def test_one_programme_however_its_title_and_funder_are_typed(tmp_path: Path) ->
                       for gid, title, funder in rows])
     summary = giving360.collect([data])
     assert [(e.programme_title, e.funder_id, e.grants) for e in summary.entries] == [
-        ("Caf\u00e9 Fund", "GB-CHC-1", 4)]
+        ("Caf\u00e9 Fund", "GB-CHC-1", 4), ("Caf\u00e9 \u2013 Fund", "GB-CHC-1", 2),
+        ("Caf\u00e9\u2019s Fund", "GB-CHC-1", 2)]
     assert [(kind, tally.count) for (_, kind, _), tally in summary.kinds.items()] == [
         ("invisible characters, removed", 1)]
 

@@ -33,6 +33,8 @@ ReportSink = Callable[[Any], None]
 _CODE_TITLES_KEPT = 3
 _SEEN_KEPT = 4096
 _FUNDER_ID = FACT_KEYS.index("funder_id")
+_TYPOGRAPHY = str.maketrans("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2018\u2019\u201c\u201d",
+                            "-------''\"\"")
 
 
 class _Readings:
@@ -196,9 +198,10 @@ class _Grouping:
 
     def _group_of(self, grant: Grant) -> int:
         title, code = grant.programme_title, grant.programme_code
-        if title:  # an accent typed as one character or two is the same title
-            key = "t:" + (title if title.isascii()
-                          else unicodedata.normalize("NFC", title)).casefold()
+        if title:  # an accent typed as one character or two, a dash or a quote as a word
+            # processor writes it: the same title
+            key = "t:" + (title if title.isascii() else unicodedata.normalize(
+                "NFC", title).translate(_TYPOGRAPHY)).casefold()
             if code:
                 titles = self.code_titles.setdefault((grant.funder_id, code), {})
                 if len(titles) <= _CODE_TITLES_KEPT:

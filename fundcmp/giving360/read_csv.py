@@ -83,10 +83,10 @@ codecs.register_error(STRAY_AS_CP1252, _stray_as_cp1252)
 def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
     """The encoding to read the file in (its stray bytes with errors=STRAY_AS_CP1252), and
     a note when it is not plainly UTF-8: utf-16 with its byte-order mark (Excel's "Unicode
-    text"), or without one when every other byte is 0 (said); else utf-8-sig, every byte that is not UTF-8 read as Windows-1252 and counted,
-    so that a file with no UTF-8 at all reads as Windows-1252 (Excel's "CSV" on a UK
-    machine), and one stray byte does not turn every UTF-8 pound sign into two letters.
-    Read in chunks."""
+    text"), or without one when every other byte is 0 (said); else utf-8-sig, every byte
+    that is not UTF-8 read as Windows-1252 and counted, so that a file with no UTF-8 at all
+    reads as Windows-1252 (Excel's "CSV" on a UK machine), and one stray byte does not turn
+    every UTF-8 pound sign into two letters. Read in chunks."""
     head = stream.read(UTF16_SAMPLE)
     stream.seek(0)
     if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
