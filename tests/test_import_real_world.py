@@ -354,6 +354,16 @@ def test_a_grants_sheet_lacking_a_needed_column_is_reported_not_skipped(
         "G-4, G-5" in result.stderr
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_header_under_a_long_preamble_is_found(tmp_path: Path, suffix: str) -> None:
+    """A logo, a title and a block of notes above the header: twenty rows are not unusual."""
+    preamble: list[list[Any]] = [[f"Note {i}: these grants were made in 2020"] for i in range(20)]
+    data = write_table(tmp_path / f"g{suffix}", ["Our grants"], [*preamble, [
+        "Identifier", "Amount Awarded", "Currency", "Award Date", "Funding Org:Identifier",
+        "Grant Programme:Title"], ["G-1", "1000", "GBP", "2020-01-02", "GB-1", "Main"]])
+    assert giving360.collect([data]).entries[0].total == 1000
+
+
 def test_a_serial_number_in_a_mac_workbook_counts_from_1904(tmp_path: Path) -> None:
     """Old Mac Excel counts days from 1904: its serial 42384 is 2020-01-16, not 2016-01-15."""
     import openpyxl

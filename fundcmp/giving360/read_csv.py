@@ -37,7 +37,7 @@ from fundcmp.giving360.reading import (
 
 CHECK_BYTES = 1 << 20
 UTF16_SAMPLE = 4096  # bytes looked at for UTF-16 with no byte-order mark
-HEADER_ROWS = 10  # how far down the header row is looked for
+HEADER_ROWS = 30  # how far down the header row is looked for (under a title, notes)
 HEAD_CHARS = 1 << 16  # of each of those lines, at most, to find the separator
 # The longest cell read: a description can run to many pages, and csv's own limit (128 KiB)
 # refused a whole file for one; a cell longer than this is a quote left open.

@@ -37,7 +37,7 @@ from fundcmp.giving360.reading import (
     header_repeats,
 )
 
-HEADER_ROWS = 10  # how far down a sheet its header row is looked for
+HEADER_ROWS = 30  # how far down a sheet its header row is looked for
 EXAMPLES = 3  # cells named in a note of openpyxl's warnings
 KINDS = 10  # kinds of openpyxl's warnings told apart; the rest are counted together
 _DATE_PAST_LIMITS = re.compile(r"Cell (\S+) is marked as a date but the serial value (\S+) is "
