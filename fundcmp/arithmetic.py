@@ -190,9 +190,15 @@ def restate(q: Quantity, factor: float, words: str) -> Quantity:
         note = f"not restated: UK price indices do not apply to {q.unit}"
         return replace(q, note="; ".join(part for part in (q.note, note) if part))
     note = "; ".join(part for part in (q.note, f"restated {words}") if part)
+    cuts = q.quantiles
+    if cuts is not None:  # an observed spread's cuts move with its ends
+        q1, q2, q3 = cuts.quartiles
+        cuts = replace(cuts, quartiles=(q1 * factor, q2 * factor, q3 * factor),
+                       deciles=tuple(x * factor for x in cuts.deciles))
     return replace(q, low=None if q.low is None else q.low * factor,
                    mid=None if q.mid is None else q.mid * factor,
-                   high=None if q.high is None else q.high * factor, note=note)
+                   high=None if q.high is None else q.high * factor, note=note,
+                   quantiles=cuts)
 
 
 def _money_fields(p: Programme, change: Callable[[Quantity], Quantity]) -> Programme:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from fundcmp.arithmetic import restate, restate_programme
@@ -257,3 +258,21 @@ def test_shipped_indices_round_trip_between_any_two_covered_years(name: str, a: 
     assert q.kind is Kind.RANGE
     assert q.low == pytest.approx(gbp, rel=1e-9, abs=1e-6)
     assert q.high == pytest.approx(gbp * 2, rel=1e-9, abs=1e-6)
+
+
+@given(st.floats(0.01, 1e9), st.floats(0.01, 1e9), st.floats(0.01, 1e9), st.floats(0.5, 3))
+@example(6300.0, 14555.0, 15000.0, 1.339)
+def test_restating_a_spread_scales_its_quartiles_and_deciles_with_its_ends(
+        a: float, b: float, c: float, factor: float) -> None:
+    """Restated, an observed spread's cuts kept today's prices: a Q3 below the median."""
+    from fundcmp import quantiles
+
+    low, mid, high = sorted((a, b, c))
+    cuts = quantiles.of([low, mid, high])
+    q = Quantity(Kind.OBSERVED, Unit.GBP, low, mid, high, n=3, quantiles=cuts)
+    restated = restate(q, factor, "in 2024 prices")
+    assert restated.quantiles is not None
+    assert restated.quantiles.quartiles == pytest.approx([x * factor for x in cuts.quartiles])
+    assert restated.quantiles.deciles == pytest.approx([x * factor for x in cuts.deciles])
+    ordered = [restated.low, *restated.quantiles.deciles, restated.high]
+    assert all(after >= before * (1 - 1e-12) for before, after in itertools.pairwise(ordered))
