@@ -437,6 +437,20 @@ def test_a_plan_of_a_day_or_two_is_a_duration_the_registry_takes(
     assert min(programme.duration.quantiles.quartiles) >= programme.duration.low
 
 
+@pytest.mark.parametrize("stated", [0, -3, "soon", 5000])
+def test_a_stated_duration_that_is_no_duration_leaves_the_planned_dates(
+        tmp_path: Path, stated: Any) -> None:
+    """Foundation Scotland states 0 months beside dates two weeks apart: the README's rule is
+    the stated months, else start to end, so the dates give the duration."""
+    data = package(tmp_path / "g.json", [grant("G-1", 3000, startDate="2015-12-07",
+                                               endDate="2015-12-21", duration=stated)])
+    summary = giving360.collect([data])
+    (entry,) = summary.entries
+    assert entry.duration_months is not None and entry.duration_months.median == 0.5
+    ((_, _, consequence),) = summary.kinds
+    assert consequence == "amount and planned dates kept, stated duration unknown"
+
+
 @pytest.mark.parametrize(("stated", "duration"), [(None, None), (12, 12.0)])
 def test_a_plan_starting_and_ending_the_same_day_gives_no_duration(
         tmp_path: Path, stated: Any, duration: float | None) -> None:

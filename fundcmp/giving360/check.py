@@ -44,6 +44,7 @@ AWARD_UNKNOWN = "amount kept, award date unknown"
 DURATION_UNKNOWN = "amount kept, duration unknown"
 READ_AS_SAID = "amount kept, read as said"
 DATE_UNKNOWN = "amount and stated duration kept, date unknown"
+DATES_KEPT = "amount and planned dates kept, stated duration unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,9 +351,14 @@ def _duration(raw: dict[str, Any], orders: dict[str, Order],
             contradict = True
     duration = between if not bad else None
     stated = raw.get("duration")
+    months: float | None = None
     if stated not in (None, ""):
         try:
             months = fields.read_duration(stated)
+        except FieldProblem as exc:  # no duration stated after all: the dates stand
+            problem("duration", exc, DURATION_UNKNOWN if duration is None else DATES_KEPT)
+    if months is not None:
+        try:
             if between is not None and not bad and fields.far_from_dates(months, between):
                 low, high = between
                 span = f"{low:g}" if low == high else f"{low:g} to {high:g}"
