@@ -639,6 +639,7 @@ def explain_table(p: Programme, prices: Prices | None = None,
     chain.restated("Funding per team per year", yearly, funding_per_year(after))
     total = total_funding(p)
     chain.known("Total funding", total,
+                () if total is p.total_funding else
                 (("teams", p.teams), ("funding per team", p.funding_per_team)))
     chain.restated("Total funding", total, total_funding(after))
     _support_chain(chain, p, after, shown, day_rate_gbp)

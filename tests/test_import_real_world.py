@@ -1344,6 +1344,21 @@ def test_one_programme_however_its_title_and_funder_are_typed(tmp_path: Path) ->
         ("invisible characters, removed", 1)]
 
 
+def test_explain_shows_no_inputs_under_a_total_summed_from_grants(tmp_path: Path) -> None:
+    """An imported total is the sum of the grants, not teams x funding per team: rows
+    under it calling those its inputs could not reproduce it."""
+    data = package(tmp_path / "g.json", [grant("G-1", 100), grant("G-2", 300),
+                                         grant("G-3", 350)])
+    into = tmp_path / "r.yaml"
+    assert run("import", data, "--into", into).exit_code == 0
+    (slug,) = [p.slug for p in load(into, use_cache=False).programmes]
+    shown = run("--registry", into, "explain", slug, "--format", "tsv").stdout
+    lines = shown.splitlines()
+    (total,) = [i for i, line in enumerate(lines) if line.startswith("Total funding")]
+    assert "sum of amountAwarded" in lines[total]
+    assert not lines[total + 1].startswith("input:"), shown
+
+
 def test_a_control_character_in_a_name_is_replaced_and_reported_not_fatal(
         tmp_path: Path) -> None:
     data = package(tmp_path / "g.json", [grant("G-1", title="Main\u202e"),
