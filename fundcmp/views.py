@@ -485,7 +485,9 @@ def show_table(p: Programme) -> Table:
     for label, cell, evidence, how in facts:
         q = cell if isinstance(cell, Quantity) else None
         if q is not None and not how:
-            how = f"derived: {q.formula}" if q.formula else q.note
+            how = (f"observed: {q.formula.removeprefix('observed: ')}"
+                   if q.kind is Kind.OBSERVED else f"derived: {q.formula}") if q.formula \
+                else q.note
             if q.kind is not Kind.UNKNOWN and not q.formula and evidence is not None:
                 how = "; ".join(part for part in ("stated", q.note) if part)
             elif q.kind is Kind.UNKNOWN:

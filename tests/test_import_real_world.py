@@ -1359,6 +1359,22 @@ def test_explain_shows_no_inputs_under_a_total_summed_from_grants(tmp_path: Path
     assert not lines[total + 1].startswith("input:"), shown
 
 
+def test_show_calls_an_observed_figure_observed(tmp_path: Path) -> None:
+    """Funding per team of an imported programme is observed over its grants, as explain
+    and --format json say; show called it derived (and its yearly figure "derived:
+    observed:")."""
+    data = package(tmp_path / "g.json", [grant("G-1", 100, duration=12),
+                                         grant("G-2", 300, duration=6)])
+    into = tmp_path / "r.yaml"
+    assert run("import", data, "--into", into).exit_code == 0
+    (slug,) = [p.slug for p in load(into, use_cache=False).programmes]
+    rows = {line.split("\t")[0]: line.split("\t")[2] for line in
+            run("--registry", into, "show", slug, "--format", "tsv").stdout.splitlines()}
+    assert rows["Funding per team"].startswith("observed: amountAwarded of each of 2 grants")
+    assert rows["Funding per team per year"].startswith("observed: each grant's own")
+    assert rows["Total funding"].startswith("derived: sum of amountAwarded")
+
+
 def test_a_control_character_in_a_name_is_replaced_and_reported_not_fatal(
         tmp_path: Path) -> None:
     data = package(tmp_path / "g.json", [grant("G-1", title="Main\u202e"),
