@@ -32,6 +32,7 @@ memory stays flat.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import pickle
@@ -54,6 +55,7 @@ CHILD_BYTES = 4 << 20  # smaller files are read in this process
 # and openpyxl are the slower half already).
 SHORTCUT_SUFFIXES = (".csv", ".tsv")
 BATCH = 1000  # grants a message
+PIPE_BYTES = 1 << 20  # what the pipe holds, where the system lets it be set: several batches
 STOP_SECONDS = 5.0  # how long a stopped child is given to end before it is killed
 # The child's program: this process's import path first (the same fundcmp, however it was
 # found), then child_main(). A parent gone before it said anything ends it quietly.
@@ -159,7 +161,8 @@ def _start(path: Path, name: str, progress: bool, shortcut: bool) -> subprocess.
     finally:
         if deaf:
             signal.signal(signal.SIGINT, previous)
-    assert child.stdin is not None
+    assert child.stdin is not None and child.stdout is not None
+    _widen(child.stdout)
     try:
         child.stdin.write(pickle.dumps(sys.path) + pickle.dumps((path, name, progress,
                                                                  shortcut)))
@@ -168,6 +171,17 @@ def _start(path: Path, name: str, progress: bool, shortcut: bool) -> subprocess.
         _stop(child, False)
         raise
     return child
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """Let the pipe hold several batches (Linux: 64 KiB, a third of one, unless asked), so
+    neither process waits on the other's every pause: the child runs ahead while this one
+    stores a batch in SQLite, and this one reads on while the child starts a new one."""
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        try:
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:  # more than this system lets a pipe hold: its default will do
+            pass
 
 
 def _stop(child: subprocess.Popen[bytes], ended: bool) -> None:
