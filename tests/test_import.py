@@ -623,7 +623,7 @@ def test_an_unwritable_target_is_one_line_and_changes_nothing(tmp_path: Path) ->
 
 @pytest.mark.parametrize(("start", "end", "months"), [
     ("2020-01-01", "2020-12-31", (12.0, 12.0)),
-    ("2020-01-15", "2020-01-15", (0.0, 0.0)),
+    ("2020-01-15", "2020-01-15", (0.0329, 0.0329)),  # one day, not 0.0: the registry takes it
     ("2020-03", "2020-08", (4.0, 6.0)),
     ("2020", "2021", (0.0, 24.0)),
     ("2020-01-10", "2020-06", (4.0, 6.0)),

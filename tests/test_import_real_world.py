@@ -91,6 +91,23 @@ def test_a_month_first_column_is_read_so_and_said(tmp_path: Path) -> None:
     assert any("read month first" in n and "'04/25/2019'" in n for n in summary.notes)
 
 
+def test_a_date_column_with_no_vote_of_its_own_follows_the_files_other_dates(
+        tmp_path: Path) -> None:
+    """Award dates that all make sense both ways (04/05/2019) in a file whose start dates
+    are month first (04/25/2019): one publisher's system wrote both, so both are month first,
+    and the note says so and why."""
+    data = package(tmp_path / "g.json", [
+        grant(f"G-{day}", award=f"04/{day:02d}/2019", startDate=f"04/{day + 12:02d}/2019",
+              endDate="12/31/2019") for day in range(1, 6)])
+    summary = giving360.collect([data])
+    (entry,) = summary.entries
+    assert (entry.first_award, entry.last_award) == ("2019-04-01", "2019-04-05")
+    assert not summary.kinds
+    assert any("awardDate read month first (MM/DD/YYYY), as this file's other dates are: "
+               "no value of its own makes sense one way only" in n for n in summary.notes), \
+        summary.notes
+
+
 def test_the_values_that_make_sense_one_way_only_decide_a_column_by_their_majority(
         tmp_path: Path) -> None:
     """One month-first date first in a day-first column must not turn the column: the dates
@@ -271,6 +288,43 @@ def test_openpyxl_warnings_of_many_kinds_stay_a_few_notes() -> None:
     assert notes[0] == "openpyxl: sheet 0: a conditional format discarded (2 times)"
 
 
+def test_openpyxl_warnings_of_what_it_drops_but_no_value_needs_are_not_notes() -> None:
+    """openpyxl drops a sheet's extensions (data validation, conditional formatting) and
+    says so: nothing a grant's value depends on, so nothing for the publisher to fix."""
+    from fundcmp.giving360.read_xlsx import _Warnings
+
+    seen = _Warnings()
+    with seen.caught():
+        import warnings
+
+        for feature in ("Data Validation", "Conditional Formatting", "Slicer List"):
+            warnings.warn(f"{feature} extension is not supported and will be removed",
+                          stacklevel=1)
+        warnings.warn("Workbook contains no default style, apply openpyxl's default",
+                      stacklevel=1)
+        warnings.warn("a cell of an unknown kind", stacklevel=1)
+    assert seen.notes() == ["openpyxl: a cell of an unknown kind"]
+
+
+def test_a_hidden_sheet_of_titles_only_is_no_grants_sheet(tmp_path: Path) -> None:
+    """A template sheet, hidden, with the column titles and no grant: no grant of it is
+    counted, so the summary says nothing of reading it, or of its being hidden."""
+    import openpyxl
+
+    header = ["Identifier", "Amount Awarded", "Currency", "Award Date",
+              "Funding Org:Identifier", "Grant Programme:Title"]
+    book = openpyxl.Workbook()
+    book.active.append(header)
+    book.active.append(["G-1", 100, "GBP", "2020-01-02", "GB-1", "Main"])
+    template = book.create_sheet("Template")
+    template.append(header)
+    template.sheet_state = "hidden"
+    book.save(tmp_path / "g.xlsx")
+    summary = giving360.collect([tmp_path / "g.xlsx"])
+    assert summary.entries[0].total == 100
+    assert not [n for n in summary.notes if "hidden" in n or "sheets" in n], summary.notes
+
+
 # 3. Date problems never drop money --------------------------------------------------------
 
 @pytest.mark.parametrize(("planned", "kind"), [
@@ -290,6 +344,32 @@ def test_a_bad_date_or_duration_keeps_the_amount(tmp_path: Path, planned: dict[s
     assert summary.entries[0].total == 12000 and summary.left_out == 0
     ((_, found, consequence),) = summary.kinds
     assert found == kind and consequence == "amount kept, duration unknown"
+
+
+@pytest.mark.parametrize("planned", [
+    {"startDate": "2020-01-01", "endDate": "2020-01-01"},
+    {"startDate": "2020-01-01", "endDate": "2020-01-02"},
+    {"duration": "1 day"}, {"duration": 12 / 365.25}])
+def test_a_plan_of_a_day_or_two_is_a_duration_the_registry_takes(
+        tmp_path: Path, planned: dict[str, Any]) -> None:
+    """A one-day event: its plan's months rounded to 0.0, below the registry's one day, and
+    the whole import was refused (the registry it made would not load)."""
+    data = package(tmp_path / "g.json", [grant("G-1", **planned), grant("G-2", duration=12)])
+    result = run("import", data, "--into", tmp_path / "r.yaml")
+    assert result.exit_code == 0, result.stderr
+    (programme,) = load(tmp_path / "r.yaml", use_cache=False).programmes
+    assert programme.duration.low is not None and programme.duration.quantiles is not None
+    assert 12 / 365.25 <= programme.duration.low <= 0.1
+    assert min(programme.duration.quantiles.quartiles) >= programme.duration.low
+
+
+@pytest.mark.parametrize(("stated", "detail"), [
+    (-3, "negative ('-3 months')"), ("-2 years", "negative ('-24 months')"),
+    (1500, "not a duration between one day and 100 years ('1500 months')")])
+def test_a_duration_problem_says_its_months(stated: Any, detail: str) -> None:
+    with pytest.raises(FieldProblem) as raised:
+        fields.read_duration(stated)
+    assert str(raised.value) == detail
 
 
 @pytest.mark.parametrize("stated", [12, 11, 14, "13", 18, 24, 6])
@@ -418,6 +498,22 @@ def test_a_quote_left_open_that_joins_lines_is_said(tmp_path: Path) -> None:
         "6 cells)" in note and "quote left open" in note, note
 
 
+@pytest.mark.parametrize("ending", ["", ",,", ",,,", ",x"])
+def test_a_description_over_lines_in_a_row_of_other_width_is_not_a_quote_left_open(
+        tmp_path: Path, ending: str) -> None:
+    """Exports that leave off empty cells at the end of a row, or add a comma: a row with a
+    description over lines then has not the header's cells, yet no quote is open in it. A
+    quote left open swallows lines that look like rows: this has none."""
+    data = tmp_path / "g.csv"
+    data.write_text("Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier,"
+                    "Grant Programme:Title,Description,Last modified\n"
+                    'G-1,100,GBP,2020-01-02,GB-1,Main,"two\nlines, with, a comma or two"'
+                    f"{ending}\nG-2,100,GBP,2020-01-02,GB-1,Main,plain,\n", encoding="utf-8")
+    summary = giving360.collect([data])
+    assert summary.entries[0].total == 200
+    assert not [n for n in summary.notes if "quote" in n], summary.notes
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_a_header_met_again_in_another_order_or_with_a_mark_is_read_by_its_titles(
         tmp_path: Path, suffix: str) -> None:
@@ -449,20 +545,55 @@ def test_a_header_met_again_in_another_order_or_with_a_mark_is_read_by_its_title
         summary.notes
 
 
-def test_rows_with_more_cells_than_the_header_are_said(tmp_path: Path) -> None:
-    """An amount written 5,000 without quotes splits in two and moves every cell after it:
-    the rows with more cells than the header are named. Empty cells past the header (Excel
-    pads rows so) are not."""
-    data = tmp_path / "g.csv"
-    header = "Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier," \
-        "Grant Programme:Title\n"
-    data.write_text(header + "G-1,500,GBP,2020-01-02,GB-1,Main,,\n"
-                    + "".join(f"G-{i},{i},000,GBP,2020-01-02,GB-1,Main\n" for i in range(2, 7)),
-                    encoding="utf-8")
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_header_met_again_in_other_case_or_spacing_is_a_header(
+        tmp_path: Path, suffix: str) -> None:
+    """Titles are matched ignoring case and spacing in the first header: so too in one met
+    again, or its row is read as a grant and its Amount Awarded cell reported."""
+    import openpyxl
+
+    first = ["Identifier", "Amount Awarded", "Currency", "Award Date",
+             "Funding Org:Identifier", "Grant Programme:Title"]
+    again = [" IDENTIFIER", "amount awarded ", "currency", "Award  Date",
+             "Funding Org: Identifier", "grant programme:title"]
+    rows: list[list[Any]] = [["G-1", 100, "GBP", "2020-01-02", "GB-1", "Main"], again,
+                             ["G-2", 200, "GBP", "2021-01-02", "GB-1", "Main"]]
+    data = tmp_path / f"g{suffix}"
+    if suffix == ".csv":
+        write_csv(data, first, rows)
+    else:
+        book = openpyxl.Workbook()
+        for row in [first, *rows]:
+            book.active.append(row)
+        book.save(data)
     summary = giving360.collect([data])
-    assert [n for n in summary.notes if "more cells" in n] == [
-        f"{data}: 5 rows have more cells than the header's 6 (lines 3, 4, 5, ...): a value "
-        "with an unquoted comma (5,000) moves every cell after it; check the quoting"]
+    assert (summary.entries[0].total, summary.grants_read, summary.kinds) == (300, 2, {})
+    assert any("the header row is repeated once" in n for n in summary.notes), summary.notes
+
+
+def test_rows_with_more_cells_than_the_header_are_left_out_and_said(tmp_path: Path) -> None:
+    """An amount written 5,000 without quotes splits in two and moves every cell after it:
+    read as it stands, this grant was £5 and counted. Which cell holds the comma cannot be
+    known, so none of the row's cells can be trusted: the grant is left out and named.
+    Empty cells past the header (Excel pads rows so) are not a problem."""
+    data = tmp_path / "g.csv"
+    header = "Identifier,Currency,Award Date,Funding Org:Identifier,Grant Programme:Title," \
+        "Amount Awarded,Notes\n"
+    data.write_text(header + "G-1,GBP,2020-01-02,GB-1,Main,500,,,\n"
+                    + "".join(f"G-{i},GBP,2020-01-02,GB-1,Main,{i},000,a note\n"
+                              for i in range(2, 7)), encoding="utf-8")
+    result = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run",
+                 "--report", tmp_path / "report.csv")
+    assert result.exit_code == 3
+    assert "1 programme entry from 1 grant (£500)" in result.stdout
+    assert "5 grants (no money): row: more cells than the header's 7 (a value with an " \
+        "unquoted comma, 5,000, moves every cell after it); left out of the money: G-2, G-3, " \
+        "G-4 and 2 more" in result.stderr
+    with (tmp_path / "report.csv").open(encoding="utf-8") as report:
+        rows = list(csv.DictReader(report))
+    assert [(r["where"], r["grant_id"], r["detail"]) for r in rows][:2] == [
+        (f"{data}:3", "G-2", "8 cells where the header has 7"),
+        (f"{data}:4", "G-3", "8 cells where the header has 7")]
 
 
 def test_flattened_json_paths_are_column_titles_too() -> None:
@@ -520,15 +651,61 @@ def test_a_dot_before_three_digits_is_not_guessed(written: str) -> None:
 
 
 def test_a_semicolon_csv_of_dotted_thousands_loses_no_money_silently(tmp_path: Path) -> None:
+    """Alone, 25.000 could be either; beside 1.250.000 in its column it is dots between
+    thousands, and the note says why it was read so."""
     data = tmp_path / "g.csv"
     data.write_text("Identifier;Amount Awarded;Currency;Award Date;Funding Org:Identifier;"
                     "Grant Programme:Title\n" + "G-1;25.000;GBP;2020-01-02;GB-1;Main\n"
                     "G-2;1.250.000;GBP;2020-01-02;GB-1;Main\nG-3;950;GBP;2020-01-02;GB-1;Main\n",
                     encoding="utf-8")
     result = run("import", data, "--into", tmp_path / "r.yaml", "--dry-run")
-    assert result.exit_code == 3
-    assert "1 programme entry from 2 grants (£1,250,950)" in result.stdout
-    assert "1 grant (no money): Amount Awarded: a dot before three digits" in result.stderr
+    assert result.exit_code == 0, result.stderr
+    assert "1 programme entry from 3 grants (£1,275,950)" in result.stdout
+    assert "Amount Awarded: 1 value such as '25.000' read with dots between thousands, as " \
+        "values such as '1.250.000' make sense only that way" in result.stderr
+
+
+def test_a_column_of_three_decimal_amounts_reads_its_dots_as_decimal_points(
+        tmp_path: Path) -> None:
+    """Some exports write every amount with three decimals: 1500.000 shows the column's dot
+    is a decimal point, so its 50.000 is fifty, not a problem and not fifty thousand."""
+    data = tmp_path / "g.csv"
+    rows = [("G-1", "50.000"), ("G-2", "1500.000"), ("G-3", "250.500"), ("G-4", "£12.250")]
+    data.write_text("Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier,"
+                    "Grant Programme:Title\n" + "".join(
+                        f"{i},{a},GBP,2020-01-02,GB-1,Main\n" for i, a in rows),
+                    encoding="utf-8")
+    summary = giving360.collect([data])
+    (entry,) = summary.entries
+    assert (entry.total, entry.amount.n) == (1812.75, 4)
+    assert not summary.kinds
+    assert any("Amount Awarded: 3 values such as '50.000' read with a decimal point, as "
+               "values such as '1500.000' make sense only that way" in n for n in summary.notes)
+
+
+@pytest.mark.parametrize(("amounts", "lone"), [(["25.000", "7.500", "950"], 2),
+                                               (["25.000", "1.250.000", "1500.000"], 1)])
+def test_an_amount_column_that_does_not_say_how_it_writes_dots_is_not_guessed(
+        tmp_path: Path, amounts: list[str], lone: int) -> None:
+    """No value making sense one way only, or as many each way: 25.000 stays a problem."""
+    data = tmp_path / "g.csv"
+    data.write_text("Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier,"
+                    "Grant Programme:Title\n" + "".join(
+                        f'G-{i},"{a}",GBP,2020-01-02,GB-1,Main\n'
+                        for i, a in enumerate(amounts)), encoding="utf-8")
+    summary = giving360.collect([data])
+    ((key, tally),) = summary.kinds.items()
+    assert "a dot before three digits" in key[1] and tally.count == lone
+    assert summary.entries[0].amount.n == len(amounts) - lone
+
+
+def test_an_amount_reads_a_lone_dot_the_way_its_column_does() -> None:
+    assert fields.read_amount("25.000", "thousands") == (25000.0, "")
+    assert fields.read_amount("£7.500", "point") == (7.5, "£")
+    assert fields.read_amount("1.250.000", "point") == (1250000.0, "")
+    assert [fields.amount_dots(v) for v in ("25.000", "1.250.000", "1.000,50", "1500.000",
+                                             "12.5", "£1,250.000", "1000", 25.5, "x.yz")] == [
+        "either", "thousands", "thousands", "point", "point", "point", "", "", ""]
 
 
 def test_currencies_must_be_iso_4217_and_agree_with_a_money_sign() -> None:
@@ -605,19 +782,21 @@ def test_a_windows_1252_csv_is_read_with_one_note(tmp_path: Path) -> None:
 
 
 
-@pytest.mark.parametrize(("data", "encoding"), [
-    (b"abc" + b"d\xc3" + b"\xa9", "utf-8-sig"),  # a character across two chunks
-    (b"ab\xc3" + b"def" + b"\xa9", "cp1252"),  # an ASCII chunk inside a begun character
-    (b"abc" + b"def" + b"\xe9", "cp1252"),
+@pytest.mark.parametrize(("data", "note"), [
+    (b"abc" + b"d\xc3" + b"\xa9", ""),  # a character across two chunks
+    (b"ab\xc3" + b"def" + b"\xa9", "not UTF-8"),  # an ASCII chunk inside a begun character
+    (b"abc" + b"def" + b"\xe9", "not UTF-8"),
+    (b"ab\xc3" + b"\xa9\xa3" + b"def", "not all UTF-8: 1 byte"),
 ])
 def test_the_encoding_is_told_from_every_byte_however_the_chunks_fall(
-        monkeypatch: pytest.MonkeyPatch, data: bytes, encoding: str) -> None:
+        monkeypatch: pytest.MonkeyPatch, data: bytes, note: str) -> None:
     import io
 
     from fundcmp.giving360 import read_csv
 
     monkeypatch.setattr(read_csv, "CHECK_BYTES", 3)
-    assert read_csv.encoding_of(io.BytesIO(data))[0] == encoding
+    found = read_csv.encoding_of(io.BytesIO(data))
+    assert found[0] == "utf-8-sig" and found[1].startswith(note) and bool(found[1]) == bool(note)
 
 
 def test_a_utf8_csv_with_one_stray_byte_stays_utf8_and_names_its_line(tmp_path: Path) -> None:
@@ -632,8 +811,25 @@ def test_a_utf8_csv_with_one_stray_byte_stays_utf8_and_names_its_line(tmp_path: 
     summary = giving360.collect([data])
     assert [(e.programme_title, e.total) for e in summary.entries] == [("Caf\u00e9 fund", 5500)]
     assert [n for n in summary.notes if "UTF-8" in n] == [
-        f"{data}: not all UTF-8: 1 byte that is not (the first on line 7) read as U+FFFD, "
-        "the rest as UTF-8"]
+        f"{data}: not all UTF-8: 1 byte that is not (the first on line 7) read as "
+        "Windows-1252, the rest as UTF-8"]
+
+
+def test_a_utf8_csv_with_more_stray_bytes_than_characters_keeps_both(tmp_path: Path) -> None:
+    """A file edited in two programs: its UTF-8 accents stay accents, and its Windows-1252
+    pound signs pound signs, however many more there are of one than of the other."""
+    data = tmp_path / "g.csv"
+    rows = b"".join(b'G-%d,"\xa31,000",GBP,2020-01-02,GB-1,Main,Org\n' % i for i in range(6))
+    data.write_bytes(b"Identifier,Amount Awarded,Currency,Award Date,Funding Org:Identifier,"
+                     b"Grant Programme:Title,Recipient Org:Name\n" + rows
+                     + b'G-9,"\xc2\xa3500",GBP,2020-01-02,GB-1,Caf\xc3\xa9 fund,Org\n')
+    summary = giving360.collect([data])
+    assert [(e.programme_title, e.total) for e in summary.entries] == [
+        ("Caf\u00e9 fund", 500), ("Main", 6000)]
+    assert summary.kinds == {}
+    assert [n for n in summary.notes if "UTF-8" in n] == [
+        f"{data}: not all UTF-8: 6 bytes that are not (the first on line 2) read as "
+        "Windows-1252, the rest as UTF-8"]
 
 
 def test_an_amount_past_the_ceiling_skips_that_grant_not_the_file(tmp_path: Path) -> None:

@@ -4,9 +4,11 @@ same text. The writer quotes by the loader's own rule (fundcmp.yaml_plain)."""
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -93,3 +95,44 @@ def test_whatever_text_a_grant_holds_the_registry_written_loads(
     else:  # the grant was left out, so there was nothing to import
         assert "nothing importable" in result.stderr, result.stderr
         assert not into.exists()
+
+
+_DAY = st.dates(min_value=date(1990, 1, 1), max_value=date(2040, 12, 31))
+_PLANS = st.one_of(
+    st.none(),
+    st.tuples(_DAY, st.integers(-2, 3)), st.tuples(_DAY, st.integers(0, 40_000)),
+    st.floats(0, 1300), st.sampled_from(["1 day", "2 weeks", "0.5 months", "1 year", "3"]))
+
+
+def _planned(plan: Any) -> dict[str, Any]:
+    if plan is None:
+        return {}
+    if isinstance(plan, tuple):
+        start, days = plan
+        return {"plannedDates": [{"startDate": start.isoformat(),
+                                  "endDate": (start + timedelta(days=days)).isoformat()}]}
+    return {"plannedDates": [{"duration": plan}]}
+
+
+@given(st.lists(st.tuples(st.one_of(st.integers(1, 10**12), st.floats(0.01, 1e12)),
+                          _PLANS, st.sampled_from(["A", "B"])), min_size=1, max_size=6))
+@example([(100, ("2020-01-01", 0), "A"), (100, ("2020-01-01", 1), "A")])
+@example([(100, 12 / 365.25, "A")])
+def test_any_amounts_and_plans_make_a_registry_that_loads(
+        tmp_path_factory: Any, grants: list[tuple[Any, Any, str]]) -> None:
+    """Whatever amounts and planned dates or durations the grants hold, the registry the
+    import writes loads (a one-day plan once made one that did not, refusing the import)."""
+    folder = tmp_path_factory.mktemp("plans")
+    data, into = folder / "g.json", folder / "r.yaml"
+    data.write_text(json.dumps({"grants": [
+        {"id": f"g{i}", "amountAwarded": amount, "currency": "GBP", "awardDate": "2020-01-01",
+         "fundingOrganization": [{"id": "GB-X", "name": "X"}],
+         "grantProgramme": [{"title": title}],
+         **_planned((date.fromisoformat(plan[0]), plan[1])
+                    if isinstance(plan, tuple) and isinstance(plan[0], str) else plan)}
+        for i, (amount, plan, title) in enumerate(grants)]}), "utf-8")
+    result = CliRunner().invoke(cli, ["import", str(data), "--into", str(into)])
+    assert result.exit_code in (0, 3), result.stderr
+    registry = load(into, use_cache=False)
+    assert sum(p.total_funding.mid or 0 for p in registry.programmes) == \
+        pytest.approx(sum(amount for amount, _, _ in grants), rel=1e-9)

@@ -19,12 +19,14 @@ from fundcmp.giving360.fields import (
     LAST_YEAR,
     MAX_AMOUNT,
     MAX_TITLE_CHARS,
+    Dots,
     FieldProblem,
     Order,
     far_from_dates,
     real_time,
+    rounded_months,
 )
-from fundcmp.giving360.reading import NOT_A_GRANT, Facts
+from fundcmp.giving360.reading import NOT_A_GRANT, BadRow, Facts
 from fundcmp.registry import MAX_DURATION_MONTHS, MIN_DURATION_MONTHS
 
 # Where a grant names its recipient, in the order looked at: an organisation's identifier,
@@ -85,13 +87,13 @@ def quick_facts(facts: Facts) -> Grant | None:
     are read once and remembered.
     """
     (grant_id, amount, currency, award, funder_id, name, code, title, start, end, stated,
-     recipient, recipient_name, person_id, person_name, _) = facts
+     recipient, recipient_name, person_id, person_name, bad_row) = facts
     if type(amount) is str:  # CSV's usual amount: plain digits, read as read_amount reads them
         whole, point, part = amount.partition(".")
         if whole.isascii() and whole.isdecimal() and (not point or (
                 len(part) != 3 and part.isascii() and part.isdecimal())):  # "25.000": check()
             amount = float(amount)
-    if type(grant_id) is not str or not grant_id or grant_id[0].isspace() \
+    if bad_row is not None or type(grant_id) is not str or not grant_id or grant_id[0].isspace() \
             or grant_id[-1].isspace() or (type(amount) is not float and type(amount) is not int) \
             or not 0 < amount <= MAX_AMOUNT or type(currency) is not str \
             or currency not in ISO_4217:
@@ -194,7 +196,7 @@ def _plain_duration(start: Any, end: Any, stated: Any) -> tuple[float, float] | 
         days = (last - first).days + 1
         if days <= 0:
             return _NOT_PLAIN
-        months = round(days / DAYS_PER_MONTH, 1)
+        months = rounded_months(days / DAYS_PER_MONTH, 1)
         if months > MAX_DURATION_MONTHS:
             return _NOT_PLAIN
         duration = (months, months)  # stated months, below, take its place
@@ -207,7 +209,7 @@ def _plain_duration(start: Any, end: Any, stated: Any) -> tuple[float, float] | 
         if (type(stated) is not int and type(stated) is not float) \
                 or not MIN_DURATION_MONTHS <= stated <= MAX_DURATION_MONTHS:
             return _NOT_PLAIN
-        months = round(float(stated), 2)
+        months = rounded_months(float(stated), 2)
         if duration is not None and far_from_dates(months, duration):
             return _NOT_PLAIN
         duration = (months, months)
@@ -225,10 +227,15 @@ def _plain_texts(*texts: str) -> bool:
 
 
 def check(raw: dict[str, Any], names: dict[str, str], where: str,
-          orders: dict[str, Order] | None = None,
-          keep_zero: bool = False) -> tuple[Grant | None, list[Problem]]:
-    """The grant (None when it cannot count) and all of its problems."""
+          orders: dict[str, Order] | None = None, keep_zero: bool = False,
+          dots: Dots | None = None) -> tuple[Grant | None, list[Problem]]:
+    """The grant (None when it cannot count) and all of its problems; orders and dots say
+    how the file writes its dates and amounts, where it said."""
     if NOT_A_GRANT in raw:
+        why = raw[NOT_A_GRANT]
+        if isinstance(why, BadRow):
+            return None, [Problem(where, fields.text(raw.get("id")), "row", why.kind, why.detail,
+                                  LEFT_OUT, None)]
         return None, [Problem(where, "", "grant", "not a grant object",
                               f"not a grant object ({raw[NOT_A_GRANT]})", LEFT_OUT, None)]
     get = raw.get
@@ -243,7 +250,7 @@ def check(raw: dict[str, Any], names: dict[str, str], where: str,
     counted = True
     sign = ""
     try:
-        amount, sign = fields.read_amount(get("amount"))
+        amount, sign = fields.read_amount(get("amount"), dots)
     except FieldProblem as exc:
         problem("amount", exc, LEFT_OUT)
         counted = False

@@ -20,7 +20,7 @@ from typing import Any
 
 from fundcmp.giving360 import fields
 from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick_facts
-from fundcmp.giving360.fields import MAX_TITLE_CHARS, Order
+from fundcmp.giving360.fields import MAX_TITLE_CHARS, Dots, Order
 from fundcmp.giving360.reader_process import grants
 from fundcmp.giving360.reading import FACT_KEYS, FileInfo, ProgressSink, as_dict
 from fundcmp.giving360.store import GroupStats, Store
@@ -35,15 +35,22 @@ _SEEN_KEPT = 4096
 _FUNDER_ID = FACT_KEYS.index("funder_id")
 
 
-class _DateOrders:
-    """Per file and date column: the order its DD/MM vs MM/DD dates are read in.
+class _Readings:
+    """Per file: the order its DD/MM vs MM/DD dates are read in, per date column, and what
+    a dot is in its amounts.
 
     The values that make sense only one way (25/04/2019 only day first) vote, and
     the column is read their majority's way once DECIDE_AFTER have voted, or at the
-    end of the file; a tie, or no vote at all, is day first, as the standard is
-    British. Meanwhile the grants with such dates wait (up to MAX_PENDING): one
-    odd value first must not turn a whole column, and a value the other way round
-    is then reported, never read as the column's other dates are not.
+    end of the file; a column with no vote of its own follows the file's other date
+    columns' votes (one system wrote them all), and a tie, or no vote at all, is day
+    first, as the standard is British. Meanwhile the grants with such dates wait (up
+    to MAX_PENDING): one odd value first must not turn a whole column, and a value the
+    other way round is then reported, never read as the column's other dates are not.
+
+    Amounts vote likewise: "1500.000" has a decimal point, "1.250.000" dots between
+    thousands, and "25.000", which could be either, waits and is read the majority's
+    way; with no vote, or a tie, it is reported, as a guess would move money a
+    thousandfold. Amounts the plain-grant shortcut takes ("12.50") do not vote.
     """
 
     def __init__(self, info: FileInfo, summary: Summary) -> None:
@@ -54,10 +61,15 @@ class _DateOrders:
         self.votes: dict[str, Counter[str]] = {}
         self.examples: dict[str, dict[str, str]] = {}  # each order's first value, per column
         self.pending: list[tuple[str, dict[str, Any] | Grant]] = []
+        self.dots: Dots | None = None
+        self.dots_decided = False
+        self.dotted = 0  # lone "25.000"s, read by the column's dots
+        self.first_dotted = ""
 
     def see(self, raw: dict[str, Any]) -> bool:
-        """Learn from a grant's dates; True when it must wait for an undecided column."""
-        waits = False
+        """Learn from a grant's dates and amount; True when it must wait for an undecided
+        column."""
+        waits = self._see_amount(raw.get("amount"))
         for key in DATE_KEYS:
             if key in self.orders:
                 continue
@@ -77,10 +89,50 @@ class _DateOrders:
                     self._decide(key)
         return waits
 
+    def _see_amount(self, value: Any) -> bool:
+        dots = fields.amount_dots(value)
+        if not dots:
+            return False
+        if dots == "either":
+            self.dotted += 1
+            self.first_dotted = self.first_dotted or value
+            return not self.dots_decided
+        if not self.dots_decided:
+            votes = self.votes.setdefault("amount", Counter())
+            votes[dots] += 1
+            self.examples.setdefault("amount", {}).setdefault(dots, value)
+            if votes.total() >= DECIDE_AFTER:
+                self._decide_dots()
+        return False
+
+    def _decide_dots(self) -> None:
+        votes = self.votes.get("amount", Counter())
+        self.dots_decided = True
+        if votes["point"] != votes["thousands"]:
+            self.dots = "point" if votes["point"] > votes["thousands"] else "thousands"
+
+    def amount_note(self) -> None:
+        """Say how the file's lone "25.000"s were read, and why."""
+        if self.dots is None or not self.dotted:
+            return
+        words = {"point": "a decimal point", "thousands": "dots between thousands"}
+        other: Dots = "thousands" if self.dots == "point" else "point"
+        examples = self.examples["amount"]
+        note = (f"{self.info.name}: {self.info.names['amount']}: {self.dotted} "
+                f"value{'s' if self.dotted != 1 else ''} such as {self.first_dotted!r} read with "
+                f"{words[self.dots]}, as values such as {examples[self.dots]!r} make sense "
+                "only that way")
+        if other in examples:
+            note += f"; {examples[other]!r} and the like only with {words[other]}"
+        self.summary.note(note)
+
     def _decide(self, key: str) -> None:
         """The column's order by its votes' majority, and a note when it is not all one way
         or is month first."""
         votes = self.votes.get(key, Counter())
+        borrowed = not votes.total()
+        if borrowed:  # one system wrote all of a file's dates: the other columns' votes
+            votes = sum((self.votes.get(k, Counter()) for k in DATE_KEYS), Counter())
         order: Order = "mdy" if votes["mdy"] > votes["dmy"] else "dmy"
         self.orders[key] = order
         other: Order = "dmy" if order == "mdy" else "mdy"
@@ -88,6 +140,11 @@ class _DateOrders:
             return
         words = {"dmy": ("day first (DD/MM/YYYY)", "day first"),
                  "mdy": ("month first (MM/DD/YYYY)", "month first")}
+        if borrowed:
+            self.summary.note(f"{self.info.name}: {self.info.names[key]} read {words[order][0]}, "
+                              "as this file's other dates are: no value of its own makes sense "
+                              "one way only")
+            return
         examples = self.examples.get(key, {})
         note = (f"{self.info.name}: {self.info.names[key]} read {words[order][0]}: "
                 f"{votes[order]} value{'s' if votes[order] != 1 else ''} such as "
@@ -100,12 +157,15 @@ class _DateOrders:
 
     def ready(self) -> bool:
         """Whether the waiting grants can be checked: their columns decided, or too many."""
-        return self.waiting_on <= self.orders.keys() or len(self.pending) >= MAX_PENDING
+        return (self.waiting_on <= self.orders.keys() and (self.dots_decided or not self.dotted)
+                ) or len(self.pending) >= MAX_PENDING
 
     def settle(self) -> list[tuple[str, dict[str, Any] | Grant]]:
         """The waiting grants, to be checked now; undecided columns become day first."""
         for key in self.waiting_on - self.orders.keys():
             self._decide(key)
+        if self.dotted and not self.dots_decided:
+            self._decide_dots()
         self.waiting_on.clear()
         held, self.pending = self.pending, []
         return held
@@ -213,14 +273,14 @@ def collect(paths: Sequence[Path], funder: str | None = None,
             info = FileInfo(str(path))
             progress = None if on_bytes is None else \
                 (lambda n, base=done_bytes: on_bytes(base + n))
-            dates = _DateOrders(info, summary)
+            readings = _Readings(info, summary)
 
             def handle(where: str, raw: dict[str, Any] | Grant, info: FileInfo = info,
-                       dates: _DateOrders = dates) -> None:
+                       readings: _Readings = readings) -> None:
                 if isinstance(raw, Grant):  # what check() gives a grant the shortcut took
                     _counted(where, raw, [], info, summary, store, grouping)
                 else:
-                    _one(where, raw, info, dates.orders, summary, store, grouping, keep_zero)
+                    _one(where, raw, info, readings, summary, store, grouping, keep_zero)
 
             raws = grants(path, info, progress)
             try:
@@ -236,8 +296,8 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                         if funder is not None and fields.text(facts[_FUNDER_ID]) != funder:
                             summary.other_funders += 1
                             continue
-                        grant = None if dates.pending else quick_facts(facts)
-                    if grant is not None and not dates.pending:
+                        grant = None if readings.pending else quick_facts(facts)
+                    if grant is not None and not readings.pending:
                         # _counted() for a grant with no problem, inline
                         if grant.award_date > summary.latest_award:
                             summary.latest_award = grant.award_date
@@ -247,17 +307,18 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                         continue
                     raw = grant if grant is not None else as_dict(facts)
                     # A grant the shortcut took has ISO dates: it teaches the date order nothing.
-                    if isinstance(raw, Grant) or dates.see(raw) or dates.pending:
-                        dates.pending.append((where, raw))
-                        if dates.ready():
-                            for held in dates.settle():
+                    if isinstance(raw, Grant) or readings.see(raw) or readings.pending:
+                        readings.pending.append((where, raw))
+                        if readings.ready():
+                            for held in readings.settle():
                                 handle(*held)
                     else:
                         handle(where, raw)
             finally:
                 raws.close()  # a reader in a child process ends with it
-            for held in dates.settle():
+            for held in readings.settle():
                 handle(*held)
+            readings.amount_note()
             _flush(summary, store)
             for note in info.notes:
                 summary.note(f"{info.name}: {note}")
@@ -284,10 +345,11 @@ def _day(text: str) -> str:
         return ""
 
 
-def _one(where: str, raw: dict[str, Any], info: FileInfo, orders: dict[str, Order],
+def _one(where: str, raw: dict[str, Any], info: FileInfo, readings: _Readings,
          summary: Summary, store: Store, grouping: _Grouping, keep_zero: bool) -> None:
     """Check one grant, tally its problems, and store it if it counts."""
-    grant, problems = check(raw, info.names, where, orders, keep_zero)
+    grant, problems = check(raw, info.names, where, readings.orders, keep_zero,
+                            readings.dots)
     if grant is not None:
         _counted(where, grant, problems, info, summary, store, grouping)
     elif problems:

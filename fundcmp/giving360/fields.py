@@ -22,6 +22,7 @@ MAX_AMOUNT = 1e15  # the registry's ceiling on any figure
 FIRST_YEAR, LAST_YEAR = 1800, 2200
 DAYS_PER_MONTH = 365.25 / 12
 Order = Literal["dmy", "mdy"]
+Dots = Literal["point", "thousands"]  # what a dot in an amount column is
 
 
 class FieldProblem(ValueError):
@@ -113,12 +114,18 @@ _TITLE_KEYS.update({title_key(path.replace(".", joint)): key
                     for key, path in JSON_NAMES.items() for joint in (".", "/0/", ".0.")})
 
 
-# Column titles as a header row met again writes them (files joined end to end, the second
-# keeping its byte-order mark): a reader looks a row's identifier up here, so a grant's row
-# costs one set lookup, and asks header_again() only of a row that may be a header.
-TITLE_CELLS = frozenset(
-    mark + title for titles in (*COLUMN_TITLES.values(), tuple(JSON_NAMES.values()))
-    for title in titles for mark in ("", "\ufeff", "\u00ef\u00bb\u00bf"))
+# The first characters a column title may start with, in either case, behind spacing or an
+# invisible mark: a reader asks is_title() only of an identifier starting so, and the
+# standard's identifiers start "360G-", so a grant's row costs one set lookup.
+TITLE_STARTS = frozenset(
+    {c for key in _TITLE_KEYS for c in (key[0], key[0].upper())}
+    | {" ", "\t", "\n", "\r", "_", ":", "\u00a0", "\u200b", "\u200c", "\u200d", "\u2060",
+       "\ufeff", "\u00ef"})
+
+
+def is_title(cell: Any) -> bool:
+    """Whether a cell is one of the column titles, in any case or spacing."""
+    return title_key(cell) in _TITLE_KEYS
 
 
 def header_again(row: Sequence[Any]) -> dict[str, int] | None:
@@ -157,11 +164,12 @@ _CODED_RE = re.compile(r"^(?:(?P<front>[A-Za-z]{3})\s*(?P<number>[-\d.,]+)|"
                        r"(?P<number2>[-\d.,]+)\s*(?P<back>[A-Za-z]{3}))$", re.ASCII)
 
 
-def read_amount(value: Any) -> tuple[float, str]:
+def read_amount(value: Any, dots: Dots | None = None) -> tuple[float, str]:
     """(amount, the money sign or currency code it was written with, or ''): numbers,
     "26000", "£26,000.50", "GBP 1,000".
 
-    Refuses what would be a guess: "18k", "3 thousand", "tbc", a negative amount.
+    Refuses what would be a guess: "18k", "3 thousand", "tbc", a negative amount, and
+    "25.000" unless dots says how its column writes them (amount_dots).
     """
     if isinstance(value, bool):
         raise FieldProblem("not a number", value)
@@ -171,23 +179,13 @@ def read_amount(value: Any) -> tuple[float, str]:
         words = text(value)
         if not words:
             raise FieldProblem("missing")
-        body, sign = words, ""
-        if body[0] in SIGNS:
-            body, sign = body[1:].strip(), body[0]
-        elif body[0].isalpha() or body[-1].isalpha():
-            coded = _CODED_RE.match(body)
-            if coded and (coded["front"] or coded["back"]).upper() in ISO_4217:
-                body = coded["number"] or coded["number2"]
-                sign = (coded["front"] or coded["back"]).upper()
-        negative = body.startswith("-")
-        if negative:
-            body = body[1:].strip()
-            if body[:1] in SIGNS and not sign:
-                body, sign = body[1:].strip(), body[0]
+        body, sign, negative = _number_part(words)
         if _DOT_OR_THOUSANDS_RE.match(body):
-            raise FieldProblem("a dot before three digits: a decimal point or between "
-                               "thousands?", words)
-        if _DOT_THOUSANDS_RE.match(body):
+            if dots is None:
+                raise FieldProblem("a dot before three digits: a decimal point or between "
+                                   "thousands?", words)
+            amount = float(body.replace(".", "") if dots == "thousands" else body)
+        elif _DOT_THOUSANDS_RE.match(body):
             amount = float(body.replace(".", "").replace(",", "."))
         elif _AMOUNT_RE.match(body):
             amount = float(body.replace(",", ""))
@@ -202,6 +200,39 @@ def read_amount(value: Any) -> tuple[float, str]:
     if amount > MAX_AMOUNT:
         raise FieldProblem(f"past the registry's ceiling of {MAX_AMOUNT:.0e}", amount)
     return amount, sign
+
+
+def _number_part(words: str) -> tuple[str, str, bool]:
+    """(the number's text, the money sign or currency code around it, whether negative)."""
+    body, sign = words, ""
+    if body[0] in SIGNS:
+        body, sign = body[1:].strip(), body[0]
+    elif body[0].isalpha() or body[-1].isalpha():
+        coded = _CODED_RE.match(body)
+        if coded and (coded["front"] or coded["back"]).upper() in ISO_4217:
+            body = coded["number"] or coded["number2"]
+            sign = (coded["front"] or coded["back"]).upper()
+    negative = body.startswith("-")
+    if negative:
+        body = body[1:].strip()
+        if body[:1] in SIGNS and not sign:
+            body, sign = body[1:].strip(), body[0]
+    return body, sign, negative
+
+
+def amount_dots(value: Any) -> Dots | Literal["either", ""]:
+    """What an amount written as text says of its column's dots: "point" ("12.50",
+    "1500.000"), "thousands" ("1.250.000", "1.000,50"), "either" ("25.000"), or ''
+    (no dot, not text, not an amount)."""
+    if not isinstance(value, str) or "." not in value:
+        return ""
+    words = text(value)
+    body = _number_part(words)[0] if words else ""
+    if _DOT_OR_THOUSANDS_RE.match(body):
+        return "either"
+    if _DOT_THOUSANDS_RE.match(body):
+        return "thousands"
+    return "point" if "." in body and _AMOUNT_RE.match(body) else ""
 
 
 def read_currency(value: Any, sign: str = "") -> str:
@@ -411,12 +442,19 @@ def read_duration(value: Any) -> float:
     if not math.isfinite(months):
         raise FieldProblem("not a number of months", value)
     if months < 0:
-        raise FieldProblem("negative", months)
+        raise FieldProblem("negative", f"{months:g} months")
     if months == 0:
         raise FieldProblem("zero months")
     if not MIN_DURATION_MONTHS <= months <= MAX_DURATION_MONTHS:
-        raise FieldProblem("not a duration between one day and 100 years", months)
-    return round(months, 2)
+        raise FieldProblem("not a duration between one day and 100 years", f"{months:g} months")
+    return rounded_months(months, 2)
+
+
+def rounded_months(months: float, places: int) -> float:
+    """Months to `places` decimals, or to four where fewer would fall below the registry's
+    one day (a day is 0.0329 months: to one decimal, 0.0, and the registry refused it)."""
+    shown = round(months, places)
+    return shown if shown >= MIN_DURATION_MONTHS else round(months, 4)
 
 
 FAR_FACTOR = 2.5  # stated months this many times the dates' span, or this much less, contradict
@@ -442,7 +480,7 @@ def months_between(start: str, end: str) -> tuple[float, float]:
         days = (date.fromisoformat(end) - date.fromisoformat(start)).days + 1
         if days <= 0:
             raise FieldProblem("planned end before start", f"{start} to {end}")
-        months = round(days / DAYS_PER_MONTH, 1)
+        months = rounded_months(days / DAYS_PER_MONTH, 1)
         if months > MAX_DURATION_MONTHS:
             raise FieldProblem("planned dates more than 100 years apart", f"{start} to {end}")
         return months, months

@@ -15,12 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fundcmp.giving360.fields import (
-    TITLE_CELLS,
+    TITLE_STARTS,
     header_again,
+    is_title,
     match_columns,
     missing_columns,
 )
 from fundcmp.giving360.reading import (
+    BadRow,
     FileInfo,
     ProgressSink,
     RawGrant,
@@ -63,11 +65,25 @@ def _delimiter(head: str) -> str:
         first_line.count("\t") else ","
 
 
+def _stray_as_cp1252(exc: UnicodeError) -> tuple[str, int]:
+    """Bytes that are not UTF-8, read as Windows-1252 wrote them: a file edited in two
+    programs keeps both its UTF-8 accents and its Windows-1252 pound signs."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return exc.object[exc.start:exc.end].decode("cp1252", "replace"), exc.end
+
+
+STRAY_AS_CP1252 = "fundcmp-stray-cp1252"
+codecs.register_error(STRAY_AS_CP1252, _stray_as_cp1252)
+
+
 def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
-    """The encoding to read the file in, and a note when it is not plainly UTF-8: utf-16
-    with its byte-order mark (Excel's "Unicode text"); utf-8-sig when the file is UTF-8, or
-    mostly so (its bytes that are not then read as U+FFFD, and counted: one stray byte must
-    not turn every pound sign into two letters); else cp1252. Read in chunks."""
+    """The encoding to read the file in (its stray bytes with errors=STRAY_AS_CP1252), and
+    a note when it is not plainly UTF-8: utf-16 with its byte-order mark (Excel's "Unicode
+    text"); else utf-8-sig, every byte that is not UTF-8 read as Windows-1252 and counted,
+    so that a file with no UTF-8 at all reads as Windows-1252 (Excel's "CSV" on a UK
+    machine), and one stray byte does not turn every UTF-8 pound sign into two letters.
+    Read in chunks."""
     if stream.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         stream.seek(0)
         return "utf-16", ""
@@ -91,12 +107,20 @@ def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
         stream.seek(0)
     if not bad:
         return "utf-8-sig", ""
-    if good > bad:
+    if good:
         return "utf-8-sig", (f"not all UTF-8: {bad} byte{'s' if bad != 1 else ''} that "
                              f"{'are' if bad != 1 else 'is'} not (the first on line {first_bad}) "
-                             "read as U+FFFD, the rest as UTF-8")
-    return "cp1252", ("not UTF-8: read as Windows-1252 (save it as CSV UTF-8 to be sure of "
-                      "every character)")
+                             "read as Windows-1252, the rest as UTF-8")
+    return "utf-8-sig", ("not UTF-8: read as Windows-1252 (save it as CSV UTF-8 to be sure of "
+                         "every character)")
+
+
+def _swallows_rows(row: list[str], delimiter: str, columns: int) -> bool:
+    """Whether a row over several lines holds lines that look like rows of their own: what a
+    quote left open makes, and a description over lines does not."""
+    least = max(2, (columns - 1) * 2 // 3)
+    return any(line.count(delimiter) >= least
+               for cell in row if "\n" in cell for line in cell.splitlines()[1:])
 
 
 def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
@@ -105,13 +129,15 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
         encoding, note = encoding_of(stream)
         if note:
             info.notes.append(note)
-        text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
+        text = io.TextIOWrapper(stream, encoding=encoding, errors=STRAY_AS_CP1252,
+                                newline="")
         limit = csv.field_size_limit(FIELD_CHARS)
         last_line = 0  # the line the row being read starts after
         try:
             head = "".join(text.readline(HEAD_CHARS) for _ in range(HEADER_ROWS))
             text.seek(0)
-            reader = csv.reader(text, delimiter=_delimiter(head))
+            delimiter = _delimiter(head)
+            reader = csv.reader(text, delimiter=delimiter)
             for header in reader:  # the header row, below any title rows above it
                 found = match_columns(header)
                 missing = missing_columns(found)
@@ -132,15 +158,14 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             repeats = 0
             joined: list[str] = []  # rows over several lines without the header's cells
             joins = 0
-            wider: list[int] = []  # the first few lines of rows with more cells than the header
-            widers = 0
             columns = len(header)
             last_line = reader.line_num
             # Written out, each test cheap first: this runs once per row of millions.
             for row in reader:
                 line = reader.line_num
                 size = len(row)
-                if line - last_line > 1 and size != columns:
+                if line - last_line > 1 and size != columns \
+                        and _swallows_rows(row, delimiter, columns):
                     joins += 1
                     joined += [f"{last_line + 1}-{line}: {size} cells"] if joins <= 3 else []
                 last_line = line
@@ -151,7 +176,7 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                 cell = row[id_column]
                 if (not cell or cell[0] in _BLANK_START) and blank_row(row):
                     continue
-                if cell == header_id or cell in TITLE_CELLS:
+                if cell == header_id or (cell[:1] in TITLE_STARTS and is_title(cell)):
                     again = header_again(row)
                     if again is not None:  # files joined end to end
                         repeats += 1
@@ -165,24 +190,20 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                             header_id = header[id_column]
                             columns = len(header)
                         continue
-                if size > columns and not blank_row(row[columns:]):
-                    widers += 1
-                    wider += [line] if widers <= 3 else []
                 if on_bytes is not None and line % 4096 == 0:
                     on_bytes(stream.tell())
-                row.append(None)  # type: ignore[arg-type]  # the cell of the facts with no column
+                if size > columns and not blank_row(row[columns:]):
+                    row.append(BadRow(  # type: ignore[arg-type]
+                        f"more cells than the header's {columns} (a value with an unquoted "
+                        "comma, 5,000, moves every cell after it)",
+                        f"{size} cells where the header has {columns}"))
+                else:
+                    row.append(None)  # type: ignore[arg-type]  # the cell of the facts with no column
                 yield f"{name}:{line}", cells(row)
             if on_bytes is not None:
                 on_bytes(stream.tell())
             if repeats:
                 info.notes.append(header_repeats(repeats, repeated, "line "))
-            if widers:
-                rows = "1 row has" if widers == 1 else f"{widers} rows have"
-                info.notes.append(
-                    f"{rows} more cells than the header's {len(header)} (line"
-                    f"{'s' if widers > 1 else ''} {', '.join(map(str, wider))}"
-                    f"{', ...' if widers > 3 else ''}): a value with an unquoted comma (5,000) "
-                    "moves every cell after it; check the quoting")
             if joins:
                 rows = "1 row runs" if joins == 1 else f"{joins} rows run"
                 info.notes.append(

@@ -14,14 +14,15 @@ import re
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 from fundcmp.errors import one_line
 from fundcmp.giving360.fields import (
-    TITLE_CELLS,
+    TITLE_STARTS,
     header_again,
+    is_title,
     match_columns,
     missing_columns,
 )
@@ -40,6 +41,9 @@ EXAMPLES = 3  # cells named in a note of openpyxl's warnings
 KINDS = 10  # kinds of openpyxl's warnings told apart; the rest are counted together
 _DATE_PAST_LIMITS = re.compile(r"Cell (\S+) is marked as a date but the serial value (\S+) is "
                                r"outside the limits for dates")
+# What openpyxl drops and says so, that no cell's value depends on: not the publisher's to fix.
+_HARMLESS = re.compile(r"^[\w ]+ extension is not supported and will be removed$"
+                       r"|^Workbook contains no default style")
 
 
 class _Warnings:
@@ -63,6 +67,8 @@ class _Warnings:
 
     def _show(self, message: Warning | str, *_: Any, **__: Any) -> None:
         text = str(message)
+        if _HARMLESS.match(text):
+            return
         past = _DATE_PAST_LIMITS.match(text)
         kind = "serial" if past else one_line(text, 200)
         if kind not in self.kinds and len(self.kinds) >= KINDS:
@@ -121,7 +127,8 @@ def _caught(rows: Iterator[tuple[Any, ...]], seen: _Warnings) -> Iterator[tuple[
 
 def _sheet_grants(book: Any, info: FileInfo, seen: _Warnings) -> Iterator[RawGrant]:
     """The rows of every grants sheet, in order: publishers split grants by year or fund."""
-    looked, read, hidden = [], [], []
+    looked, read, hidden = [], [], []  # read: the sheets with a grant row
+    headed = False
     for sheet in book.worksheets:
         # The size a sheet states is wrong in files from some tools, and read-only mode would
         # stop there; Excel reads to the last row, so forget it.
@@ -134,13 +141,14 @@ def _sheet_grants(book: Any, info: FileInfo, seen: _Warnings) -> Iterator[RawGra
             if missing_columns(found):
                 continue
             info.names = column_names(found, list(header))
-            read.append(sheet.title)
-            if getattr(sheet, "sheet_state", "visible") != "visible":
-                hidden.append(sheet.title)
-            yield from _rows(rows, found, list(header), info, sheet.title, number + 1)
+            headed = True
+            if (yield from _rows(rows, found, list(header), info, sheet.title, number + 1)):
+                read.append(sheet.title)
+                if getattr(sheet, "sheet_state", "visible") != "visible":
+                    hidden.append(sheet.title)
             break
         looked.append(sheet.title)
-    if not read:
+    if not headed:
         raise info.refuse("no sheet has the 360Giving column titles (looked at "
                           + ", ".join(repr(t) for t in looked) + "): it needs "
                           + ", ".join(repr(t) for t in missing_columns({})))
@@ -156,20 +164,21 @@ def _sheet_grants(book: Any, info: FileInfo, seen: _Warnings) -> Iterator[RawGra
 
 
 def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], header: list[Any],
-          info: FileInfo, title: str, first: int) -> Iterator[RawGrant]:
-    """The grants under a header row; a header row met again (sheets pasted one under
-    another) is no grant, and the rows under it are read by its titles."""
+          info: FileInfo, title: str, first: int) -> Generator[RawGrant, None, int]:
+    """The grants under a header row, then how many; a header row met again (sheets pasted
+    one under another) is no grant, and the rows under it are read by its titles."""
     cells = fact_cells(found)
     width = max(found.values()) + 1
     id_column, header_id = found["id"], header[found["id"]]
     where = f"{info.name}: {title}!row "
     repeated: list[int] = []  # the first few rows of a header row met again
-    repeats = 0
+    repeats = grants = 0
     for row_number, row in enumerate(rows, start=first):
         if blank_row(row):
             continue
         cell = row[id_column] if len(row) > id_column else None
-        again = header_again(row) if cell == header_id or cell in TITLE_CELLS else None
+        again = header_again(row) if cell == header_id or (
+            type(cell) is str and cell[:1] in TITLE_STARTS and is_title(cell)) else None
         if again is not None:
             repeats += 1
             repeated += [row_number] if repeats <= 3 else []
@@ -180,7 +189,9 @@ def _rows(rows: Iterator[tuple[Any, ...]], found: dict[str, int], header: list[A
                 width = max(found.values()) + 1
                 id_column, header_id = found["id"], header[found["id"]]
             continue
+        grants += 1
         yield f"{where}{row_number}", cells((*row, *([None] * (width + 1 - len(row))))
                                              if len(row) < width else (*row, None))
     if repeats:
         info.notes.append(header_repeats(repeats, repeated, f"{title}!row "))
+    return grants

@@ -13,7 +13,7 @@ import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from fundcmp.errors import FundcmpError, one_line
 from fundcmp.giving360.fields import COLUMN_TITLES, JSON_NAMES
@@ -31,6 +31,14 @@ FACT_KEYS = ("id", "amount", "currency", "award_date", "funder_id", "funder_name
              "recipient_name", "recipient_ind_id", "recipient_ind_name", NOT_A_GRANT)
 Facts = tuple[Any, ...]
 RawGrant = tuple[str, Facts]
+
+
+class BadRow(NamedTuple):
+    """The NOT_A_GRANT fact of a row whose cells cannot be trusted: why, for the summary
+    (kind) and the report (detail)."""
+
+    kind: str
+    detail: str
 
 
 # What a spreadsheet shows in a cell whose formula fails: no value a grant can have.
