@@ -10,6 +10,7 @@ codes for rounds, batches and grant types. Nothing here prints.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from collections import Counter
@@ -33,6 +34,9 @@ ReportSink = Callable[[Any], None]
 _CODE_TITLES_KEPT = 3
 _SEEN_KEPT = 4096
 _FUNDER_ID = FACT_KEYS.index("funder_id")
+_NAMES = operator.itemgetter(slice(1, 6))  # funder id and name, programme code and title, currency
+_AWARD = operator.itemgetter(7)
+RUN = 1000  # plain grants stored together
 
 
 class _Readings:
@@ -185,13 +189,21 @@ class _Grouping:
 
     def group_of(self, grant: Grant) -> int:
         """Grants naming no programme are held in their funder's group under the key ""."""
-        seen = grant[1:6]  # funder id and name, programme code and title, currency
+        seen = _NAMES(grant)
         group = self.seen.get(seen)
         if group is None:
             if len(self.seen) >= _SEEN_KEPT:
                 self.seen.clear()
             group = self.seen[seen] = self._group_of(grant)
         return group
+
+    def groups_of(self, grants: Sequence[Grant]) -> list[int]:
+        """group_of for each grant, in order: the values seen before looked up at once."""
+        found = list(map(self.seen.get, map(_NAMES, grants)))
+        if None in found:
+            found = [self.group_of(grant) if group is None else group
+                     for grant, group in zip(grants, found, strict=True)]
+        return found  # type: ignore[return-value]  # no None is left
 
     def _group_of(self, grant: Grant) -> int:
         title, code = grant.programme_title, grant.programme_code
@@ -283,6 +295,9 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                     _one(where, raw, info, readings, summary, store, grouping, keep_zero)
 
             raws = grants(path, info, progress)
+            # Plain grants in a row, stored together when a grant that is not one comes, or
+            # RUN of them: in their order, before it.
+            run: list[tuple[str, Grant, FileInfo]] = []
             try:
                 for where, facts in raws:
                     summary.grants_read += 1
@@ -298,13 +313,12 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                             continue
                         grant = None if readings.pending else quick_facts(facts)
                     if grant is not None and not readings.pending:
-                        # _counted() for a grant with no problem, inline
-                        if grant.award_date > summary.latest_award:
-                            summary.latest_award = grant.award_date
-                        group = grouping.group_of(grant)
-                        if store.add_later(grant, group, (where, grant, info)):
-                            _flush(summary, store)
+                        run.append((where, grant, info))
+                        if len(run) >= RUN:
+                            _plain_run(run, summary, store, grouping)
                         continue
+                    if run:
+                        _plain_run(run, summary, store, grouping)
                     raw = grant if grant is not None else as_dict(facts)
                     # A grant the shortcut took has ISO dates: it teaches the date order nothing.
                     if isinstance(raw, Grant) or readings.see(raw) or readings.pending:
@@ -314,6 +328,8 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                                 handle(*held)
                     else:
                         handle(where, raw)
+                if run:
+                    _plain_run(run, summary, store, grouping)
             finally:
                 raws.close()  # a reader in a child process ends with it
             for held in readings.settle():
@@ -354,6 +370,18 @@ def _one(where: str, raw: dict[str, Any], info: FileInfo, readings: _Readings,
         _counted(where, grant, problems, info, summary, store, grouping)
     elif problems:
         _tally(problems, fields.text(raw.get("currency")), summary, store)
+
+
+def _plain_run(run: list[tuple[str, Grant, FileInfo]], summary: Summary, store: Store,
+               grouping: _Grouping) -> None:
+    """_counted() for grants with no problem, in order, and the run emptied."""
+    counted = [grant for _, grant, _ in run]
+    latest = max(map(_AWARD, counted))
+    if latest > summary.latest_award:
+        summary.latest_award = latest
+    if store.add_plain(counted, grouping.groups_of(counted), run):
+        _flush(summary, store)
+    run.clear()
 
 
 def _counted(where: str, grant: Grant, problems: list[Problem], info: FileInfo,

@@ -32,7 +32,7 @@ memory stays flat.
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import io
 import os
 import pickle
@@ -177,11 +177,11 @@ def _widen(pipe: IO[bytes]) -> None:
     """Let the pipe hold several batches (Linux: 64 KiB, a third of one, unless asked), so
     neither process waits on the other's every pause: the child runs ahead while this one
     stores a batch in SQLite, and this one reads on while the child starts a new one."""
-    if hasattr(fcntl, "F_SETPIPE_SZ"):
-        try:
+    if sys.platform == "linux":
+        import fcntl
+
+        with contextlib.suppress(OSError):  # more than this system lets a pipe hold: its own
             fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        except OSError:  # more than this system lets a pipe hold: its default will do
-            pass
 
 
 def _stop(child: subprocess.Popen[bytes], ended: bool) -> None:

@@ -115,6 +115,23 @@ class Store:
         self._tags.append(tag)
         return len(self._rows) >= BATCH
 
+    def add_plain(self, grants: Sequence[Grant], groups: Sequence[int],
+                  tags: Sequence[Any]) -> bool:
+        """add_later for many grants at once, in order: the same rows, made a column at a
+        time (a run of plain grants is the usual case, a million times over)."""
+        first = self._seq + 1
+        self._seq += len(grants)
+        ids, _, _, _, _, _, amounts, awards, recipients, durations = zip(*grants, strict=True)
+        if "" in awards:
+            awards = tuple(award or None for award in awards)
+        if None in durations:
+            durations = tuple(_NO_DURATION if d is None else d for d in durations)
+        lows, highs = zip(*durations, strict=True)
+        self._rows += zip(range(first, self._seq + 1), ids, groups, amounts, recipients, awards,
+                          lows, highs, strict=True)
+        self._tags += tags
+        return len(self._rows) >= BATCH
+
     def flush(self) -> list[Any]:
         """Record the queued grants; the tags of those whose identifier was already seen,
         in the order they were queued (the first grant with an identifier is kept)."""
