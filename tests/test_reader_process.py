@@ -134,13 +134,18 @@ def test_plain_grants_waiting_on_an_undecided_date_order_import_the_same_in_a_ch
     assert code == 3 and "duplicate identifier" in stderr and b"90 grants" in registry
 
 
-def test_the_child_sends_a_csv_grant_the_shortcut_took_as_its_values(tmp_path: Path) -> None:
-    data = write_csv(tmp_path / "g.csv", mixed(100))
-    sent = io.BytesIO()
-    reader_process._send_grants(data, str(data), False, True, sent)
-    sent.seek(0)
-    sizes = {len(facts) for _, facts in pickle.load(sent)[3]}
-    assert sizes == {len(giving360.Grant._fields), len(FACT_KEYS)}
+def test_grants_come_in_the_childs_batches_there_and_one_by_one_here(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "g.csv", mixed(2500))
+    monkeypatch.setattr(reader_process, "CHILD_BYTES", 0)
+    there = list(reader_process.grants(data, FileInfo(str(data)), None))
+    monkeypatch.setattr(reader_process, "CHILD_BYTES", 1 << 40)
+    here = list(reader_process.grants(data, FileInfo(str(data)), None))
+    assert {len(batch) for batch in here} == {1}
+    assert max(map(len, there)) == reader_process.BATCH
+    assert [grant for batch in there for grant in batch] == \
+        [grant for batch in here for grant in batch]
+    assert {len(facts) for batch in there for _, facts in batch} == {len(FACT_KEYS)}
 
 
 @pytest.mark.parametrize(("write", "funder"), [(write_json, FUND_ONE[0]),
@@ -287,14 +292,14 @@ def test_an_unexpected_error_in_the_child_is_raised_here_with_its_traceback(
 
     sent = io.BytesIO()
     monkeypatch.setattr(reader_process, "read", failing)
-    reader_process._send_grants(data, str(data), False, False, sent)
+    reader_process._send_grants(data, str(data), False, sent)
     replayed(monkeypatch, sent.getvalue())
     monkeypatch.setattr(reader_process, "CHILD_BYTES", 0)
     raws = reader_process.grants(data, FileInfo(str(data)), None)
     got = 0
     with pytest.raises(ZeroDivisionError, match="the reader's own bug") as raised:
-        for _ in raws:
-            got += 1
+        for batch in raws:
+            got += len(batch)
     assert got == 1200
     assert isinstance(raised.value.__cause__, reader_process.ChildTraceback)
     assert "failing" in str(raised.value.__cause__)
@@ -314,7 +319,7 @@ def test_an_error_that_does_not_pickle_still_surfaces(
 
     sent = io.BytesIO()
     monkeypatch.setattr(reader_process, "read", failing)
-    reader_process._send_grants(data, str(data), False, False, sent)
+    reader_process._send_grants(data, str(data), False, sent)
     replayed(monkeypatch, sent.getvalue())
     monkeypatch.setattr(reader_process, "CHILD_BYTES", 0)
     with pytest.raises(reader_process.ReaderProcessError, match="Odd: strange"):
@@ -422,7 +427,7 @@ def test_a_parent_killed_leaves_no_child_running(tmp_path: Path) -> None:
 def test_a_batch_holds_no_more_than_batch_grants(tmp_path: Path) -> None:
     data = write_json(tmp_path / "g.json", mixed(2500))
     sent = io.BytesIO()
-    reader_process._send_grants(data, str(data), True, False, sent)
+    reader_process._send_grants(data, str(data), True, sent)
     sent.seek(0)
     sizes = []
     while True:

@@ -16,8 +16,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fundcmp.giving360 import fields
 from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick_facts
@@ -36,6 +37,7 @@ _SEEN_KEPT = 4096
 _FUNDER_ID = FACT_KEYS.index("funder_id")
 _NAMES = operator.itemgetter(slice(1, 6))  # funder id and name, programme code and title, currency
 _AWARD = operator.itemgetter(7)
+_WHERE, _FACTS = operator.itemgetter(0), operator.itemgetter(1)
 RUN = 1000  # plain grants stored together
 
 
@@ -294,44 +296,50 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                 else:
                     _one(where, raw, info, readings, summary, store, grouping, keep_zero)
 
-            raws = grants(path, info, progress)
+            batches = grants(path, info, progress)
             # Plain grants in a row, stored together when a grant that is not one comes, or
             # RUN of them: in their order, before it.
             run: list[tuple[str, Grant, FileInfo]] = []
             try:
-                for where, facts in raws:
-                    summary.grants_read += 1
-                    grant: Grant | None
-                    if isinstance(facts, Grant):  # taken by the shortcut in the reader's process
-                        if funder is not None and fields.text(facts.funder_id) != funder:
-                            summary.other_funders += 1
-                            continue
-                        grant = facts
-                    else:
-                        if funder is not None and fields.text(facts[_FUNDER_ID]) != funder:
-                            summary.other_funders += 1
-                            continue
-                        grant = None if readings.pending else quick_facts(facts)
-                    if grant is not None and not readings.pending:
-                        run.append((where, grant, info))
+                for batch in batches:
+                    summary.grants_read += len(batch)
+                    # The shortcut for the whole batch at once, while nothing waits (it is a
+                    # pure function: what it gives a grant is the same whenever it is asked).
+                    taken = list(map(quick_facts, map(_FACTS, batch))) \
+                        if funder is None and not readings.pending else None
+                    if taken is not None and None not in taken:
+                        run += zip(map(_WHERE, batch), cast("list[Grant]", taken), repeat(info))
                         if len(run) >= RUN:
                             _plain_run(run, summary, store, grouping)
                         continue
-                    if run:
-                        _plain_run(run, summary, store, grouping)
-                    raw = grant if grant is not None else as_dict(facts)
-                    # A grant the shortcut took has ISO dates: it teaches the date order nothing.
-                    if isinstance(raw, Grant) or readings.see(raw) or readings.pending:
-                        readings.pending.append((where, raw))
-                        if readings.ready():
-                            for held in readings.settle():
-                                handle(*held)
-                    else:
-                        handle(where, raw)
+                    for at, (where, facts) in enumerate(batch):
+                        grant: Grant | None
+                        if funder is not None and fields.text(facts[_FUNDER_ID]) != funder:
+                            summary.other_funders += 1
+                            continue
+                        grant = None if readings.pending else \
+                            quick_facts(facts) if taken is None else taken[at]
+                        if grant is not None and not readings.pending:
+                            run.append((where, grant, info))
+                            if len(run) >= RUN:
+                                _plain_run(run, summary, store, grouping)
+                            continue
+                        if run:
+                            _plain_run(run, summary, store, grouping)
+                        raw = grant if grant is not None else as_dict(facts)
+                        # A grant the shortcut took has ISO dates: it teaches the date order
+                        # nothing.
+                        if isinstance(raw, Grant) or readings.see(raw) or readings.pending:
+                            readings.pending.append((where, raw))
+                            if readings.ready():
+                                for held in readings.settle():
+                                    handle(*held)
+                        else:
+                            handle(where, raw)
                 if run:
                     _plain_run(run, summary, store, grouping)
             finally:
-                raws.close()  # a reader in a child process ends with it
+                batches.close()  # a reader in a child process ends with it
             for held in readings.settle():
                 handle(*held)
             readings.amount_note()
