@@ -243,14 +243,21 @@ def _small_group(rows: list[tuple[Any, ...]]) -> GroupStats:
         known = list(map(operator.is_not, lows, itertools.repeat(None)))
         lows, highs, paid = (tuple(itertools.compress(column, known))
                              for column in (lows, highs, amounts))
-    mids = list(map(operator.truediv, map(operator.add, lows, highs), itertools.repeat(2)))
+    # (low + low) / 2 is low, exactly: most grants state months, and their ends are the same.
+    mids = lows if lows == highs else \
+        list(map(operator.truediv, map(operator.add, lows, highs), itertools.repeat(2)))
     if 0 in mids:
         yearly = [amount / mid * 12 for amount, mid in zip(paid, mids, strict=True) if mid]
     else:
         yearly = list(map(operator.mul, map(operator.truediv, paid, mids), itertools.repeat(12)))
     if yearly and max(yearly) > MAX_AMOUNT:
         yearly = [y for y in yearly if y <= MAX_AMOUNT]
-    years = list(map(int, map(operator.itemgetter(slice(4)), dated)))
+    # Award dates are ISO, so in the order of their years: a year at a rank is the year of
+    # the award date at that rank, and the first and last award dates come with them.
+    dated = sorted(dated)
+
+    def year_at(rank: int) -> int:
+        return int(dated[rank][:4])
 
     def spread(values: Sequence[Any]) -> tuple[Spread | None, Callable[[int], float]]:
         ordered = sorted(values)
@@ -258,10 +265,10 @@ def _small_group(rows: list[tuple[Any, ...]]) -> GroupStats:
 
     amount, _ = spread(amounts)
     assert amount is not None
-    year_spread, year_at = spread(years)
+    year_spread = _spread(len(dated), year_at)
     return GroupStats(len(rows), math.fsum(amounts), len(set(named)),
-                      len(recipients) - len(named), min(dated, default=""),
-                      max(dated, default=""), min(lows, default=None),
+                      len(recipients) - len(named), dated[0] if dated else "",
+                      dated[-1] if dated else "", min(lows, default=None),
                       max(highs, default=None), amount, spread(mids)[0], spread(yearly)[0],
                       _price_year(year_spread, year_at))
 
