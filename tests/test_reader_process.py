@@ -558,3 +558,17 @@ def test_an_xlsx_sheet_with_the_titles_and_no_rows_names_columns_the_same_in_a_c
     path = tmp_path / "two.xlsx"
     book.save(path)
     assert_same_both_ways(monkeypatch, tmp_path, [path])
+
+
+def test_a_csv_read_in_a_child_keeps_taken_amounts_out_of_the_vote_while_dates_wait(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # While the UK date waits for its column's order, the plain "4980.34"s are taken by the
+    # shortcut and do not vote: the "1.250.000"s decide what the dot of "25.000" is.
+    grants = [grant("G-0", 100, award="25/04/2019"),
+              *(grant(f"G-{i}", "4980.34") for i in range(1, 41)),
+              *(grant(f"G-{i}", "1.250.000") for i in range(41, 71)),
+              *(grant(f"G-{i}", "25.000") for i in range(71, 74))]
+    data = write_csv(tmp_path / "g.csv", grants)
+    code, _, stderr, registry, _ = outcome(monkeypatch, tmp_path, True, [data])
+    assert code == 0 and "3 values such as '25.000' read with dots between thousands" in stderr
+    assert b"min: 100, " in registry

@@ -23,7 +23,7 @@ from typing import Any, cast
 from fundcmp.giving360 import fields
 from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick_facts
 from fundcmp.giving360.fields import MAX_TITLE_CHARS, Dots, Order
-from fundcmp.giving360.reader_process import grants
+from fundcmp.giving360.reader_process import EagerBatch, grants
 from fundcmp.giving360.reading import FACT_KEYS, FileInfo, ProgressSink, as_dict
 from fundcmp.giving360.store import GroupStats, Store
 from fundcmp.giving360.summary import Entry, Summary, report_csv
@@ -303,11 +303,12 @@ def collect(paths: Sequence[Path], funder: str | None = None,
             try:
                 for batch in batches:
                     summary.grants_read += len(batch)
+                    eager = type(batch) is EagerBatch
                     # The shortcut for the whole batch at once, while nothing waits (it is a
                     # pure function: what it gives a grant is the same whenever it is asked).
                     taken = list(map(quick_facts, map(_FACTS, batch))) \
-                        if funder is None and not readings.pending else None
-                    if taken is not None and None not in taken:
+                        if funder is None and (eager or not readings.pending) else None
+                    if taken is not None and None not in taken and not readings.pending:
                         run += zip(map(_WHERE, batch), cast("list[Grant]", taken), repeat(info))
                         if len(run) >= RUN:
                             _plain_run(run, summary, store, grouping)
@@ -317,7 +318,7 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                         if funder is not None and fields.text(facts[_FUNDER_ID]) != funder:
                             summary.other_funders += 1
                             continue
-                        grant = None if readings.pending else \
+                        grant = None if readings.pending and not eager else \
                             quick_facts(facts) if taken is None else taken[at]
                         if grant is not None and not readings.pending:
                             run.append((where, grant, info))

@@ -46,6 +46,8 @@ from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, read
 
 CHILD_BYTES = 4 << 20  # smaller files are read in this process
 BATCH = 1000  # grants a message
+# Files whose grants read in a child process come as EagerBatch (see there).
+EAGER_SUFFIXES = (".csv", ".tsv")
 PIPE_BYTES = 1 << 20  # what the pipe holds, where the system lets it be set: several batches
 STOP_SECONDS = 5.0  # how long a stopped child is given to end before it is killed
 # The child's program: this process's import path first (the same fundcmp, however it was
@@ -63,6 +65,13 @@ child_main()
 """
 
 _GRANTS, _END, _ERROR = "grants", "end", "error"
+
+
+class EagerBatch(list[RawGrant]):
+    """A batch of a CSV read in a child process, whose grants the plain-grant shortcut takes
+    even while a column's date order is undecided: a grant it takes then waits as taken and
+    does not vote (until now the child ran the shortcut on every grant of a CSV; the import
+    keeps what that gave)."""
 
 
 class ReaderProcessError(FundcmpError):
@@ -94,11 +103,11 @@ def grants(path: Path, info: FileInfo,
         for grant in read(path, info, on_bytes):
             yield [grant]
     else:
-        yield from _piped(child, info, on_bytes)
+        yield from _piped(child, info, on_bytes, path.suffix.lower() in EAGER_SUFFIXES)
 
 
-def _piped(child: subprocess.Popen[bytes], info: FileInfo,
-           on_bytes: ProgressSink | None) -> Iterator[list[RawGrant]]:
+def _piped(child: subprocess.Popen[bytes], info: FileInfo, on_bytes: ProgressSink | None,
+           eager: bool) -> Iterator[list[RawGrant]]:
     """Yield the child's batches as they come."""
     assert child.stdout is not None
     ended = False
@@ -118,7 +127,7 @@ def _piped(child: subprocess.Popen[bytes], info: FileInfo,
                     info.names = names
                 if done is not None and on_bytes is not None:
                     on_bytes(done)
-                yield batch
+                yield EagerBatch(batch) if eager else batch
                 continue
             kind, info.names, info.notes, info.publisher, info.issued, error, remote = message
             ended = True
