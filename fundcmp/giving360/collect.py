@@ -10,13 +10,15 @@ codes for rounds, batches and grant types. Nothing here prints.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fundcmp.giving360 import fields
 from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick_facts
@@ -35,6 +37,10 @@ _SEEN_KEPT = 4096
 _FUNDER_ID = FACT_KEYS.index("funder_id")
 _TYPOGRAPHY = str.maketrans("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2018\u2019\u201c\u201d",
                             "-------''\"\"")
+_NAMES = operator.itemgetter(slice(1, 6))  # funder id and name, programme code and title, currency
+_AWARD = operator.itemgetter(7)
+_WHERE, _FACTS = operator.itemgetter(0), operator.itemgetter(1)
+RUN = 1000  # plain grants stored together
 
 
 class _Readings:
@@ -188,13 +194,21 @@ class _Grouping:
 
     def group_of(self, grant: Grant) -> int:
         """Grants naming no programme are held in their funder's group under the key ""."""
-        seen = grant[1:6]  # funder id and name, programme code and title, currency
+        seen = _NAMES(grant)
         group = self.seen.get(seen)
         if group is None:
             if len(self.seen) >= _SEEN_KEPT:
                 self.seen.clear()
             group = self.seen[seen] = self._group_of(grant)
         return group
+
+    def groups_of(self, grants: Sequence[Grant]) -> list[int]:
+        """group_of for each grant, in order: the values seen before looked up at once."""
+        found = list(map(self.seen.get, map(_NAMES, grants)))
+        if None in found:
+            found = [self.group_of(grant) if group is None else group
+                     for grant, group in zip(grants, found, strict=True)]
+        return found  # type: ignore[return-value]  # no None is left
 
     def _group_of(self, grant: Grant) -> int:
         title, code = grant.programme_title, grant.programme_code
@@ -288,40 +302,51 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                 else:
                     _one(where, raw, info, readings, summary, store, grouping, keep_zero)
 
-            raws = grants(path, info, progress)
+            batches = grants(path, info, progress)
+            # Plain grants in a row, stored together when a grant that is not one comes, or
+            # RUN of them: in their order, before it.
+            run: list[tuple[str, Grant, FileInfo]] = []
             try:
-                for where, facts in raws:
-                    summary.grants_read += 1
-                    grant: Grant | None
-                    if isinstance(facts, Grant):  # taken by the shortcut in the reader's process
-                        if funder is not None and fields.text(facts.funder_id) != funder:
-                            summary.other_funders += 1
-                            continue
-                        grant = facts
-                    else:
+                for batch in batches:
+                    summary.grants_read += len(batch)
+                    # The shortcut for the whole batch at once (a pure function: what it gives
+                    # a grant is the same whenever it is asked). A grant it takes has ISO dates
+                    # and a plain amount, which teach the file's readings nothing: while a
+                    # column is undecided it waits as taken.
+                    taken = list(map(quick_facts, map(_FACTS, batch))) \
+                        if funder is None else None
+                    if taken is not None and None not in taken and not readings.pending:
+                        run += zip(map(_WHERE, batch), cast("list[Grant]", taken), repeat(info))
+                        if len(run) >= RUN:
+                            _plain_run(run, summary, store, grouping)
+                        continue
+                    for at, (where, facts) in enumerate(batch):
+                        grant: Grant | None
                         if funder is not None and fields.text(facts[_FUNDER_ID]) != funder:
                             summary.other_funders += 1
                             continue
-                        grant = None if readings.pending else quick_facts(facts)
-                    if grant is not None and not readings.pending:
-                        # _counted() for a grant with no problem, inline
-                        if grant.award_date > summary.latest_award:
-                            summary.latest_award = grant.award_date
-                        group = grouping.group_of(grant)
-                        if store.add_later(grant, group, (where, grant, info)):
-                            _flush(summary, store)
-                        continue
-                    raw = grant if grant is not None else as_dict(facts)
-                    # A grant the shortcut took has ISO dates: it teaches the date order nothing.
-                    if isinstance(raw, Grant) or readings.see(raw) or readings.pending:
-                        readings.pending.append((where, raw))
-                        if readings.ready():
-                            for held in readings.settle():
-                                handle(*held)
-                    else:
-                        handle(where, raw)
+                        grant = quick_facts(facts) if taken is None else taken[at]
+                        if grant is not None and not readings.pending:
+                            run.append((where, grant, info))
+                            if len(run) >= RUN:
+                                _plain_run(run, summary, store, grouping)
+                            continue
+                        if run:
+                            _plain_run(run, summary, store, grouping)
+                        raw = grant if grant is not None else as_dict(facts)
+                        # A grant the shortcut took has ISO dates: it teaches the date order
+                        # nothing.
+                        if isinstance(raw, Grant) or readings.see(raw) or readings.pending:
+                            readings.pending.append((where, raw))
+                            if readings.ready():
+                                for held in readings.settle():
+                                    handle(*held)
+                        else:
+                            handle(where, raw)
+                if run:
+                    _plain_run(run, summary, store, grouping)
             finally:
-                raws.close()  # a reader in a child process ends with it
+                batches.close()  # a reader in a child process ends with it
             for held in readings.settle():
                 handle(*held)
             readings.amount_note()
@@ -360,6 +385,18 @@ def _one(where: str, raw: dict[str, Any], info: FileInfo, readings: _Readings,
         _counted(where, grant, problems, info, summary, store, grouping)
     elif problems:
         _tally(problems, fields.text(raw.get("currency")), summary, store)
+
+
+def _plain_run(run: list[tuple[str, Grant, FileInfo]], summary: Summary, store: Store,
+               grouping: _Grouping) -> None:
+    """_counted() for grants with no problem, in order, and the run emptied."""
+    counted = [grant for _, grant, _ in run]
+    latest = max(map(_AWARD, counted))
+    if latest > summary.latest_award:
+        summary.latest_award = latest
+    if store.add_plain(counted, grouping.groups_of(counted), run):
+        _flush(summary, store)
+    run.clear()
 
 
 def _counted(where: str, grant: Grant, problems: list[Problem], info: FileInfo,

@@ -3,10 +3,10 @@
 Reading (CSV or JSON parsing, picking each grant's facts) and checking and storing
 the grants are each about half of an import's work: with the reader in a child
 process the two halves run at once, on two cores. grants() yields what
-reading.read yields, in the same order, with the FileInfo filled in as the
-reader fills it, so the import's results are the same either way (tests compare
-the two); a file smaller than CHILD_BYTES is read in this process, where the
-child's start-up would cost more than it saves.
+reading.read yields, in the same order, in batches (lists of up to BATCH), with
+the FileInfo filled in as the reader fills it, so the import's results are the
+same either way (tests compare the two); a file smaller than CHILD_BYTES is read
+in this process, where the child's start-up would cost more than it saves.
 
 The child is a fresh interpreter (`python -c`, the same Python, given this
 process's import path, so the same fundcmp) with its standard output a pipe, not
@@ -22,16 +22,13 @@ its facts as a tuple in reading.FACT_KEYS order (smaller and quicker to pickle t
 a dict), with the column names when the reader changed them (a new CSV header or
 XLSX sheet: the batch ends there, so names arrive before the first grant that
 uses them) and the bytes read so far; then the end, with the notes, publisher
-and issued date, or the error the reader raised. For a CSV file, whose reader
-leaves the child time to spare, the child also runs the plain-grant shortcut
-(check.quick_facts, a pure function) and sends a grant it takes as the Grant's
-values in place of its facts; the import treats it as the shortcut's Grant, as
-it would have been here. A pipe holds little, so a child that runs ahead waits:
-memory stays flat.
+and issued date, or the error the reader raised. The pipe holds a few batches,
+so a child that runs ahead waits: memory stays flat.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import pickle
@@ -45,15 +42,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from fundcmp.errors import FundcmpError, one_line
-from fundcmp.giving360.check import Grant, quick_facts
 from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, read
 
 CHILD_BYTES = 4 << 20  # smaller files are read in this process
-# Files whose reader leaves its process time to spare: it also runs check.quick_facts, the
-# plain-grant shortcut, and sends the grants it takes as checked (csv.reader is quick; ijson
-# and openpyxl are the slower half already).
-SHORTCUT_SUFFIXES = (".csv", ".tsv")
 BATCH = 1000  # grants a message
+PIPE_BYTES = 1 << 20  # what the pipe holds, where the system lets it be set: several batches
 STOP_SECONDS = 5.0  # how long a stopped child is given to end before it is killed
 # The child's program: this process's import path first (the same fundcmp, however it was
 # found), then child_main(). A parent gone before it said anything ends it quietly.
@@ -70,8 +63,6 @@ child_main()
 """
 
 _GRANTS, _END, _ERROR = "grants", "end", "error"
-_GRANT_FIELDS = len(Grant._fields)  # the values of a grant the shortcut took; facts have more
-_new_tuple = tuple.__new__
 
 
 class ReaderProcessError(FundcmpError):
@@ -84,28 +75,31 @@ class ChildTraceback(Exception):
 
 
 def grants(path: Path, info: FileInfo,
-           on_bytes: ProgressSink | None) -> Generator[RawGrant, None, None]:
-    """The raw grants of one file, as reading.read gives them, read in a child process when
-    the file is large enough to be worth it (from a CSV, a grant the child's shortcut took
-    comes as its check.Grant). Close it when stopping early: that ends the child at once."""
+           on_bytes: ProgressSink | None) -> Generator[list[RawGrant], None, None]:
+    """The raw grants of one file, as reading.read gives them, in batches: read in a child
+    process when the file is large enough to be worth it, a batch a message; else here, a
+    grant a batch (info.names holds for a whole batch, and the reader may change it after any
+    grant). Close it when stopping early: that ends the child at once."""
     try:
         large = path.stat().st_size >= CHILD_BYTES
     except OSError:  # the reader says why the file cannot be read
         large = False
-    shortcut = path.suffix.lower() in SHORTCUT_SUFFIXES
     child = None
     if large and sys.executable:
         try:
-            child = _start(path, info.name, on_bytes is not None, shortcut)
+            child = _start(path, info.name, on_bytes is not None)
         except OSError:  # no process to spare (fork refused, no Python to run): read here
             child = None
-    yield from read(path, info, on_bytes) if child is None else \
-        _piped(child, info, on_bytes, shortcut)
+    if child is None:
+        for grant in read(path, info, on_bytes):
+            yield [grant]
+    else:
+        yield from _piped(child, info, on_bytes)
 
 
-def _piped(child: subprocess.Popen[bytes], info: FileInfo, on_bytes: ProgressSink | None,
-           shortcut: bool) -> Iterator[RawGrant]:
-    """Yield the child's grants as they come."""
+def _piped(child: subprocess.Popen[bytes], info: FileInfo,
+           on_bytes: ProgressSink | None) -> Iterator[list[RawGrant]]:
+    """Yield the child's batches as they come."""
     assert child.stdout is not None
     ended = False
     try:
@@ -124,12 +118,7 @@ def _piped(child: subprocess.Popen[bytes], info: FileInfo, on_bytes: ProgressSin
                     info.names = names
                 if done is not None and on_bytes is not None:
                     on_bytes(done)
-                if shortcut:  # a grant the shortcut took comes as its values
-                    for where, facts in batch:
-                        yield where, _new_tuple(Grant, facts) if len(facts) == _GRANT_FIELDS \
-                            else facts
-                else:
-                    yield from batch
+                yield batch
                 continue
             kind, info.names, info.notes, info.publisher, info.issued, error, remote = message
             ended = True
@@ -142,7 +131,7 @@ def _piped(child: subprocess.Popen[bytes], info: FileInfo, on_bytes: ProgressSin
         _stop(child, ended)
 
 
-def _start(path: Path, name: str, progress: bool, shortcut: bool) -> subprocess.Popen[bytes]:
+def _start(path: Path, name: str, progress: bool) -> subprocess.Popen[bytes]:
     """The child, started with Ctrl-C ignored, and told what to read on its standard input.
 
     Ctrl-C reaches every process of the terminal's foreground group; this process
@@ -159,15 +148,26 @@ def _start(path: Path, name: str, progress: bool, shortcut: bool) -> subprocess.
     finally:
         if deaf:
             signal.signal(signal.SIGINT, previous)
-    assert child.stdin is not None
+    assert child.stdin is not None and child.stdout is not None
+    _widen(child.stdout)
     try:
-        child.stdin.write(pickle.dumps(sys.path) + pickle.dumps((path, name, progress,
-                                                                 shortcut)))
+        child.stdin.write(pickle.dumps(sys.path) + pickle.dumps((path, name, progress)))
         child.stdin.close()
     except BaseException:
         _stop(child, False)
         raise
     return child
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """Let the pipe hold several batches (Linux: 64 KiB, a third of one, unless asked), so
+    neither process waits on the other's every pause: the child runs ahead while this one
+    stores a batch in SQLite, and this one reads on while the child starts a new one."""
+    if sys.platform == "linux":
+        import fcntl
+
+        with contextlib.suppress(OSError):  # more than this system lets a pipe hold: its own
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 def _stop(child: subprocess.Popen[bytes], ended: bool) -> None:
@@ -192,17 +192,16 @@ def child_main() -> None:
     never outlives the import.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # where exec did not pass it on (Windows)
-    path, name, progress, shortcut = pickle.load(sys.stdin.buffer)
+    path, name, progress = pickle.load(sys.stdin.buffer)
     out = sys.stdout.buffer
     try:
-        _send_grants(path, name, progress, shortcut, out)
+        _send_grants(path, name, progress, out)
         out.flush()
     except (BrokenPipeError, ConnectionResetError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())  # nothing left to flush at exit
 
 
-def _send_grants(path: Path, name: str, progress: bool, shortcut: bool,
-                 out: IO[bytes]) -> None:
+def _send_grants(path: Path, name: str, progress: bool, out: IO[bytes]) -> None:
     info = FileInfo(name)
     done: list[int | None] = [None]
 
@@ -226,10 +225,6 @@ def _send_grants(path: Path, name: str, progress: bool, shortcut: bool,
                 if batch:
                     flush()
                 sent_names = names = info.names
-            if shortcut:
-                taken = quick_facts(grant[1])
-                if taken is not None:
-                    grant = (grant[0], tuple(taken))  # a named tuple pickles slowly
             batch.append(grant)
             if len(batch) >= BATCH:
                 flush()

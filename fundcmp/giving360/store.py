@@ -85,11 +85,13 @@ class Store:
                         "amount REAL, currency TEXT)")
         self.db.execute("CREATE TABLE large_group (grp INTEGER PRIMARY KEY)")
         self.db.execute("BEGIN")
-        self._insert = "INSERT OR IGNORE INTO grant_row (rowid, id, grp, amount, recipient, " \
-            "award, dur_low, dur_high) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        # SQLite numbers the rows itself, one more than the last (quicker than being told):
+        # flush() tells a duplicate by that.
+        self._insert = "INSERT OR IGNORE INTO grant_row (id, grp, amount, recipient, award, " \
+            "dur_low, dur_high) VALUES (?, ?, ?, ?, ?, ?, ?)"
         self._rows: list[tuple[Any, ...]] = []
         self._tags: list[Any] = []
-        self._seq = 0
+        self._kept = 0  # rows in grant_row, numbered 1 to this by SQLite
         self._sizes: collections.Counter[int] = collections.Counter()  # grants kept, by group
 
     def add(self, grant: Grant, group: int) -> bool:
@@ -107,12 +109,24 @@ class Store:
         """Queue a grant to be recorded in a batch (one SQLite call per BATCH grants rather
         than one a grant); True when the batch is full and flush() is due. Its row holds
         what its figures are worked out from (see the counted view)."""
-        self._seq += 1
         grant_id, _, _, _, _, _, amount, award, recipient, duration = grant
         low, high = _NO_DURATION if duration is None else duration
-        self._rows.append((self._seq, grant_id, group, amount, recipient, award or None, low,
-                           high))
+        self._rows.append((grant_id, group, amount, recipient, award or None, low, high))
         self._tags.append(tag)
+        return len(self._rows) >= BATCH
+
+    def add_plain(self, grants: Sequence[Grant], groups: Sequence[int],
+                  tags: Sequence[Any]) -> bool:
+        """add_later for many grants at once, in order: the same rows, made a column at a
+        time (a run of plain grants is the usual case, a million times over)."""
+        ids, _, _, _, _, _, amounts, awards, recipients, durations = zip(*grants, strict=True)
+        if "" in awards:
+            awards = tuple(award or None for award in awards)
+        if None in durations:
+            durations = tuple(_NO_DURATION if d is None else d for d in durations)
+        lows, highs = zip(*durations, strict=True)
+        self._rows += zip(ids, groups, amounts, recipients, awards, lows, highs, strict=True)
+        self._tags += tags
         return len(self._rows) >= BATCH
 
     def flush(self) -> list[Any]:
@@ -122,15 +136,25 @@ class Store:
         if not rows:
             return []
         self._rows, self._tags = [], []
+        last = self._kept
         before = self.db.total_changes
         self.db.executemany(self._insert, rows)
-        self._sizes.update(map(operator.itemgetter(2), rows))
-        if self.db.total_changes - before == len(rows):
+        added = self.db.total_changes - before
+        self._kept += added
+        self._sizes.update(map(operator.itemgetter(1), rows))
+        if added == len(rows):
             return []
+        # The rows kept were numbered last + 1, last + 2 ... in order: a row whose identifier
+        # is kept under another number is a duplicate.
         kept = "SELECT rowid FROM grant_row WHERE id = ?"
-        duplicates = [(row, tag) for row, tag in zip(rows, tags, strict=True)
-                      if self.db.execute(kept, (row[1],)).fetchone()[0] != row[0]]
-        self._sizes.subtract(row[2] for row, _ in duplicates)
+        duplicates = []
+        number = last + 1
+        for row, tag in zip(rows, tags, strict=True):
+            if self.db.execute(kept, (row[0],)).fetchone()[0] == number:
+                number += 1
+            else:
+                duplicates.append((row, tag))
+        self._sizes.subtract(row[1] for row, _ in duplicates)
         return [tag for _, tag in duplicates]
 
     def add_problem(self, p: Problem, currency: str) -> None:
@@ -219,14 +243,21 @@ def _small_group(rows: list[tuple[Any, ...]]) -> GroupStats:
         known = list(map(operator.is_not, lows, itertools.repeat(None)))
         lows, highs, paid = (tuple(itertools.compress(column, known))
                              for column in (lows, highs, amounts))
-    mids = list(map(operator.truediv, map(operator.add, lows, highs), itertools.repeat(2)))
+    # (low + low) / 2 is low, exactly: most grants state months, and their ends are the same.
+    mids = lows if lows == highs else \
+        list(map(operator.truediv, map(operator.add, lows, highs), itertools.repeat(2)))
     if 0 in mids:
         yearly = [amount / mid * 12 for amount, mid in zip(paid, mids, strict=True) if mid]
     else:
         yearly = list(map(operator.mul, map(operator.truediv, paid, mids), itertools.repeat(12)))
     if yearly and max(yearly) > MAX_AMOUNT:
         yearly = [y for y in yearly if y <= MAX_AMOUNT]
-    years = list(map(int, map(operator.itemgetter(slice(4)), dated)))
+    # Award dates are ISO, so in the order of their years: a year at a rank is the year of
+    # the award date at that rank, and the first and last award dates come with them.
+    dated = sorted(dated)
+
+    def year_at(rank: int) -> int:
+        return int(dated[rank][:4])
 
     def spread(values: Sequence[Any]) -> tuple[Spread | None, Callable[[int], float]]:
         ordered = sorted(values)
@@ -234,10 +265,10 @@ def _small_group(rows: list[tuple[Any, ...]]) -> GroupStats:
 
     amount, _ = spread(amounts)
     assert amount is not None
-    year_spread, year_at = spread(years)
+    year_spread = _spread(len(dated), year_at)
     return GroupStats(len(rows), math.fsum(amounts), len(set(named)),
-                      len(recipients) - len(named), min(dated, default=""),
-                      max(dated, default=""), min(lows, default=None),
+                      len(recipients) - len(named), dated[0] if dated else "",
+                      dated[-1] if dated else "", min(lows, default=None),
                       max(highs, default=None), amount, spread(mids)[0], spread(yearly)[0],
                       _price_year(year_spread, year_at))
 
