@@ -175,7 +175,7 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             name = info.name
             repeated: list[int] = []  # the first few lines of a header row met again
             repeats = 0
-            joined: list[str] = []  # rows over several lines without the header's cells
+            joined: list[str] = []  # the lines of the first few rows that swallowed rows
             joins = 0
             columns = len(header)
             last_line = reader.line_num
