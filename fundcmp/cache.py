@@ -715,11 +715,11 @@ def build_from(path: Path | str, content: bytes, records: Iterator[Record]) -> N
 
 
 def derive(store: Store, content: bytes, changed: Sequence[Record],
-           inserted_at: int | None = None) -> None:
+           inserted_at: int | None = None, inserted: int = 1) -> None:
     """The entry of a registry that an import made from the store's own by replacing and
-    appending records (and maybe inserting a line at `inserted_at`, which moves the lines
-    below it down one): a copy of the store with those rows rewritten, so the first run
-    after an import is answered as a warm one. Failures leave only the old entry."""
+    appending records (and maybe inserting `inserted` lines at `inserted_at`, which moves
+    the lines below it down as many): a copy of the store with those rows rewritten, so the
+    first run after an import is answered as a warm one. Failures leave only the old entry."""
     import tempfile
 
     folder = store.entry.parent
@@ -734,7 +734,7 @@ def derive(store: Store, content: bytes, changed: Sequence[Record],
     try:
         store._db.execute("VACUUM INTO ?", (temp + ".db",))
         os.replace(temp + ".db", temp)
-        _rewrite(Path(temp), new_key, changed, inserted_at)
+        _rewrite(Path(temp), new_key, changed, inserted_at, inserted)
         os.replace(temp, folder / f"{new_key}{SUFFIX}")
     except (OSError, sqlite3.Error, OverflowError):
         for leftover in (temp, temp + ".db"):
@@ -745,7 +745,7 @@ def derive(store: Store, content: bytes, changed: Sequence[Record],
 
 
 def _rewrite(target: Path, new_key: str, changed: Sequence[Record],
-             inserted_at: int | None) -> None:
+             inserted_at: int | None, inserted: int) -> None:
     """Replace the rows of changed slugs and source ids in place, append the new ones, and
     choose each key's common unit again over every row."""
     db = sqlite3.connect(target)
@@ -754,8 +754,8 @@ def _rewrite(target: Path, new_key: str, changed: Sequence[Record],
         counts: dict[str, Counter[str]] = {k: Counter() for k in MEASURES}
         if inserted_at is not None:
             for table in ("programmes", "sources"):
-                db.execute(f"UPDATE {table} SET line = line + 1 WHERE line >= ?",
-                           (inserted_at,))
+                db.execute(f"UPDATE {table} SET line = line + ? WHERE line >= ?",
+                           (inserted, inserted_at))
         for record in changed:
             value = record.value
             if isinstance(value, Source):

@@ -829,12 +829,11 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
             if summary.without_programme and not ungrouped_as_programme else ""
         raise giving360.ImportDataError(f"nothing importable: no grant made a programme "
                                         f"entry{hint}")
-    source = giving360.source_record(summary, [str(f) for f in files],
-                                     datetime.date.today().isoformat())
+    sources = giving360.source_records(summary, [str(f) for f in files],
+                                       datetime.date.today().isoformat())
     if jsonl:
         def merge_jsonl() -> Any:
-            return jsonl_merge.merge(jsonl_merge.read(into), str(into), summary.entries, source,
-                                     replace)
+            return jsonl_merge.merge(jsonl_merge.read(into), str(into), sources, replace)
 
         if dry_run:
             merged = merge_jsonl()
@@ -843,7 +842,7 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
             merged = _locked(into, merge_jsonl, jsonl_merge.write)
     else:
         def merge(text: str | None) -> Any:
-            return registry_merge.merge(text, str(into), summary.entries, source, replace)
+            return registry_merge.merge_all(text, str(into), sources, replace)
 
         merged = merge(old_text) if dry_run else _merge_locked(into, merge)
     names = {e.slug: e for e in summary.entries}
@@ -862,7 +861,8 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...], into: Path, dry_run:
     if dry_run:
         click.echo(f"dry run: nothing written to {shown}")
     elif merged.changed:
-        click.echo(f"wrote {shown} (source {merged.source_id})")
+        click.echo(f"wrote {shown} (source{'s' if ', ' in merged.source_id else ''} "
+                   f"{merged.source_id})")
     else:
         click.echo(f"{shown} unchanged")
     ctx.exit(3 if summary.left_out else 0)

@@ -53,7 +53,9 @@ class Merged:
     """Each new or replaced line with its final number, in line order."""
     base: Existing | None = None
     inserted_at: int | None = None
-    """The line a new source line was put in front of, moving every later line down one."""
+    """The line new source lines were put in front of, moving every later line down."""
+    inserted: int = 0
+    """How many lines were put there."""
 
     @property
     def changed(self) -> bool:
@@ -103,44 +105,58 @@ def _line(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
 
 
-def merge(existing: Existing | None, path: str, entries: Sequence[Entry],
-          source: dict[str, Any], replace_existing: bool) -> Merged:
-    """The registry with the entries merged in, as registry_merge.merge does for YAML: a slug
-    already there is kept unless replace_existing; the source is added only if used."""
+def merge(existing: Existing | None, path: str,
+          groups: Sequence[tuple[dict[str, Any], Sequence[Entry]]],
+          replace_existing: bool) -> Merged:
+    """The registry with each source's entries merged in, as registry_merge.merge does for
+    YAML: a slug already there is kept unless replace_existing; a source is added only if
+    used, and the new ones go together just above the first programme replaced (a source
+    comes before the programmes citing it, and after the sources there), else first of the
+    lines appended."""
     old = existing or Existing(path, b"", {}, {})
-    source_id = base = source["id"]
-    number = 2
-    while source_id in old.sources and not replace_existing:
-        source_id, number = f"{base}-{number}", number + 1
-    source = {**source, "id": source_id}
     in_place: dict[int, list[str]] = {}
     appended: list[str] = []
     added, replaced, kept = [], [], []
-    for e in entries:
-        text = _line(programme_data(e, source_id))
-        if e.slug in old.slugs:
-            if not replace_existing:
-                kept.append(e.slug)
-                continue
-            in_place[old.slugs[e.slug]] = [text]
-            replaced.append(e.slug)
+    new_sources: list[str] = []
+    ids: list[str] = []
+    for source, entries in groups:
+        source_id = base = source["id"]
+        number = 2
+        while (source_id in old.sources and not replace_existing) or source_id in ids:
+            source_id, number = f"{base}-{number}", number + 1
+        used = False
+        for e in entries:
+            text = _line(programme_data(e, source_id))
+            if e.slug in old.slugs:
+                if not replace_existing:
+                    kept.append(e.slug)
+                    continue
+                in_place[old.slugs[e.slug]] = [text]
+                replaced.append(e.slug)
+            else:
+                appended.append(text)
+                added.append(e.slug)
+            used = True
+        if not used:
+            continue
+        ids.append(source_id)
+        source_text = _line({"source": {**source, "id": source_id}})
+        if source_id in old.sources:
+            in_place[old.sources[source_id]] = [source_text]
         else:
-            appended.append(text)
-            added.append(e.slug)
+            new_sources.append(source_text)
     if not added and not replaced:
-        return Merged(old.content, (), (), tuple(kept), source_id, base=existing)
-    source_text = _line({"source": source})
+        return Merged(old.content, (), (), tuple(kept), "", base=existing)
     inserted = None
-    if source_id in old.sources:
-        in_place[old.sources[source_id]] = [source_text]
-    elif in_place:  # a source comes before the programmes citing it: just above the first
-        inserted = min(in_place)
-        in_place[inserted].insert(0, source_text)
+    replaced_lines = set(in_place) - set(old.sources.values())  # programmes', not sources'
+    if new_sources and replaced_lines:
+        inserted = min(replaced_lines)
+        in_place[inserted][:0] = new_sources
     else:
-        appended.insert(0, source_text)
+        appended[:0] = new_sources
     content, numbered = _spliced(old.content, in_place, appended)
-    return Merged(content, tuple(added), tuple(replaced), tuple(kept), source_id, path,
-                  numbered, existing, inserted)
+    return Merged(content, tuple(added), tuple(replaced), tuple(kept), ", ".join(ids), path,
+                  numbered, existing, inserted, len(new_sources) if inserted is not None else 0)
 
 
 def _spliced(content: bytes, in_place: dict[int, list[str]],
@@ -191,6 +207,7 @@ def write(path: Path, merged: Merged) -> None:
     atomic.write_bytes(path, merged.content)
     try:
         if merged.base.store is not None:
-            cache.derive(merged.base.store, merged.content, changed, merged.inserted_at)
+            cache.derive(merged.base.store, merged.content, changed, merged.inserted_at,
+                         merged.inserted)
     except KeyboardInterrupt:  # the registry is whole; only its index is left unbuilt
         raise atomic.WrittenThenInterrupted from None

@@ -220,6 +220,27 @@ def _slug_of(item: Any) -> str | None:
     return None
 
 
+def merge_all(text: str | None, path: str,
+              groups: Sequence[tuple[dict[str, Any], Sequence[Entry]]],
+              replace_existing: bool) -> Merged:
+    """merge() of each source's entries in turn (an import of several files cites a source
+    per set of them); the sources written are named together."""
+    added: list[str] = []
+    replaced: list[str] = []
+    kept: list[str] = []
+    ids: list[str] = []
+    for source, entries in groups:
+        merged = merge(text, path, entries, source, replace_existing)
+        text = merged.text
+        added += merged.added
+        replaced += merged.replaced
+        kept += merged.kept
+        if merged.added or merged.replaced:
+            ids.append(merged.source_id)
+    assert text is not None, "merge() makes a registry of no text"
+    return Merged(text, tuple(added), tuple(replaced), tuple(kept), ", ".join(ids))
+
+
 def merge(text: str | None, path: str, entries: Sequence[Entry], source: dict[str, Any],
           replace_existing: bool) -> Merged:
     """The registry text with the entries merged in; text None makes a new registry.

@@ -265,3 +265,67 @@ def test_import_reads_the_registry_once_writes_once_and_leaves_a_warm_store(
     key = cache.file_key(target)
     assert (cache_home / f"{key}{cache.SUFFIX}").exists()  # the next run starts warm
     assert registry.load(target) == registry.load(target, use_cache=False)
+
+
+def _package(path: Path, funder: str, award: str, count: int, title: str = "Main") -> Path:
+    path.write_text(json.dumps({"grants": [
+        {"id": f"{path.stem}-{i}", "amountAwarded": 1000 + i, "currency": "GBP",
+         "awardDate": award, "fundingOrganization": [{"id": funder, "name": funder}],
+         "grantProgramme": [{"title": title}]} for i in range(count)]}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".yaml"])
+def test_files_imported_together_give_each_programme_the_source_of_its_own_files(
+        tmp_path: Path, cache_home: Path, suffix: str) -> None:
+    """Imported together, one funder's 2014 file and another's 2019 file made one source,
+    dated 2019, with both files' counts, that the 2014 programme cited too."""
+    early = _package(tmp_path / "early.json", "GB-CHC-1", "2014-12-04", 3)
+    late = _package(tmp_path / "late.json", "GB-CHC-2", "2019-05-13", 5)
+    both = [_package(tmp_path / f"{year}.json", "GB-CHC-3", f"{year}-06-01", 2, "Shared")
+            for year in (2018, 2020)]
+    target = tmp_path / f"r{suffix}"
+    result = CliRunner().invoke(cli, ["import", str(early), str(late), *map(str, both),
+                                      "--into", str(target)])
+    assert result.exit_code == 0, result.stderr
+    loaded = registry.load(target, use_cache=False)
+    cited = {p.funders[0]: [s for s in loaded.sources if s.id in {c.id for c in p.sources}]
+             for p in loaded.programmes}
+    ((early_source,), (late_source,), (shared,)) = (cited["GB-CHC-1"], cited["GB-CHC-2"],
+                                                   cited["GB-CHC-3"])
+    assert (early_source.date, early_source.title) == (
+        "2014-12-04", "360Giving grants data: 3 grant identifiers read, 3 imported")
+    assert (late_source.date, late_source.title) == (
+        "2019-05-13", "360Giving grants data: 5 grant identifiers read, 5 imported")
+    assert (shared.id, shared.date, shared.document) == (
+        "360giving-2018-and-1-more", "2020-06-01", "2018.json, 2020.json")
+    assert "(sources 360giving-early, 360giving-late, 360giving-2018-and-1-more)" \
+        in result.stdout
+
+
+def test_new_sources_inserted_above_replaced_lines_keep_the_index_true(
+        tmp_path: Path, cache_home: Path) -> None:
+    """Replacing programmes puts the new sources above the first programme replaced: every
+    line below moves down as many, and the index derived from the old one must say so."""
+    target = tmp_path / "r.jsonl"
+    runner = CliRunner()
+    first = runner.invoke(cli, ["import", str(_grants(tmp_path, 400, 60, 1)), "--into",
+                                str(target)])
+    assert first.exit_code == 0, first.stderr
+    again = runner.invoke(cli, ["import", str(_grants(tmp_path, 400, 60, 1)),
+                                str(_package(tmp_path / "other.json", "GB-CHC-7", "2021-01-01",
+                                             3)),
+                                str(_package(tmp_path / "more.json", "GB-CHC-8", "2022-01-01",
+                                             2)),
+                                "--into", str(target), "--replace"])
+    assert again.exit_code == 0, again.stderr
+    assert "(sources 360giving-grants-1, 360giving-other, 360giving-more)" in again.stdout
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["source"]["id"] for line in lines[:3]] == [
+        "360giving-grants-1", "360giving-other", "360giving-more"]
+    ranked = runner.invoke(cli, ["--registry", str(target), "rank", "--by", "funding",
+                                 "--format", "tsv"])
+    uncached = runner.invoke(cli, ["--no-cache", "--registry", str(target), "rank", "--by",
+                                   "funding", "--format", "tsv"])
+    assert ranked.stdout == uncached.stdout and len(ranked.stdout.splitlines()) == 63
+    assert registry.load(target) == registry.load(target, use_cache=False)

@@ -24,6 +24,7 @@ from fundcmp.giving360.summary import (
                                        overview_lines,
                                        problem_lines,
                                        source_record,
+                                       source_records,
 )
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
            "problem_lines",
            "slugify",
            "source_record",
+           "source_records",
 ]

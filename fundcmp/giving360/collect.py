@@ -26,7 +26,7 @@ from fundcmp.giving360.fields import MAX_TITLE_CHARS, Dots, Order
 from fundcmp.giving360.reader_process import grants
 from fundcmp.giving360.reading import FACT_KEYS, FileInfo, ProgressSink, as_dict
 from fundcmp.giving360.store import GroupStats, Store
-from fundcmp.giving360.summary import Entry, Summary, report_csv
+from fundcmp.giving360.summary import Entry, FileFacts, Summary, report_csv
 
 DATE_KEYS = ("award_date", "start", "end")
 MAX_PENDING = 10_000  # grants held back while a column's date order is undecided
@@ -191,6 +191,13 @@ class _Grouping:
         self.code_titles: dict[tuple[str, str], dict[str, None]] = {}
         # What group_of found for the values grants repeat: it would find the same again.
         self.seen: dict[tuple[Any, ...], int] = {}
+        self.file = 0  # the file being read, and the files each group's grants came from
+        self.files: dict[int, set[int]] = {}
+
+    def start_file(self, index: int) -> None:
+        """A file's grants follow: each group they meet is found again, and so noted."""
+        self.seen.clear()
+        self.file = index
 
     def group_of(self, grant: Grant) -> int:
         """Grants naming no programme are held in their funder's group under the key ""."""
@@ -200,6 +207,7 @@ class _Grouping:
             if len(self.seen) >= _SEEN_KEPT:
                 self.seen.clear()
             group = self.seen[seen] = self._group_of(grant)
+            self.files.setdefault(group, set()).add(self.file)
         return group
 
     def groups_of(self, grants: Sequence[Grant]) -> list[int]:
@@ -289,8 +297,11 @@ def collect(paths: Sequence[Path], funder: str | None = None,
     grouping = _Grouping(ungrouped_as_programme)
     done_bytes = 0
     try:
-        for path in paths:
+        for index, path in enumerate(paths):
             info = FileInfo(str(path))
+            grouping.start_file(index)
+            read_before, latest_before = summary.grants_read, summary.latest_award
+            summary.latest_award = ""  # this file's, until it is read
             progress = None if on_bytes is None else \
                 (lambda n, base=done_bytes: on_bytes(base + n))
             readings = _Readings(info, summary)
@@ -357,6 +368,10 @@ def collect(paths: Sequence[Path], funder: str | None = None,
             if publisher and publisher not in summary.publishers:
                 summary.publishers.append(publisher)
             summary.issued = max(summary.issued, _day(info.issued))
+            summary.file_facts.append(FileFacts(publisher, _day(info.issued)
+                                                or summary.latest_award,
+                                                summary.grants_read - read_before))
+            summary.latest_award = max(latest_before, summary.latest_award)
             if on_bytes is not None:
                 done_bytes += path.stat().st_size
         summary.entries = _with_slugs(_entries(store.finish(), grouping, summary))
@@ -470,7 +485,8 @@ def _entries(stats: dict[int, GroupStats], grouping: _Grouping,
             grants_without_recipient=found.nameless, amount=found.amount, total=found.total,
             duration_months=duration, per_year=found.per_year,
             first_award=found.first_award, last_award=found.last_award,
-            price_year=found.price_year, ungrouped=not key))
+            price_year=found.price_year, ungrouped=not key,
+            files=tuple(sorted(grouping.files.get(group, ())))))
     return sorted(result, key=lambda e: (e.funder_name, e.programme_title, e.currency))
 
 

@@ -49,6 +49,16 @@ class Entry:
     price_year: int | None
     ungrouped: bool = False
     slug: str = ""
+    files: tuple[int, ...] = ()  # which of the import's files its grants came from
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What one file of an import says of itself, for the source its programmes cite."""
+
+    publisher: str
+    date: str  # the package's issued/modified, else its latest award date
+    grants_read: int
 
 
 @dataclass
@@ -66,6 +76,7 @@ class Summary:
 
     files: tuple[str, ...]
     publishers: list[str] = field(default_factory=list)
+    file_facts: list[FileFacts] = field(default_factory=list)
     issued: str = ""
     latest_award: str = ""
     grants_read: int = 0
@@ -208,6 +219,43 @@ def source_record(summary: Summary, files: list[str], today: str) -> dict[str, s
         "date": summary.source_date or today,
         "document": names_within([PurePath(f).name for f in files], "files", ", "),
     }
+
+
+def source_records(summary: Summary, files: list[str],
+                   today: str) -> list[tuple[dict[str, str], list[Entry]]]:
+    """The sources an import's entries cite, each with its entries: one for a single file;
+    for several, one per set of files an entry's grants came from, with those files'
+    publishers, counts and date, so that a programme is not dated by another file's data."""
+    if len(files) == 1 or len(summary.file_facts) != len(files):
+        return [(source_record(summary, files, today), list(summary.entries))]
+    from fundcmp.giving360.collect import slugify
+
+    sets: dict[tuple[int, ...], list[Entry]] = {}
+    for e in summary.entries:
+        sets.setdefault(e.files or tuple(range(len(files))), []).append(e)
+    found: list[tuple[dict[str, str], list[Entry]]] = []
+    ids: set[str] = set()
+    for indexes, entries in sets.items():
+        facts = [summary.file_facts[i] for i in indexes]
+        date = max(f.date for f in facts)
+        base = "360giving-" + (slugify(PurePath(files[indexes[0]]).stem) or "grants") \
+            + (f"-and-{len(indexes) - 1}-more" if len(indexes) > 1 else "")
+        source_id, number = base, 2
+        while source_id in ids:
+            source_id, number = f"{base}-{number}", number + 1
+        ids.add(source_id)
+        undated = "" if date else " (the data states no date: dated the day read)"
+        found.append(({
+            "id": source_id,
+            "publisher": names_within(list(dict.fromkeys(f.publisher for f in facts
+                                                          if f.publisher)), "publishers")
+            or names_within(sorted({e.funder_name for e in entries}), "funders"),
+            "title": f"360Giving grants data: {sum(f.grants_read for f in facts)} grant "
+                     f"identifiers read, {sum(e.grants for e in entries)} imported{undated}",
+            "date": date or today,
+            "document": names_within([PurePath(files[i]).name for i in indexes], "files", ", "),
+        }, entries))
+    return found
 
 
 def names_within(names: list[str], what: str, joiner: str = "; ") -> str:
