@@ -95,7 +95,10 @@ def total_funding(p: Programme) -> Quantity:
 def price_year(p: Programme) -> tuple[int | None, str]:
     """The year whose prices a programme's money is in, and why that year."""
     if p.price_year is not None:
-        return p.price_year, "set in the registry"
+        # funding observed over grants is an imported programme's, whose import chose it
+        return p.price_year, ("the median award year of its grants"
+                              if p.funding_per_team.kind is Kind.OBSERVED
+                              else "set in the registry")
     if p.announced is not None:
         return p.announced.year, "year announced"
     if p.start is not None:

@@ -1359,6 +1359,19 @@ def test_explain_shows_no_inputs_under_a_total_summed_from_grants(tmp_path: Path
     assert not lines[total + 1].startswith("input:"), shown
 
 
+def test_an_imported_programmes_price_year_says_it_is_its_median_award_year(
+        tmp_path: Path) -> None:
+    data = package(tmp_path / "g.json", [grant("G-1", award="2018-05-01"),
+                                         grant("G-2", award="2019-05-01"),
+                                         grant("G-3", award="2021-05-01")])
+    into = tmp_path / "r.yaml"
+    assert run("import", data, "--into", into).exit_code == 0
+    (slug,) = [p.slug for p in load(into, use_cache=False).programmes]
+    rows = {line.split("\t")[0]: line.split("\t")[1:] for line in
+            run("--registry", into, "explain", slug, "--format", "tsv").stdout.splitlines()}
+    assert rows["Price year"][:3] == ["2019", "chosen", "the median award year of its grants"]
+
+
 def test_show_calls_an_observed_figure_observed(tmp_path: Path) -> None:
     """Funding per team of an imported programme is observed over its grants, as explain
     and --format json say; show called it derived (and its yearly figure "derived:
