@@ -199,7 +199,8 @@ def _grants(n: int) -> str:
 
 
 def source_record(summary: Summary, files: list[str], today: str) -> dict[str, str]:
-    """The registry source every imported entry cites: the files, who published them, when.
+    """The registry source the entries of an import cite (of several files, source_records
+    gives one per set of them): the files, who published them, when.
 
     A file that names no publisher (a GrantNav export) is cited as its funders' data;
     long lists of funders or files are cut to a few names and a count, within the
