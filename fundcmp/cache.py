@@ -715,7 +715,7 @@ def build_from(path: Path | str, content: bytes, records: Iterator[Record]) -> N
 
 
 def derive(store: Store, content: bytes, changed: Sequence[Record],
-           inserted_at: int | None = None, inserted: int = 1) -> None:
+           inserted_at: int | None, inserted: int) -> None:
     """The entry of a registry that an import made from the store's own by replacing and
     appending records (and maybe inserting `inserted` lines at `inserted_at`, which moves
     the lines below it down as many): a copy of the store with those rows rewritten, so the

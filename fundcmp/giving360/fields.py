@@ -401,7 +401,7 @@ def read_date(value: Any, order: Order = "dmy") -> tuple[str, str]:
             read = "day" if order == "dmy" else "month"
             raise FieldProblem(f"not a date {read} first, as this column's other dates are read",
                                words)
-        return _day(year, month, day, words), SHORT_YEAR if len(match[3]) == 2 else ""
+        return _day(year, month, day, words), _short(match[3])
     if match := _MONTH_YEAR_RE.match(words):
         month_text, year_text = (match.group(1), match.group(2)) if match.group(1) else \
             (match.group(4), match.group(3))
