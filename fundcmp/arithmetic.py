@@ -352,7 +352,8 @@ def rank_order(values: Sequence[Sequence[float | None]], slugs: Sequence[str],
     """Positions in rank order, from each programme's `standing` on each key (None when it
     takes no part): largest first (smallest with reverse), unknowns last; ties on a known
     first value by slug, then by registry position. The cache's index sorts its stored
-    values with this same function."""
+    values with this same function, or, for one key, with its SQL spelling (cache._rank_sql,
+    held equal to this by a property test)."""
     sign = 1.0 if reverse else -1.0
     keys: list[tuple[object, ...]]
     if all(len(row) == 1 for row in values[:1]):  # one key: the same order, built faster

@@ -284,7 +284,7 @@ class Store:
                                 "with --no-cache")
         return query()
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    def _rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
         assert self._db is not None
         try:
             return self._db.execute(sql, params).fetchall()
@@ -380,25 +380,20 @@ class Store:
         def query() -> list[str]:
             if len(keys) == 1:
                 (common,) = units
-                # one table: each stored row begins with its slug, for rank_order's ties
-                # the row is put together by SQLite from the stored cells: slug, name, the
-                # figure, its value on the basis and that basis's note (else the mid's)
+                # one table, ordered by SQLite (_RANK_SQL); each line put together from the
+                # stored cells: slug, name, the figure, its value on the basis and that
+                # basis's note (else the mid's); a figure in another unit than the common
+                # one comes with that unit, as its stored note assumed the common unit
                 rows = self._rows(
-                    "SELECT k.unit, k.kind, k.low, k.mid, k.high, p.slug || char(9) || "
-                    f"p.name_cell || char(9) || k.cell || char(9) || k.cell_{basis} || "
-                    f"char(9) || coalesce(nullif(k.note_{basis}, ''), k.note_mid) FROM "
-                    f"by_{COLUMN[keys[0]]} AS k JOIN programmes AS p USING (position) "
-                    "ORDER BY position")
-                order = rank_order(
-                    [[standing_of(low, mid, high, basis)
-                      if unit == common and kind != "unknown" else None]
-                     for unit, kind, low, mid, high, _ in rows],
-                    [row[5][:row[5].index("\t")] for row in rows], reverse)
-                # the stored row's note assumed the common unit; another currency's says so
-                lines = [line if unit == common or kind == "unknown" else
-                         line.rsplit("\t", 1)[0] + "\t" + other_unit_note(unit, common)
-                         for unit, kind, _, _, _, line in (rows[i] for i in
-                                                           (order[:limit] if limit else order))]
+                    "SELECT p.slug || char(9) || p.name_cell || char(9) || k.cell || char(9) "
+                    f"|| k.cell_{basis} || char(9) || coalesce(nullif(k.note_{basis}, ''), "
+                    "k.note_mid), CASE WHEN k.unit IS NOT :unit AND k.kind != 'unknown' "
+                    f"THEN k.unit END FROM by_{COLUMN[keys[0]]} AS k JOIN programmes AS p "
+                    f"USING (position) {_rank_sql(basis, reverse)} LIMIT :limit",
+                    {"unit": common, "limit": limit or -1})
+                lines = [line if other is None else
+                         line.rsplit("\t", 1)[0] + "\t" + other_unit_note(other, common)
+                         for line, other in rows]
             else:
                 picked = ", name_cell, " + ", ".join(
                     f"k{i}.kind, k{i}.cell, k{i}.cell_{basis}, "
@@ -414,7 +409,7 @@ class Store:
                                      if row[2 + 2 * i] != common and kind != "unknown"
                                      else stored)
                     lines.append("\t".join([*cells, joined_notes(keys, notes)]))
-            if UNSAFE_CHAR_RE.search("\n".join(lines).replace("\n", "\t")):
+            if UNSAFE_CHAR_RE.search("\t".join(lines)):
                 raise Stale
             return lines
 
@@ -501,6 +496,22 @@ class Store:
                 raise Stale  # the figures a ranking was ordered by must be arithmetic's
             revived.append(p)
         return revived
+
+
+# arithmetic.standing_of on a figure table's stored bounds (k), basis by basis
+_STANDING = {"low": "k.low", "high": "coalesce(k.high, k.low)",
+             "mid": "CASE WHEN k.mid IS NOT NULL THEN k.mid WHEN k.high IS NULL THEN k.low END"}
+
+
+def _rank_sql(basis: str, reverse: bool) -> str:
+    """arithmetic.rank_order's order of one key, as an ORDER BY over a figure table (k) joined
+    to the programmes (p), given the common unit as :unit: SQLite sorts in C what rank_order
+    sorts in Python, and only the rows shown reach Python. A property test holds the two
+    orders equal."""
+    value = _STANDING[basis]
+    known = f"k.unit IS :unit AND k.kind != 'unknown' AND {value} IS NOT NULL"
+    return (f"ORDER BY CASE WHEN {known} THEN 0 ELSE 1 END, CASE WHEN {known} THEN {value} END "
+            f"{'ASC' if reverse else 'DESC'}, CASE WHEN {known} THEN p.slug END, k.position")
 
 
 def _written_in_parallel(path: str, target: Path, cache_key: str) -> bool:

@@ -70,6 +70,9 @@ COMMANDS = [
     ["list", "--format", "jsonl"],
     ["list", "--format", "github"],
     ["rank", "--by", "support", "--format", "tsv"],
+    ["rank", "--by", "funding", "--basis", "low", "--reverse", "--format", "tsv"],
+    ["rank", "--by", "duration", "--basis", "high", "--format", "csv", "--limit", "7"],
+    ["rank", "--by", "funding-per-year", "--basis", "high", "--reverse", "--format", "tsv"],
     ["rank", "--by", "value,support", "--basis", "low", "--format", "github"],
 ]
 
