@@ -164,7 +164,7 @@ def write_lines(lines: list[str], fmt: str, out: IO[str], raw_text: bool = False
     tsv in one piece when no cell holds a line break or a hidden character, so there is
     nothing to escape, else cell by cell."""
     if fmt == "tsv":
-        text = "".join(line + "\n" for line in lines)
+        text = "\n".join([*lines, ""]) if lines else ""
         if text.count("\n") == len(lines) and \
                 text.replace("\t", "").replace("\n", "").isprintable():
             out.write(text)
