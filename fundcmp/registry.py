@@ -88,12 +88,14 @@ class Registry:
 
 
 class _Map(dict[str, Any]):
-    """A YAML mapping that remembers the line of itself and of each key."""
+    """A YAML mapping that remembers the line of itself and of each key (and, decoded from
+    JSON, how deep it nests: fundcmp.registry_jsonl)."""
 
-    __slots__ = ("key_lines", "line")
+    __slots__ = ("height", "key_lines", "line")
 
     line: int
     key_lines: dict[str, int]
+    height: int
 
 
 class _List(list[Any]):
