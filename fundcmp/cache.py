@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from fundcmp.arithmetic import (
     MEASURES,
-    counted_unit,
     most_common_unit,
     rank_order,
     standing_of,
@@ -586,11 +585,10 @@ def _rows_of(position: int, p: Programme,
     shown = _shown(p)
     for key, measure in MEASURES.items():
         q: Quantity = measure(shown)
-        unit = counted_unit(q)
-        if unit is not None:
-            counts[key][unit] += 1
         low, mid, high = q.low, q.mid, q.high
-        if q.kind is Kind.UNKNOWN and low is None and mid is None and high is None:
+        if q.kind is not Kind.UNKNOWN:  # arithmetic.counted_unit's rule
+            counts[key][q.unit] += 1
+        elif low is None and mid is None and high is None:
             # no bound on any basis, so one note and no cells (what the lines below give)
             note = " ".join(rank_note(q, "mid", q.unit).split())
             figures.append([position, str(q.kind), str(q.unit), None, None, None, raw(q),
