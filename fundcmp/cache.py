@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from fundcmp.arithmetic import (
     MEASURES,
-    counted_unit,
     most_common_unit,
     rank_order,
     standing_of,
@@ -48,9 +47,9 @@ from fundcmp.arithmetic import (
 from fundcmp.cache_dir import MIN_BYTES, directory, remove_abandoned, trusted_directory
 from fundcmp.cache_dir import enabled as enabled
 from fundcmp.cache_dir import mine as _mine
-from fundcmp.display import number
+from fundcmp.display import raw
 from fundcmp.errors import RegistryError
-from fundcmp.model import Kind, Programme, Quantity, Source
+from fundcmp.model import Kind, Programme, Quantity, Source, Unit, is_money
 
 if TYPE_CHECKING:
     from fundcmp.registry import Record, Registry
@@ -446,13 +445,13 @@ class Store:
     # Revival: the same checks as a parse
 
     def _sources(self, rows: Sequence[Any]) -> dict[str, Source]:
-        from fundcmp.registry import located, source
-        from fundcmp.registry_jsonl import decode
+        from fundcmp.registry import source
+        from fundcmp.registry_jsonl import decode, within_depth
 
         found: dict[str, Source] = {}
         try:
             for _, sid, line, record in rows:
-                value = source(located(decode(record, self.path, line), self.path, line),
+                value = source(within_depth(decode(record, self.path, line), self.path, line),
                                self.path, line)
                 if value.id != sid:
                     raise Stale
@@ -463,11 +462,11 @@ class Store:
 
     def _programme(self, line: int, record: str, sources: dict[str, Source],
                    order: dict[str, int]) -> Programme:
-        from fundcmp.registry import located, validate_programme
-        from fundcmp.registry_jsonl import decode
+        from fundcmp.registry import validate_programme
+        from fundcmp.registry_jsonl import decode, within_depth
 
         try:
-            item = located(decode(record, self.path, line), self.path, line)
+            item = within_depth(decode(record, self.path, line), self.path, line)
             return validate_programme(item, sources, self.path, line, order)
         except (RegistryError, TypeError, ValueError, KeyError):
             raise Stale from None
@@ -589,7 +588,6 @@ def _rows_of(position: int, p: Programme,
     collapsed for text), written out here because this runs for every figure of a
     registry: the same functions, without the dispatch on the cell's type."""
     from fundcmp.checks import check
-    from fundcmp.display import raw
     from fundcmp.views import rank_note, rank_notes
 
     findings = [f.line() for f in check([p])]
@@ -601,29 +599,48 @@ def _rows_of(position: int, p: Programme,
     shown = _shown(p)
     for key, measure in MEASURES.items():
         q: Quantity = measure(shown)
-        unit = counted_unit(q)
-        if unit is not None:
-            counts[key][unit] += 1
-        if q.kind is Kind.UNKNOWN and q.low is None and q.mid is None and q.high is None:
+        low, mid, high = q.low, q.mid, q.high
+        if q.kind is not Kind.UNKNOWN:  # arithmetic.counted_unit's rule
+            counts[key][q.unit] += 1
+        elif low is None and mid is None and high is None:
             # no bound on any basis, so one note and no cells (what the lines below give)
             note = " ".join(rank_note(q, "mid", q.unit).split())
             figures.append([position, str(q.kind), str(q.unit), None, None, None, raw(q),
                             "", "", "", None, note, None])
             continue
-        notes = rank_notes(q)
-        mid = notes["mid"]
-        mid_note = " ".join(mid.split())
-        low_note = None if notes["low"] is mid else " ".join(notes["low"].split())
-        high_note = None if notes["high"] is mid else " ".join(notes["high"].split())
-        cell_low, cell_mid, cell_high = _bound(q.low), _bound(q.mid), _bound(q.high)
-        figures.append([position, str(q.kind), str(q.unit), q.low, q.mid, q.high, raw(q),
-                        cell_low, cell_mid, cell_high, low_note, mid_note, high_note])
+        low_note, mid_note, high_note = rank_notes(q)
+        cell_low, cell_mid, cell_high = _bound(low), _bound(mid), _bound(high)
+        figures.append([position, str(q.kind), str(q.unit), low, mid, high, _raw(q, cell_low,
+                                                                                   cell_high),
+                        cell_low, cell_mid, cell_high,
+                        None if low_note is mid_note else " ".join(low_note.split()),
+                        " ".join(mid_note.split()),
+                        None if high_note is mid_note else " ".join(high_note.split())])
     return row, figures
 
 
 def _bound(value: float | None) -> str:
-    """render.machine of a views.Bound: a raw number, empty for none."""
-    return "" if value is None else str(number(value))
+    """render.machine of a views.Bound: a raw number (display.number's), empty for none."""
+    if value is None:
+        return ""
+    rounded = round(value, 2)
+    whole = int(rounded)
+    return str(whole) if rounded == whole else str(rounded)
+
+
+def _raw(q: Quantity, cell_low: str, cell_high: str) -> str:
+    """display.raw of a quantity with a bound, from the bounds' cells already written."""
+    if q.kind is Kind.UNKNOWN or (q.low is None and q.high is None):
+        return raw(q)
+    if q.high is None:
+        shown = f">={cell_low}"
+    elif q.low is None:
+        shown = f"<={cell_high}"
+    elif q.low == q.high:
+        shown = cell_high
+    else:
+        shown = f"{cell_low}-{cell_high}"
+    return f"{shown} {q.unit}" if q.unit != Unit.GBP and is_money(q.unit) else shown
 
 
 def _json(raw: Any) -> str:

@@ -88,12 +88,14 @@ class Registry:
 
 
 class _Map(dict[str, Any]):
-    """A YAML mapping that remembers the line of itself and of each key."""
+    """A YAML mapping that remembers the line of itself and of each key (and, decoded from
+    JSON, how deep it nests: fundcmp.registry_jsonl)."""
 
-    __slots__ = ("key_lines", "line")
+    __slots__ = ("height", "key_lines", "line")
 
     line: int
     key_lines: dict[str, int]
+    height: int
 
 
 class _List(list[Any]):
@@ -799,14 +801,13 @@ def _date_text(value: Any, ctx: _Ctx, line: int, field: str) -> str:
 
 
 def _evidence(m: _Map, ctx: _Ctx, field: str, required: bool) -> Evidence | None:
-    has = [k for k in ("source", "quote") if k in m]
-    if not has:
+    if "source" not in m or "quote" not in m:
+        if "source" in m or "quote" in m:
+            key = "quote" if "source" in m else "source"
+            raise ctx.fail(m.line, f"{field}.{key}", f"missing required field '{key}'")
         if required:
             raise ctx.fail(m.line, field, "a stated figure needs 'source' and 'quote'")
         return None
-    for key in ("source", "quote"):
-        if key not in m:
-            raise ctx.fail(m.line, f"{field}.{key}", f"missing required field '{key}'")
     sid = _text(m["source"], ctx, m.key_lines["source"], f"{field}.source")
     if sid not in ctx.sources:
         raise ctx.fail(m.key_lines["source"], f"{field}.source",
@@ -816,6 +817,7 @@ def _evidence(m: _Map, ctx: _Ctx, field: str, required: bool) -> Evidence | None
 
 
 QUANTITY_SHAPES = ("amount", "range", "up_to", "observed", "unknown")
+_SHAPES = frozenset(QUANTITY_SHAPES)
 _QUANTITY_FIELDS = {*QUANTITY_SHAPES, "derived", "note", "source", "quote", "currency"}
 
 
@@ -860,11 +862,12 @@ def _number(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> float:
 def _quantity(value: Any, ctx: _Ctx, line: int, field: str, unit: str) -> Quantity:
     m = _mapping(value, ctx, line, field)
     _check_keys(m, _QUANTITY_FIELDS, ctx.path, ctx.slug, field + ".")
-    shapes = [k for k in QUANTITY_SHAPES if k in m]
-    if len(shapes) != 1:
+    given = _SHAPES.intersection(m)
+    if len(given) != 1:
+        shapes = [k for k in QUANTITY_SHAPES if k in m]
         raise ctx.fail(m.line, field, "needs exactly one of amount, range, up_to, observed or "
                        "unknown" + (f" (has {', '.join(shapes)})" if shapes else ""))
-    shape = shapes[0]
+    (shape,) = given
     where = m.key_lines[shape]
     note = _text(m["note"], ctx, m.key_lines["note"], f"{field}.note") if "note" in m else ""
     if "currency" in m:
@@ -1086,10 +1089,10 @@ def _price_year(value: Any, ctx: _Ctx, line: int, field: str) -> int:
 
 
 def _quantity_of(unit: str) -> Callable[[Any, _Ctx, int, str], Quantity]:
-    def read(value: Any, ctx: _Ctx, line: int, field: str) -> Quantity:
-        return _quantity(value, ctx, line, field, unit)
+    """The reader of a quantity in `unit` (a partial: no Python frame of its own per field)."""
+    from functools import partial
 
-    return read
+    return partial(_quantity, unit=unit)
 
 
 _FIELDS: dict[str, Callable[[Any, _Ctx, int, str], Any]] = {
@@ -1140,18 +1143,23 @@ def validate_programme(item: Any, sources: dict[str, Source], path: str, list_li
             values[key] = _FIELDS[key](value, ctx, m.key_lines[key], key)
     if "published_as" in values:
         values["published"] = values.pop("published_as")
-    used = {e.source for e in _evidences(values)}
+    used = _cited(values)
     # The few sources this programme cites, in registry order, without walking every source.
     values["sources"] = tuple(sources[s] for s in sorted(used, key=order.__getitem__))
     return Programme(slug=ctx.slug, line=m.line, **values)
 
 
-def _evidences(values: dict[str, Any]) -> list[Evidence]:
-    found: list[Evidence] = []
+def _cited(values: dict[str, Any]) -> set[str]:
+    """The ids of the sources the evidence of these values names (a support's own, its
+    value's and its days' too): one pass, as it runs for every programme read."""
+    found: set[str] = set()
     for value in values.values():
         if isinstance(value, Support):
-            parts: list[Any] = [value, value.value, value.days]
-        else:
-            parts = [value]
-        found.extend(p.evidence for p in parts if getattr(p, "evidence", None) is not None)
+            for part in (value, value.value, value.days):
+                if part.evidence is not None:
+                    found.add(part.evidence.source)
+            continue
+        evidence = getattr(value, "evidence", None)
+        if evidence is not None:
+            found.add(evidence.source)
     return found

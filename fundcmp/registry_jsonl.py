@@ -24,7 +24,7 @@ from fundcmp.model import Programme, Source
 from fundcmp.registry import (
     MAX_DEPTH,
     Record,
-    located,
+    _Map,
     source,
     validate_programme,
 )
@@ -41,13 +41,55 @@ class _LineError(ValueError):
     """A problem inside one line's JSON, reported with the line by the caller."""
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
+# The line being decoded: each object becomes the validator's line-aware mapping as it is
+# decoded (one decode at a time: fundcmp decodes in one thread).
+_AT = [0]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> _Map:
+    """An object as the parser's line-aware mapping, all on the line being decoded, with its
+    height (see _height), so no second pass over the decoded value is needed."""
+    found = _Map()
+    below = 0
     for key, value in pairs:
         if key in found:
             raise _LineError(f"duplicate key '{key[:60]}'")
         found[key] = value
+        if value.__class__ is _Map:
+            if value.height > below:
+                below = value.height
+        elif value.__class__ is list and value:
+            below = max(below, _height(value))
+    line = found.line = _AT[0]
+    found.key_lines = dict.fromkeys(found, line)
+    found.height = below + 1 if found else 0
     return found
+
+
+def _height(items: list[Any], levels: int = 0) -> int:
+    """How deep a non-empty list nests: 1 + its tallest item's height (a scalar's or an empty
+    container's is 0). Lists within lists are followed no further than MAX_DEPTH levels, past
+    which the figure only has to say "too deep"."""
+    if levels > MAX_DEPTH:
+        return levels
+    below = 0
+    for item in items:
+        if item.__class__ is _Map:
+            below = max(below, item.height)
+        elif item.__class__ is list and item:
+            below = max(below, _height(item, levels + 1))
+    return below + 1
+
+
+def within_depth(value: Any, path: str, line: int) -> Any:
+    """A decoded value, refused as YAML refuses it if any value in it sits more than MAX_DEPTH
+    levels below it."""
+    tall = value.height if value.__class__ is _Map else \
+        _height(value) if value.__class__ is list and value else 0
+    if tall > MAX_DEPTH:
+        raise RegistryError(path, line, f"nested more than {MAX_DEPTH} levels deep, which no "
+                            "registry needs")
+    return value
 
 
 def _constant(name: str) -> Any:
@@ -63,7 +105,8 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant,
 
 
 def decode(text: str, path: str, line: int) -> Any:
-    """One line's JSON as plain values, or one located error."""
+    """One line's JSON (objects as line-aware mappings on `line`), or one located error."""
+    _AT[0] = line
     try:
         return _DECODER.decode(text)
     except _LineError as exc:
@@ -104,7 +147,7 @@ def record(line: str, path: str, number: int, sources: dict[str, Source],
     `order`, their positions)."""
     value = decode(line, path, number)
     if isinstance(value, dict) and "slug" not in value and set(value) == {"source"}:
-        found = source(located(value["source"], path, number), path, number)
+        found = source(within_depth(value["source"], path, number), path, number)
         if found.id in sources:
             raise RegistryError(path, number, f"duplicate source id '{found.id}'",
                                 field="sources.id")
@@ -112,7 +155,7 @@ def record(line: str, path: str, number: int, sources: dict[str, Source],
         sources[found.id] = found
         return Record(found, value["source"], number)
     if isinstance(value, dict) and "slug" in value:
-        item = located(value, path, number)
+        item = within_depth(value, path, number)
         programme: Programme = validate_programme(item, sources, path, number, order)
         return Record(programme, line, number)
     raise RegistryError(path, number, "a line must be a programme (an object with 'slug') or "

@@ -414,12 +414,14 @@ def rank_note(q: Quantity, basis: str, unit: str | None) -> str:
     return "; ".join(part for part in (words, q.note) if part)
 
 
-def rank_notes(q: Quantity) -> dict[str, str]:
-    """rank_note on each basis, for a figure in the common unit (as the cache stores them):
-    the basis changes the note only where it makes the figure's value unknown."""
+def rank_notes(q: Quantity) -> tuple[str, str, str]:
+    """rank_note on the low, mid and high bases, for a figure in the common unit (as the cache
+    stores them): the basis changes the note only where it makes the figure's value unknown,
+    and elsewhere the mid's own note is given (the same object)."""
     mid = rank_note(q, "mid", q.unit)
-    return {b: mid if (q.basis(b) is None) == (q.mid is None) else rank_note(q, b, q.unit)
-            for b in ("low", "mid", "high")}
+    known = q.mid is None
+    return (mid if (q.low is None) == known else rank_note(q, "low", q.unit), mid,
+            mid if (q.high is None) == known else rank_note(q, "high", q.unit))
 
 
 def other_unit_note(unit: str, common: str | None) -> str:

@@ -329,3 +329,60 @@ def test_new_sources_inserted_above_replaced_lines_keep_the_index_true(
                                    "funding", "--format", "tsv"])
     assert ranked.stdout == uncached.stdout and len(ranked.stdout.splitlines()) == 63
     assert registry.load(target) == registry.load(target, use_cache=False)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text("ab", max_size=2),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text("abc", max_size=2),
+                                                                inner, max_size=3),
+    max_leaves=40)
+
+
+def _nest(depth: int, leaf: Any, kinds: str) -> Any:
+    """`leaf` inside `depth` containers, the i-th a list or an object as kinds[i % 2] says."""
+    for i in range(depth):
+        leaf = [leaf] if kinds[i % len(kinds)] == "l" else {"k": leaf}
+    return leaf
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON_VALUES | st.builds(_nest, st.integers(15, 25), _JSON_VALUES,
+                                      st.sampled_from(["l", "o", "lo", "ol"])))
+def test_a_decoded_line_is_what_located_makes_of_the_plain_json(value: Any) -> None:
+    """Objects decode straight to line-aware mappings: the same values, lines and refusals
+    of deep nesting as located() gives the plain JSON (which the small cache still uses)."""
+    text = json.dumps(value)
+    try:
+        expected = registry.located(json.loads(text), "r.jsonl", 7)
+    except RegistryError as exc:
+        with pytest.raises(RegistryError) as raised:
+            registry_jsonl.within_depth(registry_jsonl.decode(text, "r.jsonl", 7), "r.jsonl", 7)
+        assert str(raised.value) == str(exc)
+        return
+    found = registry_jsonl.within_depth(registry_jsonl.decode(text, "r.jsonl", 7), "r.jsonl", 7)
+    assert found == expected
+
+    def lines(a: Any, b: Any) -> None:
+        if isinstance(b, dict):
+            assert isinstance(a, registry._Map) and a.line == b.line
+            assert a.key_lines == b.key_lines
+            for key in b:
+                lines(a[key], b[key])
+        elif isinstance(b, list):
+            for x, y in zip(a, b, strict=True):
+                lines(x, y)
+
+    lines(found, expected)
+
+
+@pytest.mark.parametrize("kinds", ["l", "o", "lo"])
+def test_a_programme_nested_twenty_deep_is_read_and_twenty_one_refused(
+        kinds: str, tmp_path: Path) -> None:
+    for depth, refused in ((19, False), (20, True)):
+        line = json.dumps({"slug": "a", "name": "A", "funders": ["F"],
+                           "focus": _nest(depth, "x", kinds)})
+        path = tmp_path / "deep.jsonl"
+        path.write_text(line + "\n", encoding="utf-8")
+        result = CliRunner().invoke(cli, ["--no-cache", "--registry", str(path), "list"])
+        assert result.exit_code == 1
+        assert ("nested more than 20 levels deep" in result.stderr) is refused, result.stderr
