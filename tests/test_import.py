@@ -768,11 +768,15 @@ def test_a_groups_figures_are_the_same_however_they_were_held_and_written(
                             rng.choice(["", "GB-CHC-1", f"R{i % 7}"]),
                             None if months is None else (months, months + i % 3)))
         groups.append(rng.choice([1, 2, 2, 3, 3, 3]))
-    monkeypatch.setattr(store, "HELD", 1 << 30)
-    monkeypatch.setattr(store, "SMALL_GROUP", 1 << 30)
+    def setting(held: int, chars: int, small: int) -> None:
+        monkeypatch.setattr(store, "HELD", held)
+        monkeypatch.setattr(store, "HELD_CHARS", chars)
+        monkeypatch.setattr(store, "SMALL_GROUP", small)
+
+    setting(1 << 30, 1 << 30, 1 << 30)
     expected = stored(grants, groups)
     assert expected[0] and len(expected[1]) == 3
-    for held, small in [(1, 1 << 30), (7, 1 << 30), (7, 40), (1 << 30, 40), (5, 0)]:
-        monkeypatch.setattr(store, "HELD", held)
-        monkeypatch.setattr(store, "SMALL_GROUP", small)
-        assert stored(grants, groups) == expected, (held, small)
+    for held, chars, small in [(1, 1 << 30, 1 << 30), (7, 1 << 30, 1 << 30), (7, 1 << 30, 40),
+                               (1 << 30, 1 << 30, 40), (1 << 30, 50, 1 << 30), (5, 1 << 30, 0)]:
+        setting(held, chars, small)
+        assert stored(grants, groups) == expected, (held, chars, small)

@@ -35,6 +35,7 @@ from fundcmp.model import Quantiles
 BATCH = 2048  # grants queued per insert: few SQLite calls, little memory
 SMALL_GROUP = 20_000  # the most grants of a group held in memory at once, to sort them
 HELD = 50_000  # counted grants whose figures are held before they are written out as chunks
+HELD_CHARS = 2_000_000  # or characters of their identifiers and recipients, whichever comes first
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,7 @@ class Store:
         self._held: collections.defaultdict[int, list[tuple[Any, ...]]] = \
             collections.defaultdict(list)
         self._holding = 0
+        self._holding_chars = 0
         self._large: set[int] = set()  # groups past SMALL_GROUP, one row a grant in large_row
 
     def add(self, grant: Grant, group: int) -> bool:
@@ -169,17 +171,19 @@ class Store:
 
     def _hold(self, rows: list[tuple[Any, ...]]) -> None:
         """Hold the rows of kept grants by group; a group that grows past SMALL_GROUP moves
-        to large_row, and HELD grants held are written out."""
+        to large_row, and HELD grants held (or HELD_CHARS characters of their texts that can
+        be any length) are written out."""
         groups = list(map(_GROUP, rows))
         self._sizes.update(groups)
         held = self._held
         for group, row in zip(groups, rows, strict=True):
             held[group].append(row)
         self._holding += len(rows)
+        self._holding_chars += sum(map(len, map(_ID, rows))) + sum(map(len, map(_RECIPIENT, rows)))
         for group in set(groups) - self._large:
             if self._sizes[group] > SMALL_GROUP:
                 self._make_large(group)
-        if self._holding >= HELD:
+        if self._holding >= HELD or self._holding_chars >= HELD_CHARS:
             self._write_held()
 
     def _make_large(self, group: int) -> None:
@@ -202,7 +206,7 @@ class Store:
                 self.db.execute("INSERT INTO chunk VALUES (?, ?)",
                                 (group, pickle.dumps(_columns(rows), pickle.HIGHEST_PROTOCOL)))
         self._held.clear()
-        self._holding = 0
+        self._holding = self._holding_chars = 0
 
     def add_problem(self, p: Problem, currency: str) -> None:
         self.db.execute("INSERT INTO problem (location, grant_id, field, kind, detail, "
@@ -280,7 +284,7 @@ class Store:
 _NO_DURATION = (None, None)
 # The columns whose order statistics are figures.
 _SPREAD_COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
-_ID, _GROUP = operator.itemgetter(0), operator.itemgetter(1)
+_ID, _GROUP, _RECIPIENT = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(3)
 _FIGURES = operator.itemgetter(slice(1, None))  # a queued row as a row of large_row
 
 
