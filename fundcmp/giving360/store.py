@@ -34,7 +34,7 @@ from fundcmp.model import Quantiles
 
 BATCH = 2048  # grants queued per insert: few SQLite calls, little memory
 SMALL_GROUP = 20_000  # the most grants of a group held in memory at once, to sort them
-HELD = 50_000  # counted grants whose figures are held before they are written out as chunks
+HELD = 20_000  # counted grants whose figures are held before they are written out as chunks
 HELD_CHARS = 2_000_000  # or characters of their identifiers and recipients, whichever comes first
 
 
