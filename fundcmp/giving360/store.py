@@ -198,15 +198,19 @@ class Store:
     def _write_held(self) -> None:
         """Write out every group's held figures: a large group's as rows of large_row, a
         small group's as one chunk, its columns pickled."""
-        for group, rows in self._held.items():
-            if group in self._large:
-                self.db.executemany("INSERT INTO large_row VALUES (?, ?, ?, ?, ?, ?)",
-                                    map(_FIGURES, rows))
-            else:
-                self.db.execute("INSERT INTO chunk VALUES (?, ?)",
-                                (group, pickle.dumps(_columns(rows), pickle.HIGHEST_PROTOCOL)))
-        self._held.clear()
+        held = self._held
+        self._write_large()
+        self.db.executemany("INSERT INTO chunk VALUES (?, ?)", (
+            (group, pickle.dumps(_columns(rows), pickle.HIGHEST_PROTOCOL))
+            for group, rows in held.items()))
+        held.clear()
         self._holding = self._holding_chars = 0
+
+    def _write_large(self) -> None:
+        """Write out the held figures of the large groups, as rows of large_row."""
+        for group in self._large & self._held.keys():
+            self.db.executemany("INSERT INTO large_row VALUES (?, ?, ?, ?, ?, ?)",
+                                map(_FIGURES, self._held.pop(group)))
 
     def add_problem(self, p: Problem, currency: str) -> None:
         self.db.execute("INSERT INTO problem (location, grant_id, field, kind, detail, "
@@ -228,10 +232,8 @@ class Store:
         """
         if self._rows:
             raise RuntimeError("grants are waiting: flush() before finish()")
+        self._write_large()
         held = self._held
-        for group in self._large & held.keys():
-            self.db.executemany("INSERT INTO large_row VALUES (?, ?, ?, ?, ?, ?)",
-                                map(_FIGURES, held.pop(group)))
         self.db.execute("COMMIT")
         stats = self._large_groups(sorted(self._large)) if self._large else {}
         chunks = self.db.execute("SELECT grp, figures FROM chunk ORDER BY grp")
