@@ -299,7 +299,7 @@ def _columns(rows: list[tuple[Any, ...]]) -> tuple[tuple[Any, ...], ...]:
 def _small_group(amounts: Sequence[float], recipients: Sequence[str],
                  awards: Sequence[Any], lows: Sequence[Any],
                  highs: Sequence[Any]) -> GroupStats:
-    """A group's statistics from its figures in memory, a tuple a column: what _large_group
+    """A group's statistics from its figures in memory, a tuple a column: what _large_groups
     asks SQLite for, the counted view's columns worked out here the same way."""
     named = [r for r in recipients if r] if "" in recipients else recipients
     dated = [a for a in awards if a is not None] if None in awards else awards
