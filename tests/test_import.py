@@ -732,3 +732,51 @@ def test_figures_worked_out_from_a_row_are_the_same_in_memory_and_in_sqlite(
     assert (stats.first_award, stats.last_award, stats.price_year) == \
         ("2018-12-31", "2021-06", 2019)
     assert stats.nameless == 6 and stats.grants == 6
+
+
+def stored(grants: list[Any], groups: list[int]) -> tuple[list[Any], dict[int, Any]]:
+    """The duplicates a Store finds among grants queued in runs of 3, and its statistics."""
+    from fundcmp.giving360 import store
+
+    s = store.Store()
+    try:
+        duplicates = []
+        for at in range(0, len(grants), 3):
+            run = grants[at:at + 3]
+            if s.add_plain(run, groups[at:at + 3], [g.id for g in run]):
+                duplicates += s.flush()
+        duplicates += s.flush()
+        return duplicates, s.finish()
+    finally:
+        s.close()
+
+
+def test_a_groups_figures_are_the_same_however_they_were_held_and_written(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Figures held in memory, written out as chunks, or moved to one row a grant when their
+    group grows large: the same statistics, and the same duplicates, every way."""
+    from fundcmp.giving360 import store
+    from fundcmp.giving360.check import Grant
+
+    rng = random.Random(5)
+    grants, groups = [], []
+    for i in range(300):
+        months = rng.choice([None, 6.0, 12.0, 0.0])
+        grants.append(Grant(f"G-{rng.randrange(260)}", "F", "Fund", "", "T", "GBP",
+                            rng.choice([0.0, -0.0, 5.5, 1e14, float(i)]),
+                            rng.choice(["", "2019-01-15", f"20{10 + i % 12}-03-01"]),
+                            rng.choice(["", "GB-CHC-1", f"R{i % 7}"]),
+                            None if months is None else (months, months + i % 3)))
+        groups.append(rng.choice([1, 2, 2, 3, 3, 3]))
+    def setting(held: int, chars: int, small: int) -> None:
+        monkeypatch.setattr(store, "HELD", held)
+        monkeypatch.setattr(store, "HELD_CHARS", chars)
+        monkeypatch.setattr(store, "SMALL_GROUP", small)
+
+    setting(1 << 30, 1 << 30, 1 << 30)
+    expected = stored(grants, groups)
+    assert expected[0] and len(expected[1]) == 3
+    for held, chars, small in [(1, 1 << 30, 1 << 30), (7, 1 << 30, 1 << 30), (7, 1 << 30, 40),
+                               (1 << 30, 1 << 30, 40), (1 << 30, 50, 1 << 30), (5, 1 << 30, 0)]:
+        setting(held, chars, small)
+        assert stored(grants, groups) == expected, (held, chars, small)

@@ -1161,12 +1161,15 @@ numbers = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**16),
                                      "0.01", "1300", "12.\u0665"]))
 
 
-@given(st.fixed_dictionaries({
+raw_grants = st.fixed_dictionaries({
     "id": texts, "amount": numbers, "currency": texts, "award_date": dates,
     "funder_id": texts, "funder_name": texts, "programme_code": texts,
     "programme_title": texts, "start": dates, "end": dates, "duration": numbers,
     "recipient_id": texts, "recipient_name": texts, "recipient_ind_id": texts,
-    "recipient_ind_name": texts}))
+    "recipient_ind_name": texts})
+
+
+@given(raw_grants)
 @example({"id": "G", "amount": 5, "currency": "GBP", "award_date": "2020-01-01",
           "funder_id": "F", "funder_name": None, "programme_code": None,
           "programme_title": "a\u2003b", "start": None, "end": None, "duration": None,
@@ -1200,6 +1203,54 @@ def test_a_plain_grant_takes_the_shortcut_to_the_same_grant() -> None:
     far = {**raw, "duration": 52}  # weeks in the months column: which is right cannot be told
     assert quick(far) is None and check(far, JSON_NAMES, "w")[0].duration_months is None
 
+
+# Grants that are mostly plain, as a file's are, each value now and then not: a batch of
+# them takes the column-wise way.
+PLAIN = {"id": "G-1", "amount": "1500.50", "currency": "GBP", "award_date": "2020-01-31",
+         "funder_id": "GB-1", "funder_name": "Fund", "programme_code": "P1",
+         "programme_title": "Main", "start": "2020-02-01", "end": "2021-01-31",
+         "duration": "12", "recipient_id": "GB-CHC-1", "recipient_name": "Org"}
+plain_grants = st.fixed_dictionaries({}, optional={
+    "id": st.sampled_from(["G-2", " G", "G\x07", "", 5]),
+    "amount": st.sampled_from(["100", "25.000", "0", "1e3", 250, 99.5, 10**16, 10**400, True,
+                               float("nan")]),
+    "currency": st.sampled_from(["EUR", "gbp", 5]),
+    "award_date": st.sampled_from(["2021-06-01T10:00:00Z", "31/01/2020", "", None]),
+    "funder_id": st.sampled_from(["GB-2", "", None]),
+    "funder_name": st.sampled_from([None, " Fund", "Fund  A"]),
+    "programme_code": st.sampled_from([None, "", 7]),
+    "programme_title": st.sampled_from([None, "a  b", "Other"]),
+    "start": st.sampled_from([None, "", [1], "2021-01-31"]),
+    "end": st.sampled_from([None, "2020-02-01", "2022-01-31"]),
+    "duration": st.sampled_from([None, "", 12, 11.5, True, "0.01", "99"]),
+    "recipient_id": st.sampled_from([" Org", None, "", 5, "GB-CHC-2"]),
+    "recipient_name": st.sampled_from([None, "Org B"])}).map(lambda over: {**PLAIN, **over})
+
+
+@given(st.lists(st.one_of(raw_grants, plain_grants), max_size=6)
+       | st.lists(plain_grants, max_size=6))
+def test_the_shortcut_of_a_batch_is_the_shortcut_of_each(raws: list[dict[str, Any]]) -> None:
+    from fundcmp.giving360.check import quick_batch, quick_facts
+    from fundcmp.giving360.reading import FACT_KEYS
+
+    batch = [tuple(map(raw.get, FACT_KEYS)) for raw in raws]
+    assert quick_batch(batch) == list(map(quick_facts, batch))
+
+
+def test_a_plain_batch_takes_the_shortcut_a_column_at_a_time() -> None:
+    from fundcmp.giving360 import check
+    from fundcmp.giving360.reading import FACT_KEYS
+
+    raw = {"id": "G-1", "amount": "1500.50", "currency": "GBP", "award_date": "2020-01-01",
+           "funder_id": "GB-1", "funder_name": "Fund", "programme_code": "R1",
+           "programme_title": "Main Grants", "start": "2020-02-01", "end": "2021-01-31",
+           "duration": "12", "recipient_id": "GB-CHC-1"}
+    batch = [tuple(map({**raw, "id": f"G-{i}"}.get, FACT_KEYS)) for i in range(3)]
+    grants = check._plain_batch(batch)
+    assert grants is not None and [g.id for g in grants if g] == ["G-0", "G-1", "G-2"]
+    assert grants == list(map(check.quick_facts, batch))
+    assert check._plain_batch([*batch, tuple(map({**raw, "amount": "25.000"}.get,
+                                                 FACT_KEYS))]) is None
 
 
 @pytest.mark.parametrize("recipient", ["Org  Two", "Org\x07", "x" * 400, "", " Org", "Org\n"])

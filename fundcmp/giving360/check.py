@@ -7,8 +7,11 @@ award date or duration unknown and is reported; the amount still counts.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import repeat
 from typing import Any, NamedTuple
 
 from fundcmp.giving360 import fields
@@ -145,6 +148,82 @@ def quick_facts(facts: Facts) -> Grant | None:
                               day, recipient, duration))
 
 
+
+def quick_batch(batch: Sequence[Facts]) -> list[Grant | None]:
+    """quick_facts() of each grant of a batch, the same list, found a column at a time when
+    every grant is plain in the usual way (a text amount or a number, an organisation
+    recipient): each test then runs in C over a column, not in Python per grant. Any grant
+    such a test cannot pass sends the whole batch one grant at a time through
+    quick_facts(), so a batch that is not all plain gets its answers the one way."""
+    try:
+        grants = _plain_batch(batch)
+    except TypeError:  # a value that does not hash or compare: quick_facts() says no
+        grants = None
+    return list(map(quick_facts, batch)) if grants is None else grants
+
+
+def _plain_batch(batch: Sequence[Facts]) -> list[Grant | None] | None:
+    """The batch's grants when quick_facts() takes every one, else None. The tests are
+    quick_facts()' own, made of whole columns: "".join of texts is printable when each is,
+    a text that strip() leaves as it is starts and ends with no white space, and
+    _plain_texts() of several texts is whether each is plain, so one call over the batch's
+    distinct names and titles says it for every grant."""
+    if not batch:
+        return []
+    (ids, amounts, currencies, awards, funder_ids, names, codes, titles, starts, ends, stated,
+     recipients, _, _, _, bad_rows) = zip(*batch, strict=True)
+    n = len(batch)
+    if bad_rows.count(None) != n or not _texts(ids) or not all(ids) \
+            or not "".join(ids).isprintable() or tuple(map(str.strip, ids)) != ids \
+            or not _texts(currencies) or not ISO_4217.issuperset(currencies) \
+            or not _texts(awards) or bool in set(map(type, stated)) \
+            or not _texts(funder_ids) or not all(funder_ids) \
+            or not _texts(recipients) or not all(recipients) \
+            or tuple(map(str.strip, recipients)) != recipients:
+        return None
+    kinds = set(map(type, amounts))
+    if kinds == {str}:
+        if not all(map(_PLAIN_AMOUNT.fullmatch, amounts)):
+            return None
+        amounts = tuple(map(float, amounts))
+    elif not kinds <= {int, float}:
+        return None
+    if not all(0 < amount <= MAX_AMOUNT for amount in amounts):  # before float(): a huge int
+        return None
+    values = list(map(float, amounts))
+    days = _known(_DAYS, awards, _plain_day)
+    if not all(days):
+        return None
+    durations = _known(_DURATIONS, list(zip(starts, ends, stated, strict=True)),
+                       lambda when: _plain_duration(*when))
+    if _NOT_PLAIN in durations:
+        return None
+    names, codes, titles = (column if None not in column else
+                            tuple("" if value is None else value for value in column)
+                            for column in (names, codes, titles))
+    if not (_texts(names) and _texts(codes) and _texts(titles)) \
+            or not _plain_texts(*{*funder_ids, *names, *codes, *titles}):
+        return None
+    return list(map(_new_grant, repeat(Grant), zip(
+        ids, funder_ids, names, codes, titles, currencies, values, days, recipients,
+        durations, strict=True)))
+
+
+def _texts(column: Sequence[Any]) -> bool:
+    """Whether every value of a column is a str (not a subclass, as quick_facts() asks)."""
+    return set(map(type, column)) == {str}
+
+
+def _known(memory: dict[Any, Any], keys: Sequence[Any], find: Callable[[Any], Any]) -> list[Any]:
+    """What memory holds for each key, what find() finds (and memory then keeps) for the
+    keys it lacks."""
+    found = list(map(memory.get, keys, repeat(_UNKNOWN)))
+    if _UNKNOWN in found:
+        found = [_remember(memory, key, find(key)) if value is _UNKNOWN else value
+                 for key, value in zip(keys, found, strict=True)]
+    return found
+
+
 # What quick_facts() found for the values grants repeat (award dates, planned dates, funder and
 # programme names): it would find the same again. Each is emptied when it reaches
 # _KEPT values, so it stays small whatever the file.
@@ -154,6 +233,9 @@ _DURATIONS: dict[tuple[Any, Any, Any], tuple[float, float] | None] = {}
 _NAMES: dict[tuple[str, str, str, str], bool] = {}
 _new_grant = tuple.__new__  # a Grant from its values, without the named tuple's Python __new__
 _NOT_PLAIN = (-1.0, -1.0)  # a duration only check() can read, told apart by identity
+_UNKNOWN = object()  # what a memory lacks
+# An amount plain_number() takes, as a pattern: digits, maybe a point and digits other than three.
+_PLAIN_AMOUNT = re.compile(r"[0-9]+(?:\.(?:[0-9]{1,2}|[0-9]{4,}))?")
 
 
 def _remember(memory: dict[Any, Any], key: Any, found: Any) -> Any:

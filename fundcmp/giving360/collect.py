@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from fundcmp.giving360 import fields
-from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick_facts
+from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick_batch, quick_facts
 from fundcmp.giving360.fields import MAX_TITLE_CHARS, Dots, Order
 from fundcmp.giving360.reader_process import grants
 from fundcmp.giving360.reading import FACT_KEYS, FileInfo, ProgressSink, as_dict
@@ -324,8 +324,7 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                     # a grant is the same whenever it is asked). A grant it takes has ISO dates
                     # and a plain amount, which teach the file's readings nothing: while a
                     # column is undecided it waits as taken.
-                    taken = list(map(quick_facts, map(_FACTS, batch))) \
-                        if funder is None else None
+                    taken = quick_batch(list(map(_FACTS, batch))) if funder is None else None
                     if taken is not None and None not in taken and not readings.pending:
                         run += zip(map(_WHERE, batch), cast("list[Grant]", taken), repeat(info))
                         if len(run) >= RUN:

@@ -1,15 +1,18 @@
-"""The grants being grouped, in a temporary on-disk SQLite table, and their exact statistics.
+"""The grants being grouped, their identifiers in a temporary on-disk SQLite table, and their
+exact statistics.
 
-Memory stays flat however many grants a file holds: each counted grant is one
-row (identifier, group, amount, recipient, award date, the planned duration's
-ends), and the statistics are computed once, at the end, from the rows read back
-in group order: one sort by SQLite, then one group in memory at a time (a group
-too large for that is asked of SQLite query by query). What follows from a row
-(the duration's midpoint, the amount per year, the award year) is worked out as
-it is read back, a column at a time, never stored: the less each row holds, the
-quicker SQLite stores and sorts it. Order statistics are the
-values at ranks, so a median, a quartile or a decile is the same lookup at a
-different rank. Every grant problem is kept in a second table, for the report.
+Memory stays flat however many grants a file holds. Each counted grant's
+identifier is one row, which tells a duplicate; its figures (amount, recipient,
+award date, the planned duration's ends) are held in memory by group, up to HELD
+grants in all, and then written out, each group's as one row of columns (a
+chunk), so the end reads a group's figures back in one piece, with no sort of a
+million rows. A group that grows past SMALL_GROUP grants, too large to hold at
+the end, moves to a table of one row a grant instead, and its statistics are
+asked of SQLite query by query. What follows from a grant's figures (the
+duration's midpoint, the amount per year, the award year) is worked out as they
+are read back, a column at a time, never stored. Order statistics are the values
+at ranks, so a median, a quartile or a decile is the same lookup at a different
+rank. Every grant problem is kept in another table, for the report.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import collections
 import itertools
 import math
 import operator
+import pickle
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +34,8 @@ from fundcmp.model import Quantiles
 
 BATCH = 2048  # grants queued per insert: few SQLite calls, little memory
 SMALL_GROUP = 20_000  # the most grants of a group held in memory at once, to sort them
+HELD = 20_000  # counted grants whose figures are held before they are written out as chunks
+HELD_CHARS = 2_000_000  # or characters of their identifiers and recipients, whichever comes first
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,28 +77,37 @@ class Store:
         self.db.execute("PRAGMA temp_store = FILE")
         self.db.execute("PRAGMA journal_mode = OFF")
         self.db.execute("PRAGMA synchronous = OFF")
-        self.db.execute("CREATE TABLE grant_row (id TEXT PRIMARY KEY, grp INTEGER, "
-                        "amount REAL, recipient TEXT, award TEXT, dur_low REAL, dur_high REAL)")
+        # Keyed by identifier alone (no rowid beside it): one B-tree to insert into, not two.
+        self.db.execute("CREATE TABLE grant_row (id TEXT PRIMARY KEY, seq INTEGER) "
+                        "WITHOUT ROWID")
+        self.db.execute("CREATE TABLE chunk (grp INTEGER, figures BLOB)")
+        self.db.execute("CREATE INDEX chunk_grp ON chunk (grp)")
+        self.db.execute("CREATE TABLE large_row (grp INTEGER, amount REAL, recipient TEXT, "
+                        "award TEXT, dur_low REAL, dur_high REAL)")
         # What follows from a row is worked out as it is read back, by SQLite, not stored.
         self.db.execute("CREATE VIEW counted AS SELECT grp, amount, recipient, award, "
                         "CAST(substr(award, 1, 4) AS INTEGER) AS award_year, dur_low, "
                         "(dur_low + dur_high) / 2 AS dur_mid, dur_high, "
                         "CASE WHEN amount / ((dur_low + dur_high) / 2) * 12 <= "
                         f"{MAX_AMOUNT!r} THEN amount / ((dur_low + dur_high) / 2) * 12 END "
-                        "AS per_year FROM grant_row")
+                        "AS per_year FROM large_row")
         self.db.execute("CREATE TABLE problem (seq INTEGER PRIMARY KEY, location TEXT, "
                         "grant_id TEXT, field TEXT, kind TEXT, detail TEXT, consequence TEXT, "
                         "amount REAL, currency TEXT)")
-        self.db.execute("CREATE TABLE large_group (grp INTEGER PRIMARY KEY)")
         self.db.execute("BEGIN")
-        # SQLite numbers the rows itself, one more than the last (quicker than being told):
-        # flush() tells a duplicate by that.
-        self._insert = "INSERT OR IGNORE INTO grant_row (id, grp, amount, recipient, award, " \
-            "dur_low, dur_high) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        # Each grant queued is numbered, its number stored with its identifier: flush() tells
+        # a duplicate by that.
+        self._insert = "INSERT OR IGNORE INTO grant_row (id, seq) VALUES (?, ?)"
         self._rows: list[tuple[Any, ...]] = []
         self._tags: list[Any] = []
-        self._kept = 0  # rows in grant_row, numbered 1 to this by SQLite
+        self._queued = 0  # grants queued so far, numbered 0 to this less one
         self._sizes: collections.Counter[int] = collections.Counter()  # grants kept, by group
+        # The figures of kept grants not yet written out, by group: (grp, *_FIGURES) rows.
+        self._held: collections.defaultdict[int, list[tuple[Any, ...]]] = \
+            collections.defaultdict(list)
+        self._holding = 0
+        self._holding_chars = 0
+        self._large: set[int] = set()  # groups past SMALL_GROUP, one row a grant in large_row
 
     def add(self, grant: Grant, group: int) -> bool:
         """Record a grant under its group, now.
@@ -136,26 +151,66 @@ class Store:
         if not rows:
             return []
         self._rows, self._tags = [], []
-        last = self._kept
+        first = self._queued
+        self._queued += len(rows)
         before = self.db.total_changes
-        self.db.executemany(self._insert, rows)
-        added = self.db.total_changes - before
-        self._kept += added
-        self._sizes.update(map(operator.itemgetter(1), rows))
-        if added == len(rows):
+        self.db.executemany(self._insert, zip(map(_ID, rows), itertools.count(first)))
+        if self.db.total_changes - before == len(rows):
+            self._hold(rows)
             return []
-        # The rows kept were numbered last + 1, last + 2 ... in order: a row whose identifier
-        # is kept under another number is a duplicate.
-        kept = "SELECT rowid FROM grant_row WHERE id = ?"
-        duplicates = []
-        number = last + 1
-        for row, tag in zip(rows, tags, strict=True):
+        # A row whose identifier is stored under another grant's number is a duplicate.
+        kept = "SELECT seq FROM grant_row WHERE id = ?"
+        kept_rows, duplicates = [], []
+        for number, (row, tag) in enumerate(zip(rows, tags, strict=True), start=first):
             if self.db.execute(kept, (row[0],)).fetchone()[0] == number:
-                number += 1
+                kept_rows.append(row)
             else:
-                duplicates.append((row, tag))
-        self._sizes.subtract(row[1] for row, _ in duplicates)
-        return [tag for _, tag in duplicates]
+                duplicates.append(tag)
+        self._hold(kept_rows)
+        return duplicates
+
+    def _hold(self, rows: list[tuple[Any, ...]]) -> None:
+        """Hold the rows of kept grants by group; a group that grows past SMALL_GROUP moves
+        to large_row, and HELD grants held (or HELD_CHARS characters of their texts that can
+        be any length) are written out."""
+        groups = list(map(_GROUP, rows))
+        self._sizes.update(groups)
+        held = self._held
+        for group, row in zip(groups, rows, strict=True):
+            held[group].append(row)
+        self._holding += len(rows)
+        self._holding_chars += sum(map(len, map(_ID, rows))) + sum(map(len, map(_RECIPIENT, rows)))
+        for group in set(groups) - self._large:
+            if self._sizes[group] > SMALL_GROUP:
+                self._make_large(group)
+        if self._holding >= HELD or self._holding_chars >= HELD_CHARS:
+            self._write_held()
+
+    def _make_large(self, group: int) -> None:
+        """A group past SMALL_GROUP: its chunks written so far become rows of large_row."""
+        self._large.add(group)
+        for (figures,) in self.db.execute("SELECT figures FROM chunk WHERE grp = ?",
+                                          (group,)).fetchall():
+            self.db.executemany("INSERT INTO large_row VALUES (?, ?, ?, ?, ?, ?)",
+                                zip(itertools.repeat(group), *pickle.loads(figures)))
+        self.db.execute("DELETE FROM chunk WHERE grp = ?", (group,))
+
+    def _write_held(self) -> None:
+        """Write out every group's held figures: a large group's as rows of large_row, a
+        small group's as one chunk, its columns pickled."""
+        held = self._held
+        self._write_large()
+        self.db.executemany("INSERT INTO chunk VALUES (?, ?)", (
+            (group, pickle.dumps(_columns(rows), pickle.HIGHEST_PROTOCOL))
+            for group, rows in held.items()))
+        held.clear()
+        self._holding = self._holding_chars = 0
+
+    def _write_large(self) -> None:
+        """Write out the held figures of the large groups, as rows of large_row."""
+        for group in self._large & self._held.keys():
+            self.db.executemany("INSERT INTO large_row VALUES (?, ?, ?, ?, ?, ?)",
+                                map(_FIGURES, self._held.pop(group)))
 
     def add_problem(self, p: Problem, currency: str) -> None:
         self.db.execute("INSERT INTO problem (location, grant_id, field, kind, detail, "
@@ -169,41 +224,44 @@ class Store:
                                    "consequence, amount, currency FROM problem ORDER BY seq")
 
     def finish(self) -> dict[int, GroupStats]:
-        """Every group's statistics, exact, from one pass over the rows in group order; call
-        once, after the last add and flush.
+        """Every group's statistics, exact; call once, after the last add and flush.
 
-        A group of up to SMALL_GROUP grants is read into memory and sorted there, a few
-        thousand rows at a time; the larger ones are never held: SQLite sorts their rows on
-        disk, a few passes for all of them together. Both ways give the same figures.
+        A small group's figures are read into memory, its chunks and what is still held,
+        and sorted there; a large group's are never held: SQLite sorts their rows on disk,
+        a few passes for all of them together. Both ways give the same figures.
         """
         if self._rows:
             raise RuntimeError("grants are waiting: flush() before finish()")
+        self._write_large()
+        held = self._held
         self.db.execute("COMMIT")
-        large = sorted(group for group, n in self._sizes.items() if n > SMALL_GROUP)
-        stats = self._large_groups(large) if large else {}
-        rows = self.db.execute(f"SELECT {', '.join(_STATS_COLUMNS)} FROM grant_row "
-                               "WHERE grp IS NOT NULL AND grp NOT IN large_group ORDER BY grp")
-        for group, members in itertools.groupby(rows, key=operator.itemgetter(0)):
-            stats[group] = _small_group(list(members))
+        stats = self._large_groups(sorted(self._large)) if self._large else {}
+        chunks = self.db.execute("SELECT grp, figures FROM chunk ORDER BY grp")
+        for group, written in itertools.groupby(chunks, key=operator.itemgetter(0)):
+            parts = [pickle.loads(figures) for _, figures in written]
+            if group in held:
+                parts.append(_columns(held.pop(group)))
+            stats[group] = _small_group(*(tuple(itertools.chain.from_iterable(column))
+                                          for column in zip(*parts, strict=True)))
+        for group in sorted(held):
+            stats[group] = _small_group(*_columns(held.pop(group)))
         return stats
 
     def _large_groups(self, groups: list[int]) -> dict[int, GroupStats]:
         """The statistics of the groups too large to hold, each read as a sorted stream."""
-        self.db.executemany("INSERT INTO large_group VALUES (?)", [(g,) for g in groups])
         facts = {row[0]: row[1:] for row in self.db.execute(
             "SELECT grp, COUNT(*), COUNT(DISTINCT NULLIF(recipient, '')), SUM(recipient = ''), "
             "MIN(award), MAX(award), MIN(dur_low), MAX(dur_high), "
             + ", ".join(f"COUNT({column})" for column in _SPREAD_COLUMNS)
-            + " FROM counted WHERE grp IN large_group GROUP BY grp")}
-        rows = self.db.execute("SELECT grp, amount FROM grant_row WHERE grp IN large_group "
-                               "ORDER BY grp")
+            + " FROM counted GROUP BY grp")}
+        rows = self.db.execute("SELECT grp, amount FROM large_row ORDER BY grp")
         totals = {group: math.fsum(map(operator.itemgetter(1), members))
                   for group, members in itertools.groupby(rows, key=operator.itemgetter(0))}
         spreads: dict[str, dict[int, tuple[Spread | None, Callable[[int], float]]]] = {}
         for place, column in enumerate(_SPREAD_COLUMNS, start=7):
             values = map(operator.itemgetter(0), self.db.execute(
-                f"SELECT {column} FROM counted WHERE grp IN large_group AND {column} IS NOT "
-                f"NULL ORDER BY grp, {column}"))
+                f"SELECT {column} FROM counted WHERE {column} IS NOT NULL "
+                f"ORDER BY grp, {column}"))
             spreads[column] = {}
             for group in groups:  # in the order of grp, as the values come; each read to its
                 n = facts[group][place]  # last, the largest, so the next group's come next
@@ -228,14 +286,21 @@ class Store:
 _NO_DURATION = (None, None)
 # The columns whose order statistics are figures.
 _SPREAD_COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
-# The columns read for a group's statistics, in this order.
-_STATS_COLUMNS = ("grp", "amount", "dur_low", "dur_high", "award", "recipient")
+_ID, _GROUP, _RECIPIENT = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(3)
+_FIGURES = operator.itemgetter(slice(1, None))  # a queued row as a row of large_row
 
 
-def _small_group(rows: list[tuple[Any, ...]]) -> GroupStats:
-    """A group's statistics from its rows in memory: what _large_group asks SQLite for, the
-    counted view's columns worked out here the same way, a column at a time."""
-    _, amounts, lows, highs, awards, recipients = zip(*rows, strict=True)
+def _columns(rows: list[tuple[Any, ...]]) -> tuple[tuple[Any, ...], ...]:
+    """Queued rows (identifier, group, amount, recipient, award, duration's ends) as their
+    figures' columns, _small_group's arguments."""
+    return tuple(zip(*rows, strict=True))[2:]
+
+
+def _small_group(amounts: Sequence[float], recipients: Sequence[str],
+                 awards: Sequence[Any], lows: Sequence[Any],
+                 highs: Sequence[Any]) -> GroupStats:
+    """A group's statistics from its figures in memory, a tuple a column: what _large_groups
+    asks SQLite for, the counted view's columns worked out here the same way."""
     named = [r for r in recipients if r] if "" in recipients else recipients
     dated = [a for a in awards if a is not None] if None in awards else awards
     paid = amounts
@@ -266,7 +331,7 @@ def _small_group(rows: list[tuple[Any, ...]]) -> GroupStats:
     amount, _ = spread(amounts)
     assert amount is not None
     year_spread = _spread(len(dated), year_at)
-    return GroupStats(len(rows), math.fsum(amounts), len(set(named)),
+    return GroupStats(len(amounts), math.fsum(amounts), len(set(named)),
                       len(recipients) - len(named), dated[0] if dated else "",
                       dated[-1] if dated else "", min(lows, default=None),
                       max(highs, default=None), amount, spread(mids)[0], spread(yearly)[0],
