@@ -148,7 +148,6 @@ def quick_facts(facts: Facts) -> Grant | None:
                               day, recipient, duration))
 
 
-
 def quick_batch(batch: Sequence[Facts]) -> list[Grant | None]:
     """quick_facts() of each grant of a batch, the same list, found a column at a time when
     every grant is plain in the usual way (a text amount or a number, an organisation
