@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from fundcmp.arithmetic import (
     MEASURES,
+    counted_unit,
     most_common_unit,
     rank_order,
     standing_of,
@@ -47,9 +48,9 @@ from fundcmp.arithmetic import (
 from fundcmp.cache_dir import MIN_BYTES, directory, remove_abandoned, trusted_directory
 from fundcmp.cache_dir import enabled as enabled
 from fundcmp.cache_dir import mine as _mine
-from fundcmp.display import raw
+from fundcmp.display import bound_cell, raw, raw_of_cells
 from fundcmp.errors import RegistryError
-from fundcmp.model import Kind, Programme, Quantity, Source, Unit, is_money
+from fundcmp.model import Programme, Quantity, Source
 
 if TYPE_CHECKING:
     from fundcmp.registry import Record, Registry
@@ -600,8 +601,9 @@ def _rows_of(position: int, p: Programme,
     for key, measure in MEASURES.items():
         q: Quantity = measure(shown)
         low, mid, high = q.low, q.mid, q.high
-        if q.kind is not Kind.UNKNOWN:  # arithmetic.counted_unit's rule
-            counts[key][q.unit] += 1
+        unit = counted_unit(q)
+        if unit is not None:
+            counts[key][unit] += 1
         elif low is None and mid is None and high is None:
             # no bound on any basis, so one note and no cells (what the lines below give)
             note = " ".join(rank_note(q, "mid", q.unit).split())
@@ -609,38 +611,14 @@ def _rows_of(position: int, p: Programme,
                             "", "", "", None, note, None])
             continue
         low_note, mid_note, high_note = rank_notes(q)
-        cell_low, cell_mid, cell_high = _bound(low), _bound(mid), _bound(high)
-        figures.append([position, str(q.kind), str(q.unit), low, mid, high, _raw(q, cell_low,
-                                                                                   cell_high),
+        cell_low, cell_mid, cell_high = bound_cell(low), bound_cell(mid), bound_cell(high)
+        figures.append([position, str(q.kind), str(q.unit), low, mid, high,
+                        raw(q) if unit is None else raw_of_cells(q, cell_low, cell_high),
                         cell_low, cell_mid, cell_high,
                         None if low_note is mid_note else " ".join(low_note.split()),
                         " ".join(mid_note.split()),
                         None if high_note is mid_note else " ".join(high_note.split())])
     return row, figures
-
-
-def _bound(value: float | None) -> str:
-    """render.machine of a views.Bound: a raw number (display.number's), empty for none."""
-    if value is None:
-        return ""
-    rounded = round(value, 2)
-    whole = int(rounded)
-    return str(whole) if rounded == whole else str(rounded)
-
-
-def _raw(q: Quantity, cell_low: str, cell_high: str) -> str:
-    """display.raw of a quantity with a bound, from the bounds' cells already written."""
-    if q.kind is Kind.UNKNOWN or (q.low is None and q.high is None):
-        return raw(q)
-    if q.high is None:
-        shown = f">={cell_low}"
-    elif q.low is None:
-        shown = f"<={cell_high}"
-    elif q.low == q.high:
-        shown = cell_high
-    else:
-        shown = f"{cell_low}-{cell_high}"
-    return f"{shown} {q.unit}" if q.unit != Unit.GBP and is_money(q.unit) else shown
 
 
 def _json(raw: Any) -> str:

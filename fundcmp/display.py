@@ -72,15 +72,26 @@ def raw(q: Quantity) -> str:
     """
     if q.kind is Kind.UNKNOWN:
         return "unknown"
+    return raw_of_cells(q, bound_cell(q.low), bound_cell(q.high))
+
+
+def bound_cell(value: float | None) -> str:
+    """A bound as a raw cell (`number`'s), empty for none."""
+    return "" if value is None else str(number(value))
+
+
+def raw_of_cells(q: Quantity, low: str, high: str) -> str:
+    """`raw` of a known quantity whose bounds are already written as cells (`bound_cell`'s):
+    the cache's index writes them anyway, for every figure of a registry."""
+    assert q.low is not None or q.high is not None
     if q.high is None:
-        assert q.low is not None
-        shown = f">={number(q.low)}"
+        shown = f">={low}"
     elif q.low is None:
-        shown = f"<={number(q.high)}"
+        shown = f"<={high}"
     elif q.low == q.high:
-        shown = str(number(q.high))
+        shown = high
     else:
-        shown = f"{number(q.low)}-{number(q.high)}"
+        shown = f"{low}-{high}"
     return f"{shown} {q.unit}" if is_money(q.unit) and q.unit != Unit.GBP else shown
 
 

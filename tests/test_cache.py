@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from fundcmp import cache, cache_dir, registry
 from fundcmp.cli import cli
 from fundcmp.errors import RegistryError
-from fundcmp.model import Kind, Quantity
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_BYTES = (ROOT / "fundcmp" / "programmes.yaml").read_bytes()
@@ -394,24 +393,3 @@ def test_temporary_files_a_killed_build_left_are_removed_once_a_day_old(
     registry.load(path)
     assert [p for p in abandoned if p.exists()] == []
     assert in_progress.read_bytes() == b"half an index"
-
-
-_BOUNDS = st.none() | st.floats(0, 1e15, allow_nan=False) | st.integers(0, 10**6).map(float)
-
-
-@settings(max_examples=400, deadline=None)
-@given(kind=st.sampled_from(list(Kind)), unit=st.sampled_from(["GBP", "EUR", "months", "count",
-                                                               "%"]),
-       low=_BOUNDS, high=_BOUNDS)
-def test_an_index_rows_cells_are_what_display_writes(kind: Kind, unit: str, low: float | None,
-                                                     high: float | None) -> None:
-    """The index writes a figure's cells from its bounds' cells without calling display.raw
-    and display.number on every figure: the same text."""
-    from fundcmp.display import number, raw
-
-    q = Quantity(kind, unit, low, None, high)
-    for value in (low, high):
-        assert cache._bound(value) == ("" if value is None else str(number(value)))
-    if kind is not Kind.UNKNOWN and low is None and high is None:
-        return  # display.raw has no cell for a known figure without a bound
-    assert cache._raw(q, cache._bound(low), cache._bound(high)) == raw(q)
