@@ -743,7 +743,9 @@ def stored(grants: list[Any], groups: list[int]) -> tuple[list[Any], dict[int, A
         duplicates = []
         for at in range(0, len(grants), 3):
             run = grants[at:at + 3]
-            if s.add_plain(run, groups[at:at + 3], [g.id for g in run]):
+            ids, _, _, _, _, _, amounts, awards, recipients, durations = zip(*run, strict=True)
+            if s.add_plain(ids, groups[at:at + 3], amounts, recipients, awards, durations,
+                           ids):
                 duplicates += s.flush()
         duplicates += s.flush()
         return duplicates, s.finish()

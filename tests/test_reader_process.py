@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from fundcmp import giving360
 from fundcmp.cli import cli
 from fundcmp.giving360 import reader_process
-from fundcmp.giving360.reading import FACT_KEYS, FileInfo
+from fundcmp.giving360.reading import BATCH, CHUNK, FACT_KEYS, FileInfo
 from tests.test_import import FUND_ONE, FUND_TWO, grant, write_csv, write_json
 from tests.test_import_kill import OLD
 from tests.test_real360 import HERE, SHARED
@@ -151,18 +151,20 @@ def test_a_lone_dot_is_read_the_same_in_a_child_whatever_the_order(
         assert code == 3 and "a dot before three digits" in stderr
 
 
-def test_grants_come_in_the_childs_batches_there_and_one_by_one_here(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    data = write_csv(tmp_path / "g.csv", mixed(2500))
+@pytest.mark.parametrize("write", [write_csv, write_json])
+def test_grants_come_in_the_same_batches_from_a_child_and_from_here(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        write: Callable[[Path, list[dict[str, Any]]], Path]) -> None:
+    data = write(tmp_path / ("g.csv" if write is write_csv else "g.json"), mixed(2500))
     monkeypatch.setattr(reader_process, "CHILD_BYTES", 0)
     there = list(reader_process.grants(data, FileInfo(str(data)), None))
     monkeypatch.setattr(reader_process, "CHILD_BYTES", 1 << 40)
     here = list(reader_process.grants(data, FileInfo(str(data)), None))
-    assert {len(batch) for batch in here} == {1}
-    assert max(map(len, there)) == reader_process.BATCH
-    assert [grant for batch in there for grant in batch] == \
-        [grant for batch in here for grant in batch]
-    assert {len(facts) for batch in there for _, facts in batch} == {len(FACT_KEYS)}
+    assert [len(batch) for batch in there] == [len(batch) for batch in here] == \
+        [BATCH, BATCH, 2502 - 2 * BATCH]
+    assert [grant for batch in there for grant in batch.grants()] == \
+        [grant for batch in here for grant in batch.grants()]
+    assert {len(facts) for batch in there for _, facts in batch.grants()} == {len(FACT_KEYS)}
 
 
 @pytest.mark.parametrize(("write", "funder"), [(write_json, FUND_ONE[0]),
@@ -304,7 +306,7 @@ def test_an_unexpected_error_in_the_child_is_raised_here_with_its_traceback(
     data = write_json(tmp_path / "g.json", mixed(1500))
 
     def failing(path: Path, info: FileInfo, on_bytes: Any) -> Iterator[Any]:
-        yield from list(giving360.reading.read(path, info, on_bytes))[:1200]
+        yield from list(giving360.reading.read(path, info, on_bytes))[:1200 // CHUNK]
         raise ZeroDivisionError("the reader's own bug")
 
     sent = io.BytesIO()
@@ -317,7 +319,7 @@ def test_an_unexpected_error_in_the_child_is_raised_here_with_its_traceback(
     with pytest.raises(ZeroDivisionError, match="the reader's own bug") as raised:
         for batch in raws:
             got += len(batch)
-    assert got == 1200
+    assert got == 1200 // CHUNK * CHUNK  # every grant read before the error
     assert isinstance(raised.value.__cause__, reader_process.ChildTraceback)
     assert "failing" in str(raised.value.__cause__)
 
@@ -451,8 +453,8 @@ def test_a_batch_holds_no_more_than_batch_grants(tmp_path: Path) -> None:
         message = pickle.load(sent)
         if message[0] != "grants":
             break
-        sizes.append(len(message[3]))
-    assert max(sizes) == reader_process.BATCH and sum(sizes) == 2502
+        sizes.append(len(message[2]))
+    assert max(sizes) == BATCH and sum(sizes) == 2502
 
 
 def test_a_script_with_no_main_guard_can_import_with_a_child(tmp_path: Path) -> None:

@@ -148,37 +148,56 @@ def quick_facts(facts: Facts) -> Grant | None:
                               day, recipient, duration))
 
 
-def quick_batch(batch: Sequence[Facts]) -> list[Grant | None]:
-    """quick_facts() of each grant of a batch, the same list, found a column at a time when
-    every grant is plain in the usual way (a text amount or a number, an organisation
-    recipient): each test then runs in C over a column, not in Python per grant. Any grant
-    such a test cannot pass sends the whole batch one grant at a time through
-    quick_facts(), so a batch that is not all plain gets its answers the one way."""
+class Plain(NamedTuple):
+    """A batch's grants when quick_facts() takes every one: a column each of Grant's fields."""
+
+    ids: Sequence[str]
+    funder_ids: Sequence[str]
+    funder_names: Sequence[str]
+    programme_codes: Sequence[str]
+    programme_titles: Sequence[str]
+    currencies: Sequence[str]
+    amounts: Sequence[float]
+    award_dates: Sequence[str]
+    recipients: Sequence[str]
+    durations: Sequence[tuple[float, float] | None]
+
+    def grants(self) -> list[Grant]:
+        return list(map(_new_grant, repeat(Grant), zip(*self, strict=True)))
+
+    def grant(self, at: int) -> Grant:
+        return _new_grant(Grant, tuple(column[at] for column in self))
+
+
+def plain_batch(columns: Sequence[Sequence[Any]]) -> Plain | None:
+    """What quick_facts() gives each grant of a batch (its facts a column each, in
+    FACT_KEYS order), found a column at a time, when it takes every one and each is plain in
+    the usual way (a text amount or a number, an organisation recipient): each test then
+    runs in C over a column, not in Python per grant. None when any grant is not: each is
+    then asked of quick_facts(), so a batch that is not all plain gets its answers one way."""
     try:
-        grants = _plain_batch(batch)
+        return _plain_batch(columns)
     except TypeError:  # a value that does not hash or compare: quick_facts() says no
-        grants = None
-    return list(map(quick_facts, batch)) if grants is None else grants
+        return None
 
 
-def _plain_batch(batch: Sequence[Facts]) -> list[Grant | None] | None:
-    """The batch's grants when quick_facts() takes every one, else None. The tests are
-    quick_facts()' own, made of whole columns: "".join of texts is printable when each is,
-    a text that strip() leaves as it is starts and ends with no white space, and
-    _plain_texts() of several texts is whether each is plain, so one call over the batch's
-    distinct names and titles says it for every grant."""
-    if not batch:
-        return []
+def _plain_batch(columns: Sequence[Sequence[Any]]) -> Plain | None:
+    """The tests are quick_facts()' own, made of whole columns: "".join of texts is
+    printable when each is, a text that strip() leaves as it is starts and ends with no
+    white space, and _plain_texts() of several texts is whether each is plain, so one call
+    over the batch's distinct names and titles says it for every grant."""
     (ids, amounts, currencies, awards, funder_ids, names, codes, titles, starts, ends, stated,
-     recipients, _, _, _, bad_rows) = zip(*batch, strict=True)
-    n = len(batch)
+     recipients, _, _, _, bad_rows) = columns
+    n = len(ids)
+    if not n:
+        return None
     if bad_rows.count(None) != n or not _texts(ids) or not all(ids) \
-            or not "".join(ids).isprintable() or tuple(map(str.strip, ids)) != ids \
+            or not "".join(ids).isprintable() or tuple(map(str.strip, ids)) != tuple(ids) \
             or not _texts(currencies) or not ISO_4217.issuperset(currencies) \
             or not _texts(awards) or bool in set(map(type, stated)) \
             or not _texts(funder_ids) or not all(funder_ids) \
             or not _texts(recipients) or not all(recipients) \
-            or tuple(map(str.strip, recipients)) != recipients:
+            or tuple(map(str.strip, recipients)) != tuple(recipients):
         return None
     kinds = set(map(type, amounts))
     if kinds == {str}:
@@ -203,9 +222,8 @@ def _plain_batch(batch: Sequence[Facts]) -> list[Grant | None] | None:
     if not (_texts(names) and _texts(codes) and _texts(titles)) \
             or not _plain_texts(*{*funder_ids, *names, *codes, *titles}):
         return None
-    return list(map(_new_grant, repeat(Grant), zip(
-        ids, funder_ids, names, codes, titles, currencies, values, days, recipients,
-        durations, strict=True)))
+    return Plain(ids, funder_ids, names, codes, titles, currencies, values, days, recipients,
+                 durations)
 
 
 def _texts(column: Sequence[Any]) -> bool:

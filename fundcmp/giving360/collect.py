@@ -16,16 +16,23 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from itertools import repeat
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from fundcmp.giving360 import fields
-from fundcmp.giving360.check import LEFT_OUT, Grant, Problem, check, quick_batch, quick_facts
+from fundcmp.giving360.check import (
+    LEFT_OUT,
+    Grant,
+    Plain,
+    Problem,
+    check,
+    plain_batch,
+    quick_facts,
+)
 from fundcmp.giving360.fields import MAX_TITLE_CHARS, Dots, Order
 from fundcmp.giving360.reader_process import grants
-from fundcmp.giving360.reading import FACT_KEYS, FileInfo, ProgressSink, as_dict
-from fundcmp.giving360.store import GroupStats, Store
+from fundcmp.giving360.reading import FACT_KEYS, Batch, FileInfo, ProgressSink, as_dict
+from fundcmp.giving360.store import GroupStats, Store, Tags
 from fundcmp.giving360.summary import Entry, FileFacts, Summary, report_csv
 
 DATE_KEYS = ("award_date", "start", "end")
@@ -38,9 +45,8 @@ _FUNDER_ID = FACT_KEYS.index("funder_id")
 _TYPOGRAPHY = str.maketrans("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2018\u2019\u201c\u201d",
                             "-------''\"\"")
 _NAMES = operator.itemgetter(slice(1, 6))  # funder id and name, programme code and title, currency
-_AWARD = operator.itemgetter(7)
-_WHERE, _FACTS = operator.itemgetter(0), operator.itemgetter(1)
 RUN = 1000  # plain grants stored together
+Names = tuple[str, str, str, str, str]  # _NAMES of a grant
 
 
 class _Readings:
@@ -187,7 +193,7 @@ class _Grouping:
         self.ungrouped = ungrouped_as_programme
         self.naming_funders: set[str] = set()
         self.groups: dict[tuple[str, str, str], int] = {}
-        self.first: list[Grant] = []
+        self.first: list[Names] = []  # of each group's first grant
         self.code_titles: dict[tuple[str, str], dict[str, None]] = {}
         # What group_of found for the values grants repeat: it would find the same again.
         self.seen: dict[tuple[Any, ...], int] = {}
@@ -199,45 +205,45 @@ class _Grouping:
         self.seen.clear()
         self.file = index
 
-    def group_of(self, grant: Grant) -> int:
-        """Grants naming no programme are held in their funder's group under the key ""."""
-        seen = _NAMES(grant)
-        group = self.seen.get(seen)
+    def group_of(self, names: Names) -> int:
+        """The group of a grant, by its _NAMES. Grants naming no programme are held in their
+        funder's group under the key ""."""
+        group = self.seen.get(names)
         if group is None:
             if len(self.seen) >= _SEEN_KEPT:
                 self.seen.clear()
-            group = self.seen[seen] = self._group_of(grant)
+            group = self.seen[names] = self._group_of(names)
             self.files.setdefault(group, set()).add(self.file)
         return group
 
-    def groups_of(self, grants: Sequence[Grant]) -> list[int]:
+    def groups_of(self, names: Sequence[Names]) -> list[int]:
         """group_of for each grant, in order: the values seen before looked up at once."""
-        found = list(map(self.seen.get, map(_NAMES, grants)))
+        found = list(map(self.seen.get, names))
         if None in found:
-            found = [self.group_of(grant) if group is None else group
-                     for grant, group in zip(grants, found, strict=True)]
+            found = [self.group_of(key) if group is None else group
+                     for key, group in zip(names, found, strict=True)]
         return found  # type: ignore[return-value]  # no None is left
 
-    def _group_of(self, grant: Grant) -> int:
-        title, code = grant.programme_title, grant.programme_code
+    def _group_of(self, names: Names) -> int:
+        funder_id, _, code, title, currency = names
         if title:  # an accent typed as one character or two, a dash or a quote as a word
             # processor writes it: the same title
             key = "t:" + (title if title.isascii() else unicodedata.normalize(
                 "NFC", title).translate(_TYPOGRAPHY)).casefold()
             if code:
-                titles = self.code_titles.setdefault((grant.funder_id, code), {})
+                titles = self.code_titles.setdefault((funder_id, code), {})
                 if len(titles) <= _CODE_TITLES_KEPT:
                     titles.setdefault(title, None)
         elif code and not fields.is_placeholder(code):
             key = "c:" + code
         else:
             key = ""
-        funder = grant.funder_id.casefold()  # an identifier in other case, the same funder
+        funder = funder_id.casefold()  # an identifier in other case, the same funder
         if key:
             self.naming_funders.add(funder)
-        group = self.groups.setdefault((funder, key, grant.currency), len(self.first))
+        group = self.groups.setdefault((funder, key, currency), len(self.first))
         if group == len(self.first):
-            self.first.append(grant)
+            self.first.append(names)
         return group
 
     def imported(self, funder_id: str, key: str) -> bool:
@@ -319,18 +325,21 @@ def collect(paths: Sequence[Path], funder: str | None = None,
             run: list[tuple[str, Grant, FileInfo]] = []
             try:
                 for batch in batches:
+                    info.names = batch.names
                     summary.grants_read += len(batch)
                     # The shortcut for the whole batch at once (a pure function: what it gives
                     # a grant is the same whenever it is asked). A grant it takes has ISO dates
                     # and a plain amount, which teach the file's readings nothing: while a
                     # column is undecided it waits as taken.
-                    taken = quick_batch(list(map(_FACTS, batch))) if funder is None else None
-                    if taken is not None and None not in taken and not readings.pending:
-                        run += zip(map(_WHERE, batch), cast("list[Grant]", taken), repeat(info))
-                        if len(run) >= RUN:
+                    plain = plain_batch(batch.columns) if funder is None else None
+                    if plain is not None and not readings.pending:
+                        if run:
                             _plain_run(run, summary, store, grouping)
+                        _plain_columns(plain, _Tags(batch, plain, info), summary, store,
+                                       grouping)
                         continue
-                    for at, (where, facts) in enumerate(batch):
+                    taken = plain.grants() if plain is not None else None
+                    for at, (where, facts) in enumerate(batch.grants()):
                         grant: Grant | None
                         if funder is not None and fields.text(facts[_FUNDER_ID]) != funder:
                             summary.other_funders += 1
@@ -401,16 +410,40 @@ def _one(where: str, raw: dict[str, Any], info: FileInfo, readings: _Readings,
         _tally(problems, fields.text(raw.get("currency")), summary, store)
 
 
+class _Tags:
+    """What the store gives back of a plain batch's grant that is a duplicate, made only
+    then: where it is, the grant, and the file's facts."""
+
+    def __init__(self, batch: Batch, plain: Plain, info: FileInfo) -> None:
+        self.batch, self.plain, self.info = batch, plain, info
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+    def __getitem__(self, at: int) -> tuple[str, Grant, FileInfo]:
+        return self.batch.where(at), self.plain.grant(at), self.info
+
+
 def _plain_run(run: list[tuple[str, Grant, FileInfo]], summary: Summary, store: Store,
                grouping: _Grouping) -> None:
     """_counted() for grants with no problem, in order, and the run emptied."""
-    counted = [grant for _, grant, _ in run]
-    latest = max(map(_AWARD, counted))
+    _plain_columns(Plain(*zip(*[grant for _, grant, _ in run], strict=True)), list(run),
+                   summary, store, grouping)
+    run.clear()
+
+
+def _plain_columns(plain: Plain, tags: Tags, summary: Summary, store: Store,
+                   grouping: _Grouping) -> None:
+    """_counted() for grants with no problem, in order, given a column a field."""
+    latest = max(plain.award_dates)
     if latest > summary.latest_award:
         summary.latest_award = latest
-    if store.add_plain(counted, grouping.groups_of(counted), run):
+    groups = grouping.groups_of(list(zip(plain.funder_ids, plain.funder_names,
+                                         plain.programme_codes, plain.programme_titles,
+                                         plain.currencies, strict=True)))
+    if store.add_plain(plain.ids, groups, plain.amounts, plain.recipients, plain.award_dates,
+                       plain.durations, tags):
         _flush(summary, store)
-    run.clear()
 
 
 def _counted(where: str, grant: Grant, problems: list[Problem], info: FileInfo,
@@ -422,7 +455,7 @@ def _counted(where: str, grant: Grant, problems: list[Problem], info: FileInfo,
     """
     if grant.award_date > summary.latest_award:
         summary.latest_award = grant.award_date
-    group = grouping.group_of(grant)
+    group = grouping.group_of(_NAMES(grant))
     if not problems:
         if store.add_later(grant, group, (where, grant, info)):
             _flush(summary, store)
@@ -463,8 +496,7 @@ def _entries(stats: dict[int, GroupStats], grouping: _Grouping,
              summary: Summary) -> list[Entry]:
     result = []
     for (funder, key, currency), group in grouping.groups.items():
-        first = grouping.first[group]
-        funder_id = first.funder_id
+        funder_id, funder_name, code, title, _ = grouping.first[group]
         found = stats.get(group)
         if found is None:  # every grant of the group was a duplicate
             continue
@@ -477,9 +509,9 @@ def _entries(stats: dict[int, GroupStats], grouping: _Grouping,
             assert found.shortest is not None and found.longest is not None
             duration = replace(duration, low=found.shortest, high=found.longest)
         result.append(Entry(
-            funder_id=funder_id, funder_name=first.funder_name or funder_id,
-            programme_code=first.programme_code if key else "",
-            programme_title=first.programme_title or (first.programme_code if key else ""),
+            funder_id=funder_id, funder_name=funder_name or funder_id,
+            programme_code=code if key else "",
+            programme_title=title or (code if key else ""),
             currency=currency, grants=found.grants, recipients=found.recipients,
             grants_without_recipient=found.nameless, amount=found.amount, total=found.total,
             duration_months=duration, per_year=found.per_year,

@@ -12,8 +12,9 @@ import codecs
 import csv
 import io
 import itertools
+import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from fundcmp.giving360.fields import (
@@ -24,13 +25,17 @@ from fundcmp.giving360.fields import (
     missing_columns,
 )
 from fundcmp.giving360.reading import (
+    CHUNK,
     BadRow,
+    Batch,
+    Facts,
     FileInfo,
     ProgressSink,
-    RawGrant,
+    batch_of,
     blank_row,
     column_names,
     fact_cells,
+    fact_columns,
     header_repeats,
     open_binary,
 )
@@ -142,8 +147,37 @@ def _swallows_rows(row: list[str], delimiter: str, columns: int) -> bool:
                for cell in row if "\n" in cell for line in cell.splitlines()[1:])
 
 
-def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
-    """Every row under the header row, as raw grant facts."""
+class _Header:
+    """What a header row says of the rows under it."""
+
+    def __init__(self, found: dict[str, int], header: list[str]) -> None:
+        self.found = found
+        self.names = column_names(found, header)
+        self.cells = fact_cells(found, header)
+        self.columns_of = fact_columns(found, header)
+        self.width = max(found.values()) + 1  # the cells a row needs
+        self.id_column = found["id"]
+        self.id_title = header[self.id_column]
+        self.columns = len(header)
+
+    def all_plain(self, rows: Sequence[list[str]]) -> bool:
+        """Whether every row is a grant with no more cells than the header and at least the
+        columns found, none blank or a header met again: a column at a time, in C, each test
+        the row-by-row reading's own (the usual case, a million rows over)."""
+        if min(map(len, rows)) < self.width or max(map(len, rows)) > self.columns:
+            return False
+        ids = list(map(operator.itemgetter(self.id_column), rows))
+        if not all(ids) or self.id_title in ids:
+            return False
+        firsts = set(map(operator.itemgetter(0), ids))
+        return firsts.isdisjoint(_BLANK_START) and (firsts.isdisjoint(TITLE_STARTS) or not any(
+            is_title(cell) for cell in ids if cell[0] in TITLE_STARTS))
+
+
+def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[Batch]:
+    """Every row under the header row, as raw grants, in batches of a chunk of CHUNK rows
+    each (less the rows that are no grant), split where a header row met again changes the
+    columns."""
     with open_binary(path, info) as stream:
         encoding, note = encoding_of(stream)
         if note:
@@ -152,6 +186,7 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                                 newline="")
         limit = csv.field_size_limit(FIELD_CHARS)
         last_line = 0  # the line the row being read starts after
+        chunk: list[tuple[list[str], int]] = []
         try:
             head = "".join(text.readline(HEAD_CHARS) for _ in range(HEADER_ROWS))
             text.seek(0)
@@ -167,76 +202,95 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             if missing:
                 raise info.refuse("not 360Giving CSV: no column "
                                   + ", ".join(repr(m) for m in missing))
-            info.names = column_names(found, header)
-            cells = fact_cells(found, header)
-            width = max(found.values()) + 1
-            id_column = found["id"]
-            header_id = header[id_column]
-            name = info.name
+            known = _Header(found, header)
+            info.names = known.names
+            prefix = f"{info.name}:"
             repeated: list[int] = []  # the first few lines of a header row met again
             repeats = 0
             joined: list[str] = []  # the lines of the first few rows that swallowed rows
             joins = 0
-            columns = len(header)
             last_line = reader.line_num
-            # Written out, each test cheap first: this runs once per row of millions.
-            for row in reader:
-                line = reader.line_num
-                size = len(row)
-                swallows = ""  # the lines of a row that swallowed rows
-                if line - last_line > 1 and _swallows_rows(row, delimiter, columns):
-                    swallows = f"{last_line + 1}-{line}"
-                    joins += 1
-                    joined += [swallows] if joins <= 3 else []
-                last_line = line
-                if size < width:
-                    if blank_row(row):
-                        continue
-                    row += [""] * (width - size)
-                cell = row[id_column]
-                if (not cell or cell[0] in _BLANK_START) and blank_row(row):
-                    continue
-                if cell == header_id or (cell[:1] in TITLE_STARTS and is_title(cell)):
-                    again = header_again(row)
-                    if again is not None:  # files joined end to end
-                        repeats += 1
-                        repeated += [line] if repeats <= 3 else []
-                        if again != found:  # columns in another order: the rows under it too
-                            found, header = again, row
-                            info.names = column_names(found, header)
-                            cells = fact_cells(found, header)
-                            width = max(found.values()) + 1
-                            id_column = found["id"]
-                            header_id = header[id_column]
-                            columns = len(header)
-                        continue
-                if on_bytes is not None and line % 4096 == 0:
+            # Each row with the line it ends on, read by C alone, CHUNK rows at a time: a
+            # chunk is read, picked into columns and passed on while it is still in the
+            # processor's cache (a thousand rows are not, and cost half as much again).
+            rows_read = zip(reader, map(_LINE_NUM, itertools.repeat(reader)), strict=False)
+            while True:
+                chunk = []
+                chunk.extend(itertools.islice(rows_read, CHUNK))  # what it read if csv fails
+                if not chunk:
+                    break
+                rows, lines = zip(*chunk, strict=True)
+                if lines[-1] - last_line == len(rows) and known.all_plain(rows):
+                    # every row one line and a grant: a column a fact, at once
+                    yield Batch(prefix, range(last_line + 1, lines[-1] + 1),
+                                known.columns_of(rows), known.names)
+                    last_line = lines[-1]
+                else:  # row by row, each test cheap first
+                    places: list[int] = []
+                    facts: list[Facts] = []
+                    for row, line in chunk:
+                        size = len(row)
+                        swallows = ""  # the lines of a row that swallowed rows
+                        if line - last_line > 1 and _swallows_rows(row, delimiter,
+                                                                   known.columns):
+                            swallows = f"{last_line + 1}-{line}"
+                            joins += 1
+                            joined += [swallows] if joins <= 3 else []
+                        last_line = line
+                        if size < known.width:
+                            if blank_row(row):
+                                continue
+                            row += [""] * (known.width - size)
+                        cell = row[known.id_column]
+                        if (not cell or cell[0] in _BLANK_START) and blank_row(row):
+                            continue
+                        if cell == known.id_title or (cell[:1] in TITLE_STARTS
+                                                      and is_title(cell)):
+                            again = header_again(row)
+                            if again is not None:  # files joined end to end
+                                repeats += 1
+                                repeated += [line] if repeats <= 3 else []
+                                if again != known.found:  # columns in another order: the
+                                    if facts:  # rows under it too
+                                        yield batch_of(prefix, places, facts, known.names)
+                                        places, facts = [], []
+                                    known = _Header(again, row)
+                                    info.names = known.names
+                                continue
+                        if swallows:
+                            row.append(BadRow(  # type: ignore[arg-type]
+                                "a quote left open: the lines after it, up to the next quote, "
+                                "are one cell of it, and their grants are not read",
+                                f"lines {swallows}"))
+                        elif size > known.columns and (not blank_row(row[known.columns:])
+                                                       or _split_amount(row)):
+                            row.append(BadRow(  # type: ignore[arg-type]
+                                f"more cells than the header's {known.columns} (a value with "
+                                "an unquoted comma, 5,000, moves every cell after it)",
+                                f"{size} cells where the header has {known.columns}"))
+                        else:
+                            row.append(None)  # type: ignore[arg-type]  # the cell of the facts with no column
+                        places.append(line)
+                        facts.append(known.cells(row))
+                    if facts:
+                        yield batch_of(prefix, places, facts, known.names)
+                chunk = []
+                if on_bytes is not None:
                     on_bytes(stream.tell())
-                if swallows:
-                    row.append(BadRow(  # type: ignore[arg-type]
-                        "a quote left open: the lines after it, up to the next quote, are one "
-                        "cell of it, and their grants are not read",
-                        f"lines {swallows}"))
-                elif size > columns and (not blank_row(row[columns:]) or _split_amount(row)):
-                    row.append(BadRow(  # type: ignore[arg-type]
-                        f"more cells than the header's {columns} (a value with an unquoted "
-                        "comma, 5,000, moves every cell after it)",
-                        f"{size} cells where the header has {columns}"))
-                else:
-                    row.append(None)  # type: ignore[arg-type]  # the cell of the facts with no column
-                yield f"{name}:{line}", cells(row)
             if on_bytes is not None:
                 on_bytes(stream.tell())
             if repeats:
                 info.notes.append(header_repeats(repeats, repeated, "line "))
             if joins:
-                rows = "1 row runs" if joins == 1 else f"{joins} rows run"
+                rows_joined = "1 row runs" if joins == 1 else f"{joins} rows run"
                 info.notes.append(
-                    f"{rows} over several lines that look like rows of their own (lines "
+                    f"{rows_joined} over several lines that look like rows of their own (lines "
                     f"{', '.join(joined)}{', ...' if joins > 3 else ''}): a quote left open "
                     "makes one cell of the lines after it, up to the next quote, and the "
                     "grants on them are not read; check the quotes there")
         except csv.Error as exc:
+            if chunk:
+                last_line = chunk[-1][1]
             if "field limit" in str(exc):
                 raise info.refuse(f"not valid CSV: the cell that starts on line "
                                   f"{last_line + 1} runs on past {FIELD_CHARS:,} characters "
@@ -245,3 +299,6 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
         finally:
             csv.field_size_limit(limit)
             text.detach()
+
+
+_LINE_NUM = operator.attrgetter("line_num")

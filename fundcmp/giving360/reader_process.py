@@ -3,10 +3,10 @@
 Reading (CSV or JSON parsing, picking each grant's facts) and checking and storing
 the grants are each about half of an import's work: with the reader in a child
 process the two halves run at once, on two cores. grants() yields what
-reading.read yields, in the same order, in batches (lists of up to BATCH), with
-the FileInfo filled in as the reader fills it, so the import's results are the
-same either way (tests compare the two); a file smaller than CHILD_BYTES is read
-in this process, where the child's start-up would cost more than it saves.
+reading.read yields, the same batches in the same order, with the FileInfo filled
+in as the reader fills it, so the import's results are the same either way (tests
+compare the two); a file smaller than CHILD_BYTES is read in this process, where
+the child's start-up would cost more than it saves.
 
 The child is a fresh interpreter (`python -c`, the same Python, given this
 process's import path, so the same fundcmp) with its standard output a pipe, not
@@ -17,19 +17,18 @@ collect() without an `if __name__ == "__main__"` guard, and fork copies this
 process mid-use (the store's SQLite connection, a progress bar's thread and its
 locks). A plain child started by exec is the same on every platform.
 
-The pipe carries pickles, one a message: a batch of grants, each a location and
-its facts as a tuple in reading.FACT_KEYS order (smaller and quicker to pickle than
-a dict), with the column names when the reader changed them (a new CSV header or
-XLSX sheet: the batch ends there, so names arrive before the first grant that
-uses them) and the bytes read so far; then the end, with the notes, publisher
-and issued date, or the error the reader raised. The pipe holds a few batches,
-so a child that runs ahead waits: memory stays flat.
+The pipe carries pickles, one a message: a batch of grants (reading.Batch, a
+column a fact: quicker to pickle than a tuple a grant) and the bytes read so far;
+then the end, with the column names, notes, publisher and issued date, or the
+error the reader raised. The pipe holds a few batches, so a child that runs
+ahead waits: memory stays flat.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import pickle
 import signal
@@ -37,15 +36,14 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from fundcmp.errors import FundcmpError, one_line
-from fundcmp.giving360.reading import FileInfo, ProgressSink, RawGrant, read
+from fundcmp.giving360.reading import BATCH, Batch, FileInfo, ProgressSink, merged, read
 
 CHILD_BYTES = 4 << 20  # smaller files are read in this process
-BATCH = 1000  # grants a message
 PIPE_BYTES = 1 << 20  # what the pipe holds, where the system lets it be set: several batches
 STOP_SECONDS = 5.0  # how long a stopped child is given to end before it is killed
 # The child's program: this process's import path first (the same fundcmp, however it was
@@ -63,6 +61,7 @@ child_main()
 """
 
 _GRANTS, _END, _ERROR = "grants", "end", "error"
+_SEPARATOR = "\x1f"  # the unit separator: what joins a column's texts on the pipe
 
 
 class ReaderProcessError(FundcmpError):
@@ -75,11 +74,10 @@ class ChildTraceback(Exception):
 
 
 def grants(path: Path, info: FileInfo,
-           on_bytes: ProgressSink | None) -> Generator[list[RawGrant], None, None]:
-    """The raw grants of one file, as reading.read gives them, in batches: read in a child
-    process when the file is large enough to be worth it, a batch a message; else here, a
-    grant a batch (info.names holds for a whole batch, and the reader may change it after any
-    grant). Close it when stopping early: that ends the child at once."""
+           on_bytes: ProgressSink | None) -> Generator[Batch, None, None]:
+    """The batches of raw grants of one file, as reading.read gives them: read in a child
+    process when the file is large enough to be worth it, a batch a message; else here.
+    Close it when stopping early: that ends the child at once."""
     try:
         large = path.stat().st_size >= CHILD_BYTES
     except OSError:  # the reader says why the file cannot be read
@@ -91,14 +89,24 @@ def grants(path: Path, info: FileInfo,
         except OSError:  # no process to spare (fork refused, no Python to run): read here
             child = None
     if child is None:
-        for grant in read(path, info, on_bytes):
-            yield [grant]
-    else:
-        yield from _piped(child, info, on_bytes)
+        # The reader fills a FileInfo of its own, as in a child: the names info holds are
+        # the latest batch's (the reader runs a batch ahead), and the rest comes at the end.
+        own = FileInfo(info.name)
+        try:
+            yield from merged(read(path, own, on_bytes))
+        finally:
+            info.names, info.notes, info.publisher, info.issued = \
+                own.names, own.notes, own.publisher, own.issued
+        return
+    piped = _piped(child, info, on_bytes)
+    try:
+        yield from piped  # batches of BATCH grants, joined by the child
+    finally:
+        piped.close()  # which ends the child at once, however this stops
 
 
 def _piped(child: subprocess.Popen[bytes], info: FileInfo,
-           on_bytes: ProgressSink | None) -> Iterator[list[RawGrant]]:
+           on_bytes: ProgressSink | None) -> Generator[Batch, None, None]:
     """Yield the child's batches as they come."""
     assert child.stdout is not None
     ended = False
@@ -113,12 +121,10 @@ def _piped(child: subprocess.Popen[bytes], info: FileInfo,
                 raise ReaderProcessError(f"{one_line(info.name)}: the reader process ended "
                                          f"unexpectedly ({how})") from None
             if message[0] == _GRANTS:
-                _, names, done, batch = message
-                if names is not None:
-                    info.names = names
+                _, done, batch = message
                 if done is not None and on_bytes is not None:
                     on_bytes(done)
-                yield batch
+                yield _unpacked(batch)
                 continue
             kind, info.names, info.notes, info.publisher, info.issued, error, remote = message
             ended = True
@@ -208,48 +214,83 @@ def _send_grants(path: Path, name: str, progress: bool, out: IO[bytes]) -> None:
     def on_bytes(n: int) -> None:
         done[0] = n
 
-    batch: list[RawGrant] = []
-    sent_names: dict[str, str] | None = None
-    names: dict[str, str] | None = None  # to go with the next batch
     end: tuple[Any, ...]
-
-    def flush() -> None:
-        nonlocal names
-        _dump((_GRANTS, names, done[0], batch), out)
-        batch.clear()
-        names = None
-
+    packed: list[Batch] = []  # up to BATCH grants, each batch packed as it was read
+    held = 0
     try:
-        for grant in read(path, info, on_bytes if progress else None):
-            if info.names is not sent_names:
-                if batch:
-                    flush()
-                sent_names = names = info.names
-            batch.append(grant)
-            if len(batch) >= BATCH:
-                flush()
-        flush()
+        for batch in read(path, info, on_bytes if progress else None):
+            if packed and (held + len(batch) > BATCH or batch.names is not packed[0].names
+                           or batch.prefix != packed[0].prefix):
+                _send(_pickle((_GRANTS, done[0], _joined(packed)), io.BytesIO()), out)
+                packed, held = [], 0
+            packed.append(_packed(batch))  # while its values are in the processor's cache
+            held += len(batch)
         end = (_END, info.names, info.notes, info.publisher, info.issued, None, None)
     except Exception as exc:  # sent to the parent, which raises it as if read there
-        if batch:
-            flush()  # the grants read before it, as a reader in the parent would give them
         end = (_ERROR, info.names, info.notes, info.publisher, info.issued, exc,
                None if isinstance(exc, FundcmpError) else traceback.format_exc())
+    if packed:  # the grants read before any error
+        _send(_pickle((_GRANTS, done[0], _joined(packed)), io.BytesIO()), out)
     try:
-        _dump(end, out)
+        _send(_pickle(end, io.BytesIO()), out)
     except (BrokenPipeError, ConnectionResetError):
         raise
     except Exception:  # an error that does not pickle: its type and words, and its traceback
-        _dump((_ERROR, info.names, info.notes, info.publisher, info.issued,
-               ReaderProcessError(f"{type(end[5]).__name__}: {end[5]}"), end[6]), out)
+        _send(_pickle((_ERROR, info.names, info.notes, info.publisher, info.issued,
+                       ReaderProcessError(f"{type(end[5]).__name__}: {end[5]}"), end[6]),
+                      io.BytesIO()), out)
 
 
-def _dump(message: tuple[Any, ...], out: IO[bytes]) -> None:
-    """One message, pickled without the memo (grants share no objects, and the memo doubles
-    the cost), written whole and flushed."""
-    buffer = io.BytesIO()
+def _packed(batch: Batch) -> Batch:
+    """The batch with each column of texts joined into one text by _SEPARATOR (pickled as one
+    object, and split in C: a fifth of the cost of pickling each), where none holds it."""
+    return Batch(batch.prefix, batch.places, tuple(map(_pack, batch.columns)), batch.names)
+
+
+def _pack(column: Sequence[Any]) -> Sequence[Any] | str:
+    try:
+        text = _SEPARATOR.join(column)
+    except TypeError:  # not all texts
+        return column
+    return text if text.count(_SEPARATOR) == len(column) - 1 and type(text) is str else column
+
+
+def _joined(packed: list[Batch]) -> Batch:
+    """Packed batches of the same names, as one."""
+    first = packed[0]
+    if len(packed) == 1:
+        return first
+    columns: list[Sequence[Any]] = []
+    for parts in zip(*(batch.columns for batch in packed), strict=True):
+        if all(type(part) is str for part in parts):
+            columns.append(_SEPARATOR.join(parts))
+        else:
+            columns.append(tuple(itertools.chain.from_iterable(
+                part.split(_SEPARATOR) if type(part) is str else part for part in parts)))
+    places: Sequence[Any] = list(itertools.chain.from_iterable(b.places for b in packed))
+    if all(type(batch.places) is range for batch in packed) and \
+            places == list(range(places[0], places[0] + len(places))):
+        places = range(places[0], places[0] + len(places))  # a CSV's lines, each row on one
+    return Batch(first.prefix, places, tuple(columns), first.names)
+
+
+def _unpacked(batch: Batch) -> Batch:
+    """A batch as it was before _packed."""
+    return Batch(batch.prefix, batch.places, tuple(
+        column.split(_SEPARATOR) if type(column) is str else column for column in batch.columns),
+        batch.names)
+
+
+def _pickle(message: tuple[Any, ...], buffer: io.BytesIO) -> io.BytesIO:
+    """One message added to the buffer, pickled without the memo (grants share no objects,
+    and the memo doubles the cost)."""
     pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
     pickler.fast = True
     pickler.dump(message)
+    return buffer
+
+
+def _send(buffer: io.BytesIO, out: IO[bytes]) -> None:
+    """The messages in the buffer, written whole and flushed."""
     out.write(buffer.getbuffer())
     out.flush()

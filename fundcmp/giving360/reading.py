@@ -1,16 +1,17 @@
 """What every reader shares: the error for an unreadable file, what a file says about itself,
-and the choice of reader by the file's suffix.
+the batches grants come in, and the choice of reader by the file's suffix.
 
-A reader yields raw grants: (where, facts) pairs, the facts a tuple in FACT_KEYS
-order (the keys of fields.COLUMN_TITLES), holding the values as the file wrote
-them, None for those it has not. Nothing is checked here; check.py does that the
-same way for every format.
+A grant's raw facts are a tuple in FACT_KEYS order (the keys of
+fields.COLUMN_TITLES), holding the values as the file wrote them, None for those
+it has not. read() gives them in batches, a column a fact (see Batch). Nothing is
+checked here; check.py does that the same way for every format.
 """
 
 from __future__ import annotations
 
+import itertools
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
@@ -31,6 +32,71 @@ FACT_KEYS = ("id", "amount", "currency", "award_date", "funder_id", "funder_name
              "recipient_name", "recipient_ind_id", "recipient_ind_name", NOT_A_GRANT)
 Facts = tuple[Any, ...]
 RawGrant = tuple[str, Facts]
+Columns = tuple[Sequence[Any], ...]
+# Grants a reader gives at once: read, picked into columns and sent on from a reader process
+# while they are still in the processor's cache.
+CHUNK = 64
+BATCH = 1024  # grants checked at once (merged()): enough that a column's test is cheap
+
+
+class Batch:
+    """Grants read together: their facts a column each (FACT_KEYS order), so that the
+    checks test a whole column at once and a batch crosses from a reader process without
+    a tuple per grant. Grant i was read at prefix + str(places[i]) (places: a CSV's line
+    numbers, or each grant's whole location) under the column names `names`."""
+
+    __slots__ = ("columns", "names", "places", "prefix")
+
+    def __init__(self, prefix: str, places: Sequence[Any], columns: Columns,
+                 names: dict[str, str]) -> None:
+        self.prefix = prefix
+        self.places = places
+        self.columns = columns
+        self.names = names
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Batch, (self.prefix, self.places, self.columns, self.names)
+
+    def where(self, at: int) -> str:
+        return f"{self.prefix}{self.places[at]}"
+
+    def grants(self) -> Iterator[RawGrant]:
+        """Each grant as a reader of one grant at a time would give it."""
+        return zip(map(self.where, range(len(self.places))), zip(*self.columns, strict=True),
+                   strict=True)
+
+
+def batch_of(prefix: str, places: Sequence[Any], rows: list[Facts],
+             names: dict[str, str]) -> Batch:
+    """The batch of grants given a grant at a time."""
+    return Batch(prefix, places, tuple(zip(*rows, strict=True)), names)
+
+
+def batched(grants: Iterator[RawGrant], info: FileInfo) -> Iterator[Batch]:
+    """A reader's grants, a grant at a time, in batches of up to CHUNK: a batch ends where
+    the reader changed its column names (a new header or sheet), so each holds one set,
+    and the grants read before an error come before it."""
+    wheres: list[str] = []
+    rows: list[Facts] = []
+    names = info.names
+    try:
+        for where, facts in grants:
+            if info.names is not names or len(rows) >= CHUNK:
+                if rows:
+                    yield batch_of("", wheres, rows, names)
+                    wheres, rows = [], []
+                names = info.names
+            wheres.append(where)
+            rows.append(facts)
+    except Exception:
+        if rows:
+            yield batch_of("", wheres, rows, names)
+        raise
+    if rows:
+        yield batch_of("", wheres, rows, names)
 
 
 class BadRow(NamedTuple):
@@ -85,25 +151,76 @@ class FileInfo:
         return ImportDataError(f"{one_line(self.name)}: {message}")
 
 
+def merged(batches: Iterator[Batch]) -> Iterator[Batch]:
+    """Batches joined in order, up to BATCH grants of the same column names; those before
+    an error come before it."""
+    first: Batch | None = None
+    places: list[Any] = []
+    columns: list[list[Any]] = []
+    try:
+        for more in batches:
+            if first is not None and (len(places) + len(more) > BATCH or more.names != first.names
+                                      or more.prefix != first.prefix):
+                yield Batch(first.prefix, places, tuple(columns), first.names)
+                first = None
+            if first is None:
+                first, places, columns = more, list(more.places), list(map(list, more.columns))
+                continue
+            places += more.places
+            for column, added in zip(columns, more.columns, strict=True):
+                column += added
+    except Exception:
+        if first is not None:
+            yield Batch(first.prefix, places, tuple(columns), first.names)
+        raise
+    if first is not None:
+        yield Batch(first.prefix, places, tuple(columns), first.names)
+
+
 def fact_cells(found: dict[str, int], header: list[Any]) -> Callable[[Any], Facts]:
     """The facts of a row, given it with one None cell added at its end: each fact's cell by
     its column found, that last None for the facts with no column. An amount column whose
     title states its currency ("Amount Awarded (£)") gives each amount that sign, as if
     written before it: the checks then take it, or find it at odds with the Currency."""
     cells = operator.itemgetter(*(found.get(key, -1) for key in FACT_KEYS))
-    sign = title_currency(header[found["amount"]]) if "amount" in found else ""
+    sign = _title_sign(found, header)
     if not sign:
         return cells
 
     def signed(row: Any) -> Facts:
         facts: Facts = cells(row)
-        amount = facts[_AMOUNT]
-        if amount is None or amount == "" or isinstance(amount, bool) or (
-                isinstance(amount, str) and not amount.strip()[:1].isdigit()):
-            return facts  # nothing to sign, or a sign or a code of its own
-        return (*facts[:_AMOUNT], f"{sign} {amount}", *facts[_AMOUNT + 1:])
+        return (*facts[:_AMOUNT], _signed(sign, facts[_AMOUNT]), *facts[_AMOUNT + 1:])
 
     return signed
+
+
+def fact_columns(found: dict[str, int], header: list[Any]) -> Callable[[Sequence[Any]], Columns]:
+    """fact_cells for many rows at once, a column a fact, given rows that each have every
+    column found and are all grants (their NOT_A_GRANT fact None)."""
+    getters = [operator.itemgetter(found[key]) if key in found else None for key in FACT_KEYS]
+    sign = _title_sign(found, header)
+
+    def columns(rows: Sequence[Any]) -> Columns:
+        nothing = (None,) * len(rows)
+        found_columns = tuple(nothing if get is None else tuple(map(get, rows))
+                              for get in getters)
+        if not sign:
+            return found_columns
+        amounts = tuple(map(_signed, itertools.repeat(sign), found_columns[_AMOUNT]))
+        return (*found_columns[:_AMOUNT], amounts, *found_columns[_AMOUNT + 1:])
+
+    return columns
+
+
+def _title_sign(found: dict[str, int], header: list[Any]) -> str:
+    return title_currency(header[found["amount"]]) if "amount" in found else ""
+
+
+def _signed(sign: str, amount: Any) -> Any:
+    if amount is None or amount == "" or isinstance(amount, bool) or (
+            isinstance(amount, str) and not amount.strip()[:1].isdigit()):
+        return amount  # nothing to sign, or a sign or a code of its own
+    return f"{sign} {amount}"
 
 
 _AMOUNT = FACT_KEYS.index("amount")
@@ -120,8 +237,8 @@ def first_byte(stream: BinaryIO) -> bytes:
     return stream.read(HEAD_BYTES).lstrip(b"\xef\xbb\xbf").lstrip()[:1]
 
 
-def read(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[RawGrant]:
-    """The raw grants of one file, by the reader its suffix names.
+def read(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[Batch]:
+    """The raw grants of one file, in batches, by the reader its suffix names.
 
     A file of another suffix is read as JSON only when it starts as JSON does: a
     CSV or anything else would otherwise fail with a JSON reader's complaint.
@@ -133,7 +250,7 @@ def read(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[
     if suffix in (".xlsx", ".xlsm"):
         from fundcmp.giving360 import read_xlsx
 
-        return read_xlsx.grants(path, info, on_bytes)
+        return batched(read_xlsx.grants(path, info, on_bytes), info)
     if suffix in (".csv", ".tsv"):
         from fundcmp.giving360 import read_csv
 
@@ -145,7 +262,7 @@ def read(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterator[
                                   "package (.json), CSV (.csv, .tsv) or XLSX (.xlsx) file")
     from fundcmp.giving360 import read_json
 
-    return read_json.grants(path, info, on_bytes)
+    return batched(read_json.grants(path, info, on_bytes), info)
 
 
 def open_binary(path: Path, info: FileInfo) -> Any:

@@ -17,6 +17,7 @@ rank. Every grant problem is kept in another table, for the report.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import itertools
 import math
@@ -25,7 +26,7 @@ import pickle
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fundcmp import quantiles
 from fundcmp.giving360.check import Grant, Problem
@@ -36,6 +37,14 @@ BATCH = 2048  # grants queued per insert: few SQLite calls, little memory
 SMALL_GROUP = 20_000  # the most grants of a group held in memory at once, to sort them
 HELD = 20_000  # counted grants whose figures are held before they are written out as chunks
 HELD_CHARS = 2_000_000  # or characters of their identifiers and recipients, whichever comes first
+
+
+class Tags(Protocol):
+    """What flush() gives back for each of a run of grants added that is a duplicate."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, at: int) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +105,15 @@ class Store:
                         "amount REAL, currency TEXT)")
         self.db.execute("BEGIN")
         # Each grant queued is numbered, its number stored with its identifier: flush() tells
-        # a duplicate by that.
+        # a duplicate by that. Many rows a statement: one SQLite step, not one a row.
         self._insert = "INSERT OR IGNORE INTO grant_row (id, seq) VALUES (?, ?)"
-        self._rows: list[tuple[Any, ...]] = []
-        self._tags: list[Any] = []
+        self._insert_many = self._insert + ", (?, ?)" * (_IDS_A_STATEMENT - 1)
+        self._ids: list[str] = []  # the queued grants' identifiers, and their rows:
+        self._rows: list[tuple[Any, ...]] = []  # (group, *figures), a row of large_row
+        self._tags: list[Tags] = []  # what each add gives back for a duplicate
         self._queued = 0  # grants queued so far, numbered 0 to this less one
         self._sizes: collections.Counter[int] = collections.Counter()  # grants kept, by group
-        # The figures of kept grants not yet written out, by group: (grp, *_FIGURES) rows.
+        # The rows of kept grants not yet written out, by group.
         self._held: collections.defaultdict[int, list[tuple[Any, ...]]] = \
             collections.defaultdict(list)
         self._holding = 0
@@ -115,7 +126,7 @@ class Store:
         False when the identifier was already seen: a duplicate, not stored. Call
         flush() first when grants wait from add_later, so the first one stays first.
         """
-        if self._rows:
+        if self._ids:
             raise RuntimeError("grants are waiting: flush() before add()")
         self.add_later(grant, group, None)
         return not self.flush()
@@ -126,50 +137,62 @@ class Store:
         what its figures are worked out from (see the counted view)."""
         grant_id, _, _, _, _, _, amount, award, recipient, duration = grant
         low, high = _NO_DURATION if duration is None else duration
-        self._rows.append((grant_id, group, amount, recipient, award or None, low, high))
-        self._tags.append(tag)
-        return len(self._rows) >= BATCH
+        self._ids.append(grant_id)
+        self._rows.append((group, amount, recipient, award or None, low, high))
+        self._tags.append((tag,))
+        return len(self._ids) >= BATCH
 
-    def add_plain(self, grants: Sequence[Grant], groups: Sequence[int],
-                  tags: Sequence[Any]) -> bool:
-        """add_later for many grants at once, in order: the same rows, made a column at a
-        time (a run of plain grants is the usual case, a million times over)."""
-        ids, _, _, _, _, _, amounts, awards, recipients, durations = zip(*grants, strict=True)
+    def add_plain(self, ids: Sequence[str], groups: Sequence[int], amounts: Sequence[float],
+                  recipients: Sequence[str], awards: Sequence[str],
+                  durations: Sequence[tuple[float, float] | None], tags: Tags) -> bool:
+        """add_later for many grants at once, in order, given a column a field: the same rows,
+        made a column at a time (a run of plain grants is the usual case, a million times
+        over). tags[i] is what flush() gives back if grant i is a duplicate."""
         if "" in awards:
-            awards = tuple(award or None for award in awards)
-        if None in durations:
-            durations = tuple(_NO_DURATION if d is None else d for d in durations)
-        lows, highs = zip(*durations, strict=True)
-        self._rows += zip(ids, groups, amounts, recipients, awards, lows, highs, strict=True)
-        self._tags += tags
-        return len(self._rows) >= BATCH
+            awards = tuple(award or None for award in awards)  # type: ignore[misc]
+        ends = durations if None not in durations else \
+            tuple(_NO_DURATION if d is None else d for d in durations)
+        lows, highs = zip(*ends, strict=True)
+        self._ids += ids
+        self._rows += zip(groups, amounts, recipients, awards, lows, highs, strict=True)
+        self._tags.append(tags)
+        return len(self._ids) >= BATCH
 
     def flush(self) -> list[Any]:
         """Record the queued grants; the tags of those whose identifier was already seen,
         in the order they were queued (the first grant with an identifier is kept)."""
-        rows, tags = self._rows, self._tags
-        if not rows:
+        ids, rows = self._ids, self._rows
+        if not ids:
             return []
-        self._rows, self._tags = [], []
+        tags = self._tags
+        self._ids, self._rows, self._tags = [], [], []
         first = self._queued
-        self._queued += len(rows)
+        self._queued += len(ids)
         before = self.db.total_changes
-        self.db.executemany(self._insert, zip(map(_ID, rows), itertools.count(first)))
-        if self.db.total_changes - before == len(rows):
-            self._hold(rows)
+        self._insert_ids(ids, first)
+        if self.db.total_changes - before == len(ids):
+            self._hold(ids, rows)
             return []
         # A row whose identifier is stored under another grant's number is a duplicate.
         kept = "SELECT seq FROM grant_row WHERE id = ?"
-        kept_rows, duplicates = [], []
-        for number, (row, tag) in enumerate(zip(rows, tags, strict=True), start=first):
-            if self.db.execute(kept, (row[0],)).fetchone()[0] == number:
+        kept_ids, kept_rows, duplicates = [], [], []
+        for at, (grant_id, row) in enumerate(zip(ids, rows, strict=True)):
+            if self.db.execute(kept, (grant_id,)).fetchone()[0] == first + at:
+                kept_ids.append(grant_id)
                 kept_rows.append(row)
             else:
-                duplicates.append(tag)
-        self._hold(kept_rows)
-        return duplicates
+                duplicates.append(at)
+        self._hold(kept_ids, kept_rows)
+        return _tags_at(tags, duplicates)
 
-    def _hold(self, rows: list[tuple[Any, ...]]) -> None:
+    def _insert_ids(self, ids: list[str], first: int) -> None:
+        numbered = list(itertools.chain.from_iterable(zip(ids, itertools.count(first))))
+        whole = len(ids) - len(ids) % _IDS_A_STATEMENT
+        for start in range(0, 2 * whole, 2 * _IDS_A_STATEMENT):
+            self.db.execute(self._insert_many, numbered[start:start + 2 * _IDS_A_STATEMENT])
+        self.db.executemany(self._insert, zip(ids[whole:], itertools.count(first + whole)))
+
+    def _hold(self, ids: list[str], rows: list[tuple[Any, ...]]) -> None:
         """Hold the rows of kept grants by group; a group that grows past SMALL_GROUP moves
         to large_row, and HELD grants held (or HELD_CHARS characters of their texts that can
         be any length) are written out."""
@@ -179,7 +202,7 @@ class Store:
         for group, row in zip(groups, rows, strict=True):
             held[group].append(row)
         self._holding += len(rows)
-        self._holding_chars += sum(map(len, map(_ID, rows))) + sum(map(len, map(_RECIPIENT, rows)))
+        self._holding_chars += sum(map(len, ids)) + sum(map(len, map(_RECIPIENT, rows)))
         for group in set(groups) - self._large:
             if self._sizes[group] > SMALL_GROUP:
                 self._make_large(group)
@@ -210,7 +233,7 @@ class Store:
         """Write out the held figures of the large groups, as rows of large_row."""
         for group in self._large & self._held.keys():
             self.db.executemany("INSERT INTO large_row VALUES (?, ?, ?, ?, ?, ?)",
-                                map(_FIGURES, self._held.pop(group)))
+                                self._held.pop(group))
 
     def add_problem(self, p: Problem, currency: str) -> None:
         self.db.execute("INSERT INTO problem (location, grant_id, field, kind, detail, "
@@ -230,7 +253,7 @@ class Store:
         and sorted there; a large group's are never held: SQLite sorts their rows on disk,
         a few passes for all of them together. Both ways give the same figures.
         """
-        if self._rows:
+        if self._ids:
             raise RuntimeError("grants are waiting: flush() before finish()")
         self._write_large()
         held = self._held
@@ -284,16 +307,26 @@ class Store:
 
 
 _NO_DURATION = (None, None)
+_IDS_A_STATEMENT = 499  # rows of one insert: 998 values, under SQLite's oldest limit of 999
 # The columns whose order statistics are figures.
 _SPREAD_COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
-_ID, _GROUP, _RECIPIENT = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(3)
-_FIGURES = operator.itemgetter(slice(1, None))  # a queued row as a row of large_row
+_GROUP, _RECIPIENT = operator.itemgetter(0), operator.itemgetter(2)
+
+
+def _tags_at(tags: list[Tags], places: list[int]) -> list[Any]:
+    """The tags of the queued grants at the given places, from the tags of each add."""
+    ends = list(itertools.accumulate(map(len, tags)))
+    found = []
+    for place in places:
+        add = bisect.bisect_right(ends, place)
+        found.append(tags[add][place - (ends[add - 1] if add else 0)])
+    return found
 
 
 def _columns(rows: list[tuple[Any, ...]]) -> tuple[tuple[Any, ...], ...]:
-    """Queued rows (identifier, group, amount, recipient, award, duration's ends) as their
-    figures' columns, _small_group's arguments."""
-    return tuple(zip(*rows, strict=True))[2:]
+    """Queued rows (group, amount, recipient, award, duration's ends) as their figures'
+    columns, _small_group's arguments."""
+    return tuple(zip(*rows, strict=True))[1:]
 
 
 def _small_group(amounts: Sequence[float], recipients: Sequence[str],
