@@ -427,6 +427,7 @@ def _duration(raw: dict[str, Any], orders: dict[str, Order],
     months are stated: which of them is wrong cannot be told.
     """
     dates: dict[str, str] = {}
+    # Each problem kept without its traceback, which holds this frame: no reference cycle.
     bad: list[tuple[str, FieldProblem]] = []
     for key in ("start", "end"):
         value = raw.get(key)
@@ -437,16 +438,16 @@ def _duration(raw: dict[str, Any], orders: dict[str, Order],
             if said:
                 problem(key, _as_said(said, value, dates[key]), READ_AS_SAID)
         except FieldProblem as exc:
-            bad.append((key, exc))
+            bad.append((key, exc.with_traceback(None)))
     between = None
     contradict = False
     if len(dates) == 2:
         try:
             between = fields.months_between(dates["start"], dates["end"])
         except fields.SameDay as exc:
-            bad.append(("end", exc))
+            bad.append(("end", exc.with_traceback(None)))
         except FieldProblem as exc:
-            bad.append(("end", exc))
+            bad.append(("end", exc.with_traceback(None)))
             contradict = True
     duration = between if not bad else None
     stated = raw.get("duration")

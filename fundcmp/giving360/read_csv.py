@@ -102,19 +102,20 @@ def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
         return codec, f"UTF-16 without a byte-order mark: read as {codec.upper()}"
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     bad = good = 0  # bytes that are not UTF-8; characters of more than one byte that are
-    line = first_bad = 1
+    first_chunk = -1  # where the chunk with the first bad byte starts, and its lines before it
+    lines_before = read = 0
     try:
         while chunk := stream.read(CHECK_BYTES):
             if not (chunk.isascii() and not decoder.getstate()[0]):
                 text = decoder.decode(chunk)
                 found = text.count("\ufffd") - chunk.count(b"\xef\xbf\xbd")  # a written U+FFFD
                 if found > 0 and not bad:
-                    first_bad = line + text[:text.index("\ufffd")].count("\n")
+                    first_chunk, lines_before = read, text[:text.index("\ufffd")].count("\n")
                 bad += max(found, 0)
                 good += len(text) - len(text.encode("ascii", "ignore")) - max(found, 0)
-            if not bad:  # lines are counted up to the first bad byte only
-                line += chunk.count(b"\n")
+            read += len(chunk)
         bad += decoder.decode(b"", final=True).count("\ufffd")
+        first_bad = 1 + lines_before + (_lines(stream, first_chunk) if first_chunk > 0 else 0)
     finally:
         stream.seek(0)
     if not bad:
@@ -125,6 +126,17 @@ def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
                              "read as Windows-1252, the rest as UTF-8")
     return "utf-8-sig", ("not UTF-8: read as Windows-1252 (save it as CSV UTF-8 to be sure of "
                          "every character)")
+
+
+def _lines(stream: io.BufferedIOBase, end: int) -> int:
+    """The line breaks in the stream's first `end` bytes: counted only for a file with a
+    bad byte, to say where the first is."""
+    stream.seek(0)
+    lines = 0
+    while end > 0 and (chunk := stream.read(min(CHECK_BYTES, end))):
+        lines += chunk.count(b"\n")
+        end -= len(chunk)
+    return lines
 
 
 # An amount written with thousands and no quotes, split at its commas: "5" then "000".

@@ -108,8 +108,8 @@ class Store:
         # a duplicate by that. Many rows a statement: one SQLite step, not one a row.
         self._insert = "INSERT OR IGNORE INTO grant_row (id, seq) VALUES (?, ?)"
         self._insert_many = self._insert + ", (?, ?)" * (_IDS_A_STATEMENT - 1)
-        self._ids: list[str] = []  # the queued grants' identifiers, and their rows:
-        self._rows: list[tuple[Any, ...]] = []  # (group, *figures), a row of large_row
+        self._ids: list[str] = []  # the queued grants' identifiers, and the columns of their
+        self._queue: list[list[Any]] = _empty()  # rows: (group, *figures), rows of large_row
         self._tags: list[Tags] = []  # what each add gives back for a duplicate
         self._queued = 0  # grants queued so far, numbered 0 to this less one
         self._sizes: collections.Counter[int] = collections.Counter()  # grants kept, by group
@@ -138,7 +138,9 @@ class Store:
         grant_id, _, _, _, _, _, amount, award, recipient, duration = grant
         low, high = _NO_DURATION if duration is None else duration
         self._ids.append(grant_id)
-        self._rows.append((group, amount, recipient, award or None, low, high))
+        for column, value in zip(self._queue, (group, amount, recipient, award or None, low,
+                                               high), strict=True):
+            column.append(value)
         self._tags.append((tag,))
         return len(self._ids) >= BATCH
 
@@ -148,42 +150,39 @@ class Store:
         """add_later for many grants at once, in order, given a column a field: the same rows,
         made a column at a time (a run of plain grants is the usual case, a million times
         over). tags[i] is what flush() gives back if grant i is a duplicate."""
-        if "" in awards:
-            awards = tuple(award or None for award in awards)  # type: ignore[misc]
         ends = durations if None not in durations else \
             tuple(_NO_DURATION if d is None else d for d in durations)
-        lows, highs = zip(*ends, strict=True)
         self._ids += ids
-        self._rows += zip(groups, amounts, recipients, awards, lows, highs, strict=True)
+        for column, values in zip(self._queue, (
+                groups, amounts, recipients,
+                awards if "" not in awards else [award or None for award in awards],
+                *zip(*ends, strict=True)), strict=True):
+            column += values
         self._tags.append(tags)
         return len(self._ids) >= BATCH
 
     def flush(self) -> list[Any]:
         """Record the queued grants; the tags of those whose identifier was already seen,
         in the order they were queued (the first grant with an identifier is kept)."""
-        ids, rows = self._ids, self._rows
+        ids, columns = self._ids, self._queue
         if not ids:
             return []
         tags = self._tags
-        self._ids, self._rows, self._tags = [], [], []
+        self._ids, self._queue, self._tags = [], _empty(), []
         first = self._queued
         self._queued += len(ids)
         before = self.db.total_changes
         self._insert_ids(ids, first)
         if self.db.total_changes - before == len(ids):
-            self._hold(ids, rows)
+            self._hold(ids, columns)
             return []
         # A row whose identifier is stored under another grant's number is a duplicate.
         kept = "SELECT seq FROM grant_row WHERE id = ?"
-        kept_ids, kept_rows, duplicates = [], [], []
-        for at, (grant_id, row) in enumerate(zip(ids, rows, strict=True)):
-            if self.db.execute(kept, (grant_id,)).fetchone()[0] == first + at:
-                kept_ids.append(grant_id)
-                kept_rows.append(row)
-            else:
-                duplicates.append(at)
-        self._hold(kept_ids, kept_rows)
-        return _tags_at(tags, duplicates)
+        keep = [self.db.execute(kept, (grant_id,)).fetchone()[0] == number
+                for number, grant_id in enumerate(ids, start=first)]
+        self._hold(list(itertools.compress(ids, keep)),
+                   [list(itertools.compress(column, keep)) for column in columns])
+        return _tags_at(tags, [at for at, kept_here in enumerate(keep) if not kept_here])
 
     def _insert_ids(self, ids: list[str], first: int) -> None:
         numbered = list(itertools.chain.from_iterable(zip(ids, itertools.count(first))))
@@ -192,17 +191,17 @@ class Store:
             self.db.execute(self._insert_many, numbered[start:start + 2 * _IDS_A_STATEMENT])
         self.db.executemany(self._insert, zip(ids[whole:], itertools.count(first + whole)))
 
-    def _hold(self, ids: list[str], rows: list[tuple[Any, ...]]) -> None:
-        """Hold the rows of kept grants by group; a group that grows past SMALL_GROUP moves
-        to large_row, and HELD grants held (or HELD_CHARS characters of their texts that can
-        be any length) are written out."""
-        groups = list(map(_GROUP, rows))
+    def _hold(self, ids: list[str], columns: list[list[Any]]) -> None:
+        """Hold the rows of kept grants by group, given their columns; a group that grows
+        past SMALL_GROUP moves to large_row, and HELD grants held (or HELD_CHARS characters
+        of their texts that can be any length) are written out."""
+        groups = columns[0]
         self._sizes.update(groups)
         held = self._held
-        for group, row in zip(groups, rows, strict=True):
-            held[group].append(row)
-        self._holding += len(rows)
-        self._holding_chars += sum(map(len, ids)) + sum(map(len, map(_RECIPIENT, rows)))
+        for row in zip(*columns, strict=True):
+            held[row[0]].append(row)
+        self._holding += len(ids)
+        self._holding_chars += sum(map(len, ids)) + sum(map(len, columns[2]))
         for group in set(groups) - self._large:
             if self._sizes[group] > SMALL_GROUP:
                 self._make_large(group)
@@ -310,7 +309,11 @@ _NO_DURATION = (None, None)
 _IDS_A_STATEMENT = 499  # rows of one insert: 998 values, under SQLite's oldest limit of 999
 # The columns whose order statistics are figures.
 _SPREAD_COLUMNS = ("amount", "dur_mid", "per_year", "award_year")
-_GROUP, _RECIPIENT = operator.itemgetter(0), operator.itemgetter(2)
+
+
+def _empty() -> list[list[Any]]:
+    """The columns of no queued rows."""
+    return [[] for _ in range(6)]
 
 
 def _tags_at(tags: list[Tags], places: list[int]) -> list[Any]:
