@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from fundcmp.errors import FundcmpError, one_line
-from fundcmp.giving360.reading import BATCH, Batch, FileInfo, ProgressSink, merged, read
+from fundcmp.giving360.reading import BATCH, Batch, FileInfo, ProgressSink, joined, merged, read
 
 CHILD_BYTES = 4 << 20  # smaller files are read in this process
 PIPE_BYTES = 1 << 20  # what the pipe holds, where the system lets it be set: several batches
@@ -243,7 +243,10 @@ def _send_grants(path: Path, name: str, progress: bool, out: IO[bytes]) -> None:
 
 def _packed(batch: Batch) -> Batch:
     """The batch with each column of texts joined into one text by _SEPARATOR (pickled as one
-    object, and split in C: a fifth of the cost of pickling each), where none holds it."""
+    object, and split in C: a fifth of the cost of pickling each), where none holds it; a
+    batch of rows as it is (turned into columns here)."""
+    if batch.rows is not None:
+        return batch
     return Batch(batch.prefix, batch.places, tuple(map(_pack, batch.columns)), batch.names)
 
 
@@ -258,8 +261,8 @@ def _pack(column: Sequence[Any]) -> Sequence[Any] | str:
 def _joined(packed: list[Batch]) -> Batch:
     """Packed batches of the same names, as one."""
     first = packed[0]
-    if len(packed) == 1:
-        return first
+    if len(packed) == 1 or all(batch.rows is not None for batch in packed):
+        return joined(packed)
     columns: list[Sequence[Any]] = []
     for parts in zip(*(batch.columns for batch in packed), strict=True):
         if all(type(part) is str for part in parts):
@@ -276,6 +279,8 @@ def _joined(packed: list[Batch]) -> Batch:
 
 def _unpacked(batch: Batch) -> Batch:
     """A batch as it was before _packed."""
+    if batch.rows is not None:
+        return batch
     return Batch(batch.prefix, batch.places, tuple(
         column.split(_SEPARATOR) if type(column) is str else column for column in batch.columns),
         batch.names)

@@ -43,36 +43,64 @@ class Batch:
     """Grants read together: their facts a column each (FACT_KEYS order), so that the
     checks test a whole column at once and a batch crosses from a reader process without
     a tuple per grant. Grant i was read at prefix + str(places[i]) (places: a CSV's line
-    numbers, or each grant's whole location) under the column names `names`."""
+    numbers, or each grant's whole location) under the column names `names`.
 
-    __slots__ = ("columns", "names", "places", "prefix")
+    Grants read one at a time (JSON, XLSX) come as rows, their facts a tuple each, and are
+    turned into columns only when asked: a reader process, whose work is the larger for
+    them, sends them as they are."""
 
-    def __init__(self, prefix: str, places: Sequence[Any], columns: Columns,
-                 names: dict[str, str]) -> None:
+    __slots__ = ("_columns", "names", "places", "prefix", "rows")
+
+    def __init__(self, prefix: str, places: Sequence[Any], columns: Columns | None,
+                 names: dict[str, str], rows: Sequence[Facts] | None = None) -> None:
         self.prefix = prefix
         self.places = places
-        self.columns = columns
+        self._columns = columns
         self.names = names
+        self.rows = rows
+
+    @property
+    def columns(self) -> Columns:
+        if self._columns is None:
+            assert self.rows is not None
+            self._columns = tuple(zip(*self.rows, strict=True)) or ((),) * len(FACT_KEYS)
+        return self._columns
 
     def __len__(self) -> int:
         return len(self.places)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return Batch, (self.prefix, self.places, self.columns, self.names)
+        if self.rows is not None:
+            return Batch, (self.prefix, self.places, None, self.names, self.rows)
+        return Batch, (self.prefix, self.places, self._columns, self.names)
 
     def where(self, at: int) -> str:
         return f"{self.prefix}{self.places[at]}"
 
     def grants(self) -> Iterator[RawGrant]:
         """Each grant as a reader of one grant at a time would give it."""
-        return zip(map(self.where, range(len(self.places))), zip(*self.columns, strict=True),
-                   strict=True)
+        facts = self.rows if self.rows is not None else zip(*self.columns, strict=True)
+        return zip(map(self.where, range(len(self.places))), facts, strict=True)
 
 
 def batch_of(prefix: str, places: Sequence[Any], rows: list[Facts],
              names: dict[str, str]) -> Batch:
     """The batch of grants given a grant at a time."""
-    return Batch(prefix, places, tuple(zip(*rows, strict=True)), names)
+    return Batch(prefix, places, None, names, rows)
+
+
+def joined(parts: list[Batch]) -> Batch:
+    """Batches of the same column names and prefix, as one."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    places = list(itertools.chain.from_iterable(part.places for part in parts))
+    if all(part.rows is not None for part in parts):
+        return Batch(first.prefix, places, None, first.names, list(
+            itertools.chain.from_iterable(part.rows for part in parts)))  # type: ignore[misc]
+    return Batch(first.prefix, places, tuple(
+        list(itertools.chain.from_iterable(column))
+        for column in zip(*(part.columns for part in parts), strict=True)), first.names)
 
 
 def batched(grants: Iterator[RawGrant], info: FileInfo) -> Iterator[Batch]:
@@ -154,27 +182,22 @@ class FileInfo:
 def merged(batches: Iterator[Batch]) -> Iterator[Batch]:
     """Batches joined in order, up to BATCH grants of the same column names; those before
     an error come before it."""
-    first: Batch | None = None
-    places: list[Any] = []
-    columns: list[list[Any]] = []
+    parts: list[Batch] = []
+    size = 0
     try:
         for more in batches:
-            if first is not None and (len(places) + len(more) > BATCH or more.names != first.names
-                                      or more.prefix != first.prefix):
-                yield Batch(first.prefix, places, tuple(columns), first.names)
-                first = None
-            if first is None:
-                first, places, columns = more, list(more.places), list(map(list, more.columns))
-                continue
-            places += more.places
-            for column, added in zip(columns, more.columns, strict=True):
-                column += added
+            if parts and (size + len(more) > BATCH or more.names != parts[0].names
+                          or more.prefix != parts[0].prefix):
+                yield joined(parts)
+                parts, size = [], 0
+            parts.append(more)
+            size += len(more)
     except Exception:
-        if first is not None:
-            yield Batch(first.prefix, places, tuple(columns), first.names)
+        if parts:
+            yield joined(parts)
         raise
-    if first is not None:
-        yield Batch(first.prefix, places, tuple(columns), first.names)
+    if parts:
+        yield joined(parts)
 
 
 def fact_cells(found: dict[str, int], header: list[Any]) -> Callable[[Any], Facts]:
