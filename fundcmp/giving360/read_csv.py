@@ -78,11 +78,14 @@ def _stray_as_cp1252(exc: UnicodeError) -> tuple[str, int]:
     programs keeps both its UTF-8 accents and its Windows-1252 pound signs."""
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
+    _strays[0] += 1
     return exc.object[exc.start:exc.end].decode("cp1252", "replace"), exc.end
 
 
 STRAY_AS_CP1252 = "fundcmp-stray-cp1252"
 codecs.register_error(STRAY_AS_CP1252, _stray_as_cp1252)
+# Stray bytes met since the file being read was opened: one file at a time in a process.
+_strays = [0]
 
 
 def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
@@ -92,14 +95,9 @@ def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
     that is not UTF-8 read as Windows-1252 and counted, so that a file with no UTF-8 at all
     reads as Windows-1252 (Excel's "CSV" on a UK machine), and one stray byte does not turn
     every UTF-8 pound sign into two letters. Read in chunks."""
-    head = stream.read(UTF16_SAMPLE)
-    stream.seek(0)
-    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        return "utf-16", ""
-    halves = (head[0::2].count(0), head[1::2].count(0))  # ASCII in UTF-16: one byte of 0 each
-    if len(head) >= 4 and min(halves) == 0 and max(halves) >= len(head) // 2 * 0.9:
-        codec = "utf-16-le" if halves[1] else "utf-16-be"
-        return codec, f"UTF-16 without a byte-order mark: read as {codec.upper()}"
+    utf16, note = _utf16(stream)
+    if utf16:
+        return utf16, note
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     bad = good = 0  # bytes that are not UTF-8; characters of more than one byte that are
     first_chunk = -1  # where the chunk with the first bad byte starts, and its lines before it
@@ -126,6 +124,19 @@ def encoding_of(stream: io.BufferedIOBase) -> tuple[str, str]:
                              "read as Windows-1252, the rest as UTF-8")
     return "utf-8-sig", ("not UTF-8: read as Windows-1252 (save it as CSV UTF-8 to be sure of "
                          "every character)")
+
+
+def _utf16(stream: io.BufferedIOBase) -> tuple[str, str]:
+    """UTF-16 and a note if the file is, by its byte-order mark or every other byte 0."""
+    head = stream.read(UTF16_SAMPLE)
+    stream.seek(0)
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16", ""
+    halves = (head[0::2].count(0), head[1::2].count(0))  # ASCII in UTF-16: one byte of 0 each
+    if len(head) >= 4 and min(halves) == 0 and max(halves) >= len(head) // 2 * 0.9:
+        codec = "utf-16-le" if halves[1] else "utf-16-be"
+        return codec, f"UTF-16 without a byte-order mark: read as {codec.upper()}"
+    return "", ""
 
 
 def _lines(stream: io.BufferedIOBase, end: int) -> int:
@@ -191,9 +202,14 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
     each (less the rows that are no grant), split where a header row met again changes the
     columns."""
     with open_binary(path, info) as stream:
-        encoding, note = encoding_of(stream)
+        # A file that is not UTF-16 is read as UTF-8, its stray bytes as Windows-1252, whatever
+        # encoding_of would say: only its note waits to be written, if a stray byte is met.
+        encoding, note = _utf16(stream)
         if note:
             info.notes.append(note)
+        strays_at = -1 if encoding else len(info.notes)
+        encoding = encoding or "utf-8-sig"
+        _strays[0] = 0
         text = io.TextIOWrapper(stream, encoding=encoding, errors=STRAY_AS_CP1252,
                                 newline="")
         limit = csv.field_size_limit(FIELD_CHARS)
@@ -300,6 +316,9 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                     f"{', '.join(joined)}{', ...' if joins > 3 else ''}): a quote left open "
                     "makes one cell of the lines after it, up to the next quote, and the "
                     "grants on them are not read; check the quotes there")
+            note = encoding_of(stream)[1] if _strays[0] and strays_at >= 0 else ""
+            if note:
+                info.notes.insert(strays_at, note)
         except csv.Error as exc:
             if chunk:
                 last_line = chunk[-1][1]
