@@ -315,6 +315,13 @@ def _plain_duration(start: Any, end: Any, stated: Any) -> tuple[float, float] | 
     return duration
 
 
+def _kept(exc: FieldProblem) -> FieldProblem:
+    """A problem to keep, without its traceback and the error it was raised in: they hold the
+    frame that keeps it, a reference cycle that only the cyclic collector would free."""
+    exc.__context__ = None
+    return exc.with_traceback(None)
+
+
 def _plain_texts(*texts: str) -> bool:
     """Whether each text is already stripped, single-spaced, printable and short. Checked in
     one pass over them joined by "|": a "|" beside a space inside a text only sends the
@@ -427,7 +434,6 @@ def _duration(raw: dict[str, Any], orders: dict[str, Order],
     months are stated: which of them is wrong cannot be told.
     """
     dates: dict[str, str] = {}
-    # Each problem kept without its traceback, which holds this frame: no reference cycle.
     bad: list[tuple[str, FieldProblem]] = []
     for key in ("start", "end"):
         value = raw.get(key)
@@ -438,16 +444,16 @@ def _duration(raw: dict[str, Any], orders: dict[str, Order],
             if said:
                 problem(key, _as_said(said, value, dates[key]), READ_AS_SAID)
         except FieldProblem as exc:
-            bad.append((key, exc.with_traceback(None)))
+            bad.append((key, _kept(exc)))
     between = None
     contradict = False
     if len(dates) == 2:
         try:
             between = fields.months_between(dates["start"], dates["end"])
         except fields.SameDay as exc:
-            bad.append(("end", exc.with_traceback(None)))
+            bad.append(("end", _kept(exc)))
         except FieldProblem as exc:
-            bad.append(("end", exc.with_traceback(None)))
+            bad.append(("end", _kept(exc)))
             contradict = True
     duration = between if not bad else None
     stated = raw.get("duration")
