@@ -2,11 +2,12 @@
 
 Reading (CSV or JSON parsing, picking each grant's facts) and checking and storing
 the grants are each about half of an import's work: with the reader in a child
-process the two halves run at once, on two cores. grants() yields what
-reading.read yields, the same batches in the same order, with the FileInfo filled
-in as the reader fills it, so the import's results are the same either way (tests
-compare the two); a file smaller than CHILD_BYTES is read in this process, where
-the child's start-up would cost more than it saves.
+process the two halves run at once, on two cores. grants() yields reading.read's
+batches joined up to reading.BATCH grants, the same batches in the same order
+either way, with the FileInfo filled in as the reader fills it, so the import's
+results are the same either way (tests compare the two); a file smaller than
+CHILD_BYTES is read in this process, where the child's start-up would cost more
+than it saves.
 
 The child is a fresh interpreter (`python -c`, the same Python, given this
 process's import path, so the same fundcmp) with its standard output a pipe, not
@@ -17,10 +18,10 @@ collect() without an `if __name__ == "__main__"` guard, and fork copies this
 process mid-use (the store's SQLite connection, a progress bar's thread and its
 locks). A plain child started by exec is the same on every platform.
 
-The pipe carries pickles, one a message: a batch of grants (reading.Batch, a
-column a fact: quicker to pickle than a tuple a grant) and the bytes read so far;
-then the end, with the column names, notes, publisher and issued date, or the
-error the reader raised. The pipe holds a few batches, so a child that runs
+The pipe carries pickles, one a message: a batch of grants (reading.Batch, its
+columns of texts each joined into one text, see _packed) and the bytes read so
+far; then the end, with the column names, notes, publisher and issued date, or
+the error the reader raised. The pipe holds a few batches, so a child that runs
 ahead waits: memory stays flat.
 """
 
