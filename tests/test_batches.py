@@ -125,3 +125,28 @@ def test_checking_a_grant_with_bad_planned_dates_makes_no_reference_cycle() -> N
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("child", [False, True])
+def test_a_duplicate_is_reported_under_the_identifier_title_it_was_read_under(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, child: bool) -> None:
+    """A header met again may title the identifier otherwise; a duplicate waiting in the
+    store when it comes keeps the title of the rows it was read in."""
+    from click.testing import CliRunner
+
+    from fundcmp.cli import cli
+
+    monkeypatch.setattr(reader_process, "CHILD_BYTES", 0 if child else 1 << 40)
+    rows = [",".join(HEADER)] + [",".join(PLAIN).format(1 if i == 2 else i) for i in range(2048)]
+    rows.append("Grant ID,Currency,Amount Awarded," + ",".join(HEADER[3:]))
+    rows += [f"G-{5 if i == 7 else 5000 + i},GBP,1000,2020-01-02,GB-CHC-1,Fund,Main,GB-CHC-9"
+             for i in range(1000)]
+    data = tmp_path / "g.csv"
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = tmp_path / "report.csv"
+    result = CliRunner().invoke(cli, ["import", str(data), "--into", str(tmp_path / "r.yaml"),
+                                      "--report", str(report)])
+    assert result.exit_code == 3, result.output
+    found = {(row[0], row[2]) for row in csv.reader(io.StringIO(report.read_text("utf-8")))
+             if "duplicate" in ",".join(row)}
+    assert found == {(f"{data}:4", "Identifier"), (f"{data}:2058", "Grant ID")}

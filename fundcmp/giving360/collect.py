@@ -329,7 +329,7 @@ def collect(paths: Sequence[Path], funder: str | None = None,
             batches = grants(path, info, progress)
             # Plain grants in a row, stored together when a grant that is not one comes, or
             # RUN of them: in their order, before it.
-            run: list[tuple[str, Grant, FileInfo]] = []
+            run: list[tuple[str, Grant, str]] = []
             try:
                 for batch in batches:
                     info.names = batch.names
@@ -342,8 +342,7 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                     if plain is not None and not readings.pending:
                         if run:
                             _plain_run(run, summary, store, grouping)
-                        _plain_columns(plain, _Tags(batch, plain, info), summary, store,
-                                       grouping)
+                        _plain_columns(plain, _Tags(batch, plain), summary, store, grouping)
                         continue
                     taken = plain.grants() if plain is not None else None
                     for at, (where, facts) in enumerate(batch.grants()):
@@ -353,7 +352,7 @@ def collect(paths: Sequence[Path], funder: str | None = None,
                             continue
                         grant = quick_facts(facts) if taken is None else taken[at]
                         if grant is not None and not readings.pending:
-                            run.append((where, grant, info))
+                            run.append((where, grant, info.names["id"]))
                             if len(run) >= RUN:
                                 _plain_run(run, summary, store, grouping)
                             continue
@@ -420,19 +419,19 @@ def _one(where: str, raw: dict[str, Any], info: FileInfo, readings: _Readings,
 
 class _Tags:
     """What the store gives back of a plain batch's grant that is a duplicate, made only
-    then: where it is, the grant, and the file's facts."""
+    then: where it is, the grant, and the title of the identifier column it was read under."""
 
-    def __init__(self, batch: Batch, plain: Plain, info: FileInfo) -> None:
-        self.batch, self.plain, self.info = batch, plain, info
+    def __init__(self, batch: Batch, plain: Plain) -> None:
+        self.batch, self.plain, self.field = batch, plain, batch.names["id"]
 
     def __len__(self) -> int:
         return len(self.batch)
 
-    def __getitem__(self, at: int) -> tuple[str, Grant, FileInfo]:
-        return self.batch.where(at), self.plain.grant(at), self.info
+    def __getitem__(self, at: int) -> tuple[str, Grant, str]:
+        return self.batch.where(at), self.plain.grant(at), self.field
 
 
-def _plain_run(run: list[tuple[str, Grant, FileInfo]], summary: Summary, store: Store,
+def _plain_run(run: list[tuple[str, Grant, str]], summary: Summary, store: Store,
                grouping: _Grouping) -> None:
     """_counted() for grants with no problem, in order, and the run emptied."""
     _plain_columns(Plain(*zip(*[grant for _, grant, _ in run], strict=True)), list(run),
@@ -465,7 +464,7 @@ def _counted(where: str, grant: Grant, problems: list[Problem], info: FileInfo,
         summary.latest_award = grant.award_date
     group = grouping.group_of(_NAMES(grant))
     if not problems:
-        if store.add_later(grant, group, (where, grant, info)):
+        if store.add_later(grant, group, (where, grant, info.names["id"])):
             _flush(summary, store)
         return
     _flush(summary, store)
@@ -480,9 +479,10 @@ def _duplicate(where: str, grant: Grant, field: str) -> Problem:
 
 
 def _flush(summary: Summary, store: Store) -> None:
-    """Store the waiting grants, and tally those that were duplicates."""
-    for where, grant, info in store.flush():
-        _record([_duplicate(where, grant, info.names["id"])], grant.currency, summary, store)
+    """Store the waiting grants, and tally those that were duplicates, each under the title
+    of the identifier column it was read under (a file's header may change before then)."""
+    for where, grant, field in store.flush():
+        _record([_duplicate(where, grant, field)], grant.currency, summary, store)
 
 
 def _tally(problems: list[Problem], currency: str, summary: Summary, store: Store) -> None:

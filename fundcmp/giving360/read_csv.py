@@ -84,7 +84,8 @@ def _stray_as_cp1252(exc: UnicodeError) -> tuple[str, int]:
 
 STRAY_AS_CP1252 = "fundcmp-stray-cp1252"
 codecs.register_error(STRAY_AS_CP1252, _stray_as_cp1252)
-# Stray bytes met since the file being read was opened: one file at a time in a process.
+# Stray bytes met in this process: a file met one while it was read if the count grew (or
+# another file read at the same time did: then the whole-file check finds none in it).
 _strays = [0]
 
 
@@ -209,7 +210,7 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
             info.notes.append(note)
         strays_at = -1 if encoding else len(info.notes)
         encoding = encoding or "utf-8-sig"
-        _strays[0] = 0
+        strays = _strays[0]
         text = io.TextIOWrapper(stream, encoding=encoding, errors=STRAY_AS_CP1252,
                                 newline="")
         limit = csv.field_size_limit(FIELD_CHARS)
@@ -316,7 +317,7 @@ def grants(path: Path, info: FileInfo, on_bytes: ProgressSink | None) -> Iterato
                     f"{', '.join(joined)}{', ...' if joins > 3 else ''}): a quote left open "
                     "makes one cell of the lines after it, up to the next quote, and the "
                     "grants on them are not read; check the quotes there")
-            note = encoding_of(stream)[1] if _strays[0] and strays_at >= 0 else ""
+            note = encoding_of(stream)[1] if _strays[0] != strays and strays_at >= 0 else ""
             if note:
                 info.notes.insert(strays_at, note)
         except csv.Error as exc:

@@ -99,11 +99,7 @@ def grants(path: Path, info: FileInfo,
             info.names, info.notes, info.publisher, info.issued = \
                 own.names, own.notes, own.publisher, own.issued
         return
-    piped = _piped(child, info, on_bytes)
-    try:
-        yield from piped  # batches of BATCH grants, joined by the child
-    finally:
-        piped.close()  # which ends the child at once, however this stops
+    yield from _piped(child, info, on_bytes)  # batches joined by the child, as merged() joins
 
 
 def _piped(child: subprocess.Popen[bytes], info: FileInfo,
@@ -220,7 +216,7 @@ def _send_grants(path: Path, name: str, progress: bool, out: IO[bytes]) -> None:
     held = 0
     try:
         for batch in read(path, info, on_bytes if progress else None):
-            if packed and (held + len(batch) > BATCH or batch.names is not packed[0].names
+            if packed and (held + len(batch) > BATCH or batch.names != packed[0].names
                            or batch.prefix != packed[0].prefix):
                 _send(_pickle((_GRANTS, done[0], _joined(packed)), io.BytesIO()), out)
                 packed, held = [], 0
@@ -256,7 +252,7 @@ def _pack(column: Sequence[Any]) -> Sequence[Any] | str:
         text = _SEPARATOR.join(column)
     except TypeError:  # not all texts
         return column
-    return text if text.count(_SEPARATOR) == len(column) - 1 and type(text) is str else column
+    return text if text.count(_SEPARATOR) == len(column) - 1 else column
 
 
 def _joined(packed: list[Batch]) -> Batch:
