@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from fundcmp.errors import FundcmpError, one_line
-from fundcmp.giving360.reading import BATCH, Batch, FileInfo, ProgressSink, joined, merged, read
+from fundcmp.giving360.reading import Batch, FileInfo, ProgressSink, joined, merged, read
 
 CHILD_BYTES = 4 << 20  # smaller files are read in this process
 PIPE_BYTES = 1 << 20  # what the pipe holds, where the system lets it be set: several batches
@@ -212,22 +212,15 @@ def _send_grants(path: Path, name: str, progress: bool, out: IO[bytes]) -> None:
         done[0] = n
 
     end: tuple[Any, ...]
-    packed: list[Batch] = []  # up to BATCH grants, each batch packed as it was read
-    held = 0
     try:
-        for batch in read(path, info, on_bytes if progress else None):
-            if packed and (held + len(batch) > BATCH or batch.names != packed[0].names
-                           or batch.prefix != packed[0].prefix):
-                _send(_pickle((_GRANTS, done[0], _joined(packed)), io.BytesIO()), out)
-                packed, held = [], 0
-            packed.append(_packed(batch))  # while its values are in the processor's cache
-            held += len(batch)
+        # Each batch packed as it is read, while its values are in the processor's cache.
+        for batch in merged(map(_packed, read(path, info, on_bytes if progress else None)),
+                            _joined):
+            _send(_pickle((_GRANTS, done[0], batch), io.BytesIO()), out)
         end = (_END, info.names, info.notes, info.publisher, info.issued, None, None)
     except Exception as exc:  # sent to the parent, which raises it as if read there
         end = (_ERROR, info.names, info.notes, info.publisher, info.issued, exc,
                None if isinstance(exc, FundcmpError) else traceback.format_exc())
-    if packed:  # the grants read before any error
-        _send(_pickle((_GRANTS, done[0], _joined(packed)), io.BytesIO()), out)
     try:
         _send(_pickle(end, io.BytesIO()), out)
     except (BrokenPipeError, ConnectionResetError):
@@ -267,11 +260,8 @@ def _joined(packed: list[Batch]) -> Batch:
         else:
             columns.append(tuple(itertools.chain.from_iterable(
                 part.split(_SEPARATOR) if type(part) is str else part for part in parts)))
-    places: Sequence[Any] = list(itertools.chain.from_iterable(b.places for b in packed))
-    if all(type(batch.places) is range for batch in packed) and \
-            places == list(range(places[0], places[0] + len(places))):
-        places = range(places[0], places[0] + len(places))  # a CSV's lines, each row on one
-    return Batch(first.prefix, places, tuple(columns), first.names)
+    return Batch(first.prefix, list(itertools.chain.from_iterable(b.places for b in packed)),
+                 tuple(columns), first.names)
 
 
 def _unpacked(batch: Batch) -> Batch:

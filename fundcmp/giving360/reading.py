@@ -179,25 +179,26 @@ class FileInfo:
         return ImportDataError(f"{one_line(self.name)}: {message}")
 
 
-def merged(batches: Iterator[Batch]) -> Iterator[Batch]:
-    """Batches joined in order, up to BATCH grants of the same column names; those before
-    an error come before it."""
+def merged(batches: Iterator[Batch],
+           join: Callable[[list[Batch]], Batch] = joined) -> Iterator[Batch]:
+    """Batches joined in order by `join`, up to BATCH grants of the same column names; those
+    before an error come before it."""
     parts: list[Batch] = []
     size = 0
     try:
         for more in batches:
             if parts and (size + len(more) > BATCH or more.names != parts[0].names
                           or more.prefix != parts[0].prefix):
-                yield joined(parts)
+                yield join(parts)
                 parts, size = [], 0
             parts.append(more)
             size += len(more)
     except Exception:
         if parts:
-            yield joined(parts)
+            yield join(parts)
         raise
     if parts:
-        yield joined(parts)
+        yield join(parts)
 
 
 def fact_cells(found: dict[str, int], header: list[Any]) -> Callable[[Any], Facts]:
